@@ -1,0 +1,39 @@
+# Every target installs what it needs into .venv first, so each works on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve test lint proto proto-check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## serve: run the server on its embedded store (127.0.0.1:50051, data in ./jis-data)
+serve: $(STAMP)
+	$(VENV)/bin/jis serve
+
+## test: the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest
+
+## lint: ruff (lint + format check) and strict mypy on jis/, and the generated-code check
+lint: $(STAMP)
+	$(VENV)/bin/ruff check jis tests bench proto
+	$(VENV)/bin/ruff format --check jis tests bench proto
+	$(VENV)/bin/mypy
+	$(PY) proto/generate.py --check
+
+## proto: regenerate jis/v1 from proto/jis/v1
+proto: $(STAMP)
+	$(PY) proto/generate.py
+
+## bench: the benchmark suite (not part of the tests)
+bench: $(STAMP)
+	$(PY) -m pytest bench --benchmark-enable -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from jis.cli.main import main
+
+sys.exit(main())

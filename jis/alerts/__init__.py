@@ -1,0 +1,1 @@
+"""Break lifecycle (raise once, resolve once) and fan-out to subscribers."""

@@ -1,0 +1,138 @@
+"""Sequence breaks and their lifecycle.
+
+A break is identified by its *key*: its type plus its scope (line; line, supplier and
+group; and the vehicle, rack or slot it is about). Raising a key that is open, or
+resolving one that is not, does nothing: evaluating the same state twice raises
+nothing new. Every raise and resolve is queued as a :class:`BreakEvent` for fan-out.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
+
+
+class BreakType(enum.IntEnum):
+    """SPEC.md 3; values match ``jis.v1.BreakType``."""
+
+    GAP = 1
+    MISSING = 2
+    ORPHAN = 3
+    WRONG_VARIANT = 4
+    DUPLICATE = 5
+    OUT_OF_SEQUENCE = 6
+    LATE = 7
+    BROADCAST_SILENT = 8
+
+
+class RecoveryKind(enum.IntEnum):
+    """Values match ``jis.v1.RecoveryKind``."""
+
+    RESEND_CALLS = 1
+    BUILD_PART = 2
+    PULL_SLOT = 3
+    MOVE_SLOT = 4
+    REPLACE_VARIANT = 5
+    EXPEDITE_RACK = 6
+    CHECK_FEED = 7
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryAction:
+    """The concrete action that removes a break's cause."""
+
+    kind: RecoveryKind
+    description: str
+    vehicle_id: str = ""
+    part_number: str = ""
+    replacement_part_number: str = ""
+    rack_id: str = ""
+    from_position: int = -1
+    to_rack_id: str = ""
+    to_position: int = -1
+    first_call_no: int = 0
+    last_call_no: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceBreak:
+    """One break, open (``resolved_at is None``) or resolved."""
+
+    break_id: str
+    type: BreakType
+    key: Hashable
+    line_id: str
+    detected_at: int
+    action: RecoveryAction
+    supplier_id: str = ""
+    group: str = ""
+    vehicle_id: str = ""
+    rack_id: str = ""
+    position: int = -1
+    first_call_no: int = 0
+    last_call_no: int = 0
+    need_time: int | None = None
+    """Earliest affected need_time (ns), when there is one."""
+    resolved_at: int | None = None
+
+    @property
+    def slack(self) -> int | None:
+        """need_time minus detected_at (ns); negative when already too late."""
+        return None if self.need_time is None else self.need_time - self.detected_at
+
+
+@dataclass(frozen=True, slots=True)
+class BreakEvent:
+    raised: bool
+    """True for a raise, False for a resolve."""
+    sequence_break: SequenceBreak
+
+
+@dataclass(slots=True)
+class BreakBook:
+    """Open breaks by key, resolved ones in resolution order, and unsent events."""
+
+    open: dict[Hashable, SequenceBreak] = field(default_factory=dict)
+    resolved: list[SequenceBreak] = field(default_factory=list)
+    pending: list[BreakEvent] = field(default_factory=list)
+    next_id: int = 1
+
+    def raise_break(self, key: Hashable, make: Callable[[str], SequenceBreak]) -> bool:
+        """Open the break ``key`` unless it is open; ``make(break_id)`` builds it."""
+        if key in self.open:
+            return False
+        brk = make(f"B{self.next_id:08d}")
+        self.next_id += 1
+        self.open[key] = brk
+        self.pending.append(BreakEvent(True, brk))
+        return True
+
+    def resolve(self, key: Hashable, at: int) -> bool:
+        """Close the break ``key`` at time ``at`` if it is open."""
+        brk = self.open.pop(key, None)
+        if brk is None:
+            return False
+        done = replace(brk, resolved_at=at)
+        self.resolved.append(done)
+        self.pending.append(BreakEvent(False, done))
+        return True
+
+    def open_keys(self, where: Callable[[Hashable], bool]) -> list[Hashable]:
+        return [k for k in self.open if where(k)]
+
+    def drain(self) -> list[BreakEvent]:
+        """The events queued since the last drain, in order."""
+        events, self.pending = self.pending, []
+        return events
+
+
+def matches(
+    brk: SequenceBreak, line_id: str = "", supplier_id: str = "", types: frozenset[BreakType] = frozenset()
+) -> bool:
+    """Whether ``brk`` passes a subscriber's filter (empty filter fields match anything)."""
+    return (
+        (not line_id or brk.line_id == line_id)
+        and (not supplier_id or brk.supplier_id == supplier_id)
+        and (not types or brk.type in types)
+    )

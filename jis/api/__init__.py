@@ -1,0 +1,1 @@
+"""The protocol boundary: protobuf <-> domain values, status codes. Nothing else."""

@@ -1,0 +1,235 @@
+"""Thin servicers: convert, hand the work to the engine thread, convert back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from jis.alerts.breaks import BreakType
+from jis.api import convert
+from jis.api.status import Ctx, status_of, unary
+from jis.clock import Clock
+from jis.engine.engine import Engine
+from jis.engine.errors import DomainError, InvalidArgument, Unavailable
+from jis.engine.model import Disposition, PublishResult
+from jis.engine.runner import EngineRunner
+from jis.v1 import (
+    breaks_pb2,
+    breaks_pb2_grpc,
+    broadcast_pb2,
+    broadcast_pb2_grpc,
+    lines_pb2,
+    lines_pb2_grpc,
+    sequence_pb2,
+    sequence_pb2_grpc,
+)
+
+T = TypeVar("T")
+
+MAX_BATCH = 10_000
+"""Most broadcasts in one PublishBatch call."""
+DEFAULT_PAGE = 500
+MAX_PAGE = 10_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class Gateway:
+    """The servicers' one way into the engine: its thread, once recovery is done."""
+
+    def __init__(self, runner: EngineRunner, clock: Clock) -> None:
+        self.runner = runner
+        self.clock = clock
+        self.ready = False
+
+    async def call(self, op: Callable[[Engine, int], T]) -> T:
+        if not self.ready:
+            raise Unavailable("", "the engine is recovering its state; retry shortly")
+        engine = self.runner.engine
+        return await asyncio.wrap_future(self.runner.submit(lambda at: op(engine, at)))
+
+
+def _types(values: Iterable[int]) -> frozenset[BreakType]:
+    out = set()
+    for i, v in enumerate(values):
+        if v not in BreakType._value2member_map_:
+            raise InvalidArgument(f"types[{i}]", f"unknown break type {v}")
+        out.add(BreakType(v))
+    return frozenset(out)
+
+
+def _publish_reply(r: PublishResult) -> broadcast_pb2.PublishResponse:
+    return broadcast_pb2.PublishResponse(
+        disposition=int(r.disposition),  # type: ignore[arg-type]
+        line_id=r.line_id,
+        call_no=r.call_no,
+        highest_call_no=r.highest_call_no,
+    )
+
+
+class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def Publish(
+        self, request: broadcast_pb2.PublishRequest, context: Ctx
+    ) -> broadcast_pb2.PublishResponse:
+        if not request.HasField("broadcast"):
+            raise InvalidArgument("broadcast", "required")
+        b = convert.broadcast_in(request.broadcast)
+        return _publish_reply(await self.gw.call(lambda e, at: e.publish(b, at)))
+
+    @unary
+    async def PublishBatch(
+        self, request: broadcast_pb2.PublishBatchRequest, context: Ctx
+    ) -> broadcast_pb2.PublishBatchResponse:
+        if len(request.broadcasts) > MAX_BATCH:
+            raise InvalidArgument("broadcasts", f"{len(request.broadcasts)} messages; at most {MAX_BATCH}")
+        batch = []
+        for m in request.broadcasts:
+            try:
+                batch.append(convert.broadcast_in(m))
+            except DomainError as exc:
+                batch.append(exc)  # type: ignore[arg-type]
+        results = await self.gw.call(lambda e, at: e.publish_batch(batch, at))
+        reply = broadcast_pb2.PublishBatchResponse()
+        for m, r in zip(request.broadcasts, results, strict=True):
+            if isinstance(r, DomainError):
+                reply.rejected += 1
+                reply.results.add(
+                    line_id=m.line_id,
+                    call_no=m.call_no,
+                    disposition=broadcast_pb2.DISPOSITION_REJECTED,
+                    code=status_of(r).value[0],
+                    message=str(r),
+                    field=r.field,
+                )
+            else:
+                reply.results.append(
+                    broadcast_pb2.BroadcastResult(
+                        line_id=r.line_id,
+                        call_no=r.call_no,
+                        disposition=int(r.disposition),  # type: ignore[arg-type]
+                    )
+                )
+                if r.disposition == Disposition.APPLIED:
+                    reply.applied += 1
+                else:
+                    reply.duplicates += 1
+        return reply
+
+
+class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def GetVehicle(self, request: sequence_pb2.GetVehicleRequest, context: Ctx) -> sequence_pb2.Vehicle:
+        if not request.vehicle_id:
+            raise InvalidArgument("vehicle_id", "must not be empty")
+        view = await self.gw.call(lambda e, at: e.vehicle(request.vehicle_id))
+        return convert.vehicle_out(view)
+
+    @unary
+    async def ListSequence(
+        self, request: sequence_pb2.ListSequenceRequest, context: Ctx
+    ) -> sequence_pb2.ListSequenceResponse:
+        if not request.line_id:
+            raise InvalidArgument("line_id", "must not be empty")
+        if request.page_size < 0 or request.page_size > MAX_PAGE:
+            raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE}")
+        limit = request.page_size or DEFAULT_PAGE
+        lo = request.from_seq_no if request.HasField("from_seq_no") else INT64_MIN
+        hi = request.to_seq_no if request.HasField("to_seq_no") else INT64_MAX
+        if request.page_token:
+            try:
+                after = int(request.page_token)
+            except ValueError:
+                raise InvalidArgument("page_token", "not a token this server issued") from None
+            if after >= INT64_MAX:
+                raise InvalidArgument("page_token", "not a token this server issued")
+            lo = max(lo, after + 1)
+        vehicles, more = await self.gw.call(lambda e, at: e.sequence(request.line_id, lo, hi, limit))
+        reply = sequence_pb2.ListSequenceResponse(vehicles=[convert.vehicle_out(v) for v in vehicles])
+        if more and vehicles:
+            reply.next_page_token = str(vehicles[-1].seq_no)
+        return reply
+
+
+class LineServicer(lines_pb2_grpc.LineServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def ConfigureLine(self, request: lines_pb2.ConfigureLineRequest, context: Ctx) -> lines_pb2.Line:
+        cfg = convert.line_config_in(request)
+        return convert.line_out(await self.gw.call(lambda e, at: e.configure_line(cfg, at)))
+
+    @unary
+    async def GetLine(self, request: lines_pb2.GetLineRequest, context: Ctx) -> lines_pb2.Line:
+        if not request.line_id:
+            raise InvalidArgument("line_id", "must not be empty")
+        return convert.line_out(await self.gw.call(lambda e, at: e.line(request.line_id)))
+
+    @unary
+    async def ListLines(
+        self, request: lines_pb2.ListLinesRequest, context: Ctx
+    ) -> lines_pb2.ListLinesResponse:
+        views = await self.gw.call(lambda e, at: e.lines())
+        return lines_pb2.ListLinesResponse(lines=[convert.line_out(v) for v in views])
+
+
+class ClockServicer(lines_pb2_grpc.ClockServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    def _reading(self, now: int) -> lines_pb2.ClockReading:
+        return lines_pb2.ClockReading(now=convert.ns_to_ts(now), test_mode=self.gw.clock.test_mode)
+
+    @unary
+    async def GetClock(self, request: lines_pb2.GetClockRequest, context: Ctx) -> lines_pb2.ClockReading:
+        return self._reading(self.gw.clock.now())
+
+    @unary
+    async def SetClock(self, request: lines_pb2.SetClockRequest, context: Ctx) -> lines_pb2.ClockReading:
+        if not request.HasField("now"):
+            raise InvalidArgument("now", "required")
+        target = convert.ts_to_ns(request.now, "now")
+        clock = self.gw.clock
+
+        def move(e: Engine, at: int) -> int:
+            clock.set(target)
+            e.tick(target)
+            return target
+
+        return self._reading(await self.gw.call(move))
+
+
+class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def ListBreaks(
+        self, request: breaks_pb2.ListBreaksRequest, context: Ctx
+    ) -> breaks_pb2.ListBreaksResponse:
+        types = _types(request.types)
+        line_id, supplier_id = request.line_id, request.supplier_id
+        if request.HasField("resolved_from") or request.HasField("resolved_to"):
+            start = (
+                convert.ts_to_ns(request.resolved_from, "resolved_from")
+                if request.HasField("resolved_from")
+                else INT64_MIN
+            )
+            stop = (
+                convert.ts_to_ns(request.resolved_to, "resolved_to")
+                if request.HasField("resolved_to")
+                else INT64_MAX
+            )
+            found = await self.gw.call(
+                lambda e, at: e.resolved_breaks(start, stop, line_id, supplier_id, types)
+            )
+        else:
+            found = await self.gw.call(lambda e, at: e.open_breaks(line_id, supplier_id, types))
+        return breaks_pb2.ListBreaksResponse(breaks=[convert.break_out(b) for b in found])

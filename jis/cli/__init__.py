@@ -1,0 +1,1 @@
+"""The `jis` command: serve, and operator tools against a running server."""

@@ -1,0 +1,83 @@
+"""Server configuration: one frozen dataclass, filled from flags and environment here."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import inspect
+import itertools
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    """Address the gRPC port binds to."""
+    port: int = 50051
+    """gRPC port; 0 picks a free one (the log says which)."""
+    data_dir: Path = Path("jis-data")
+    """Folder of the embedded store; created if missing."""
+    test_clock: bool = False
+    """Test mode: the engine clock stands still until a client sets it (SetClock)."""
+    grace_s: float = 5.0
+    """On SIGTERM/SIGINT, how long in-flight RPCs may take to finish."""
+    max_pending: int = 10_000
+    """Requests waiting for the engine thread beyond which RESOURCE_EXHAUSTED is answered."""
+    sync: str = "FULL"
+    """SQLite synchronous mode: FULL (survives power loss) or NORMAL (survives kill -9 only)."""
+    max_message_bytes: int = 16 * 1024 * 1024
+    """Largest gRPC message accepted or sent."""
+
+
+ENV = {
+    "host": "JIS_HOST",
+    "port": "JIS_PORT",
+    "data_dir": "JIS_DATA_DIR",
+    "test_clock": "JIS_TEST_CLOCK",
+    "grace_s": "JIS_GRACE_S",
+    "max_pending": "JIS_MAX_PENDING",
+    "sync": "JIS_SYNC",
+    "max_message_bytes": "JIS_MAX_MESSAGE_BYTES",
+}
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags for every field; each defaults to its environment variable, then the field default."""
+    defaults = ServerConfig()
+    for f in fields(ServerConfig):
+        flag = "--" + f.name.replace("_", "-")
+        env = ENV[f.name]
+        default = getattr(defaults, f.name)
+        raw = os.environ.get(env)
+        doc = f"{_field_docs().get(f.name, f.name)} [env {env}; default {default}]"
+        if isinstance(default, bool):
+            value = raw.lower() in ("1", "true", "yes") if raw is not None else default
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value, help=doc)
+        else:
+            kind = type(default)
+            parser.add_argument(flag, type=kind, default=kind(raw) if raw is not None else default, help=doc)
+
+
+def from_arguments(ns: argparse.Namespace) -> ServerConfig:
+    cfg = ServerConfig(**{f.name: getattr(ns, f.name) for f in fields(ServerConfig)})
+    if cfg.sync.upper() not in ("FULL", "NORMAL"):
+        raise SystemExit(f"--sync must be FULL or NORMAL, not {cfg.sync!r}")
+    return cfg
+
+
+@functools.cache
+def _field_docs() -> dict[str, str]:
+    """The docstring under each ServerConfig field, used as its --help text."""
+    body = ast.parse(inspect.getsource(ServerConfig)).body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, nxt in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+        ):
+            docs[node.target.id] = str(nxt.value.value)  # type: ignore[union-attr]
+    return docs

@@ -1,0 +1,69 @@
+"""Canonical encoding of accepted inputs, for the durable log and for digests.
+
+One compact JSON array per record: stable across versions, readable with sqlite3,
+and the same bytes for the same content (so its hash tells duplicates from conflicts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from jis.engine.model import Broadcast, LineConfig, PartDemand
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def dumps(value: Any) -> bytes:
+    return _dumps(value).encode()
+
+
+def loads(data: bytes) -> Any:
+    return json.loads(data)
+
+
+def encode_broadcast(b: Broadcast) -> bytes:
+    parts = [[p.group, p.part_number, p.supplier_id, p.quantity] for p in b.parts]
+    return dumps(
+        [
+            b.line_id,
+            b.call_no,
+            b.action,
+            b.vehicle_id,
+            b.seq_no,
+            b.checkpoint,
+            b.event_time,
+            b.need_time,
+            parts,
+        ]
+    )
+
+
+def decode_broadcast(data: bytes) -> Broadcast:
+    line_id, call_no, action, vehicle_id, seq_no, checkpoint, event_time, need_time, parts = loads(data)
+    return Broadcast(
+        line_id,
+        call_no,
+        action,
+        vehicle_id,
+        seq_no,
+        checkpoint,
+        event_time,
+        need_time,
+        tuple(PartDemand(g, pn, s, q) for g, pn, s, q in parts),
+    )
+
+
+def encode_line(cfg: LineConfig) -> bytes:
+    return dumps([cfg.line_id, cfg.takt_ns, cfg.heartbeat_ns, cfg.epoch_ns])
+
+
+def decode_line(data: bytes) -> LineConfig:
+    line_id, takt, heartbeat, epoch = loads(data)
+    return LineConfig(line_id, takt, heartbeat, epoch)
+
+
+def digest(body: bytes) -> int:
+    """64-bit content digest (as an unsigned int) of an encoded record."""
+    return int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "little")

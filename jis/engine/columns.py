@@ -1,0 +1,116 @@
+"""Growable columnar tables and id interning: the shape all engine state takes.
+
+Ids (line, vehicle, supplier, group, part number, rack …) are interned once, at the
+boundary, to dense int32 codes; every table is a set of equally long numpy columns
+that kernels take as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+class Interner:
+    """Bidirectional map between strings and dense int32 codes (0, 1, 2 …)."""
+
+    __slots__ = ("_codes", "_names")
+
+    def __init__(self, names: list[str] | None = None) -> None:
+        self._names: list[str] = list(names or [])
+        self._codes: dict[str, int] = {n: i for i, n in enumerate(self._names)}
+
+    def intern(self, name: str) -> int:
+        """The code of ``name``, assigning the next one if it is new."""
+        code = self._codes.get(name)
+        if code is None:
+            code = len(self._names)
+            self._codes[name] = code
+            self._names.append(name)
+        return code
+
+    def get(self, name: str) -> int:
+        """The code of ``name``, or -1 if it was never interned."""
+        return self._codes.get(name, -1)
+
+    def name(self, code: int) -> str:
+        return self._names[code]
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class Table:
+    """Columns of one dtype each, grown by doubling; rows are appended, never removed.
+
+    ``col(name)`` returns a view of the first ``len(table)`` rows; a view is valid until
+    the next append that grows the table, so callers take views after appending.
+    """
+
+    def __init__(self, dtypes: Mapping[str, npt.DTypeLike], capacity: int = 1024) -> None:
+        self._dtypes = {k: np.dtype(v) for k, v in dtypes.items()}
+        self._n = 0
+        self._cap = max(16, capacity)
+        self._data = {k: np.zeros(self._cap, dtype=dt) for k, dt in self._dtypes.items()}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _reserve(self, extra: int) -> None:
+        need = self._n + extra
+        if need <= self._cap:
+            return
+        cap = self._cap
+        while cap < need:
+            cap *= 2
+        for k, arr in self._data.items():
+            grown = np.zeros(cap, dtype=arr.dtype)
+            grown[: self._n] = arr[: self._n]
+            self._data[k] = grown
+        self._cap = cap
+
+    def append(self, **values: int) -> int:
+        """Append one row; columns not named are zero. Returns the row index."""
+        self._reserve(1)
+        row = self._n
+        for k, v in values.items():
+            self._data[k][row] = v
+        self._n += 1
+        return row
+
+    def extend(self, columns: Mapping[str, npt.ArrayLike]) -> tuple[int, int]:
+        """Append rows column-wise; returns the [start, stop) row range."""
+        lengths = {len(np.asarray(v)) for v in columns.values()}
+        if len(lengths) != 1:
+            raise ValueError("columns of different lengths")
+        n = lengths.pop()
+        self._reserve(n)
+        start = self._n
+        for k, v in columns.items():
+            self._data[k][start : start + n] = v
+        self._n += n
+        return start, self._n
+
+    def col(self, name: str) -> npt.NDArray[Any]:
+        """Column ``name``, first ``len(self)`` rows (a view)."""
+        return self._data[name][: self._n]
+
+    def to_arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        """Copies of all columns (for snapshots)."""
+        return {k: v[: self._n].copy() for k, v in self._data.items()}
+
+    @classmethod
+    def from_arrays(
+        cls, dtypes: Mapping[str, npt.DTypeLike], arrays: Mapping[str, npt.NDArray[np.generic]]
+    ) -> Table:
+        n = len(next(iter(arrays.values()))) if arrays else 0
+        table = cls(dtypes, capacity=max(1024, 2 * n))
+        if n:
+            table.extend({k: arrays[k] for k in dtypes})
+        return table

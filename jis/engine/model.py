@@ -1,0 +1,118 @@
+"""Domain values: what crosses the boundary between the API and the engine.
+
+Times are int64 nanoseconds since the Unix epoch (UTC) everywhere in the engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+NO_TIME = -(2**63)
+"""Sentinel for "no time" in int64 time columns."""
+
+SECOND_NS = 1_000_000_000
+
+
+class Action(enum.IntEnum):
+    """Broadcast actions (SPEC.md 2.1); values match ``jis.v1.Action``."""
+
+    ADD = 1
+    CHANGE = 2
+    PULL = 3
+    REINSERT = 4
+    CANCEL = 5
+    INSTALLED = 6
+
+
+class VehicleState(enum.IntEnum):
+    """Vehicle lifecycle; values match ``jis.v1.VehicleState``."""
+
+    ACTIVE = 1
+    PULLED = 2
+    CANCELLED = 3
+    INSTALLED = 4
+
+
+class Disposition(enum.IntEnum):
+    """What happened to an accepted broadcast; values match ``jis.v1.Disposition``."""
+
+    APPLIED = 1
+    DUPLICATE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PartDemand:
+    """One part a vehicle needs from one supplier."""
+
+    group: str
+    part_number: str
+    supplier_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """One message of a line's broadcast stream."""
+
+    line_id: str
+    call_no: int
+    action: int
+    """An :class:`Action` value; kept as int so unknown values can be rejected by the engine."""
+    vehicle_id: str
+    seq_no: int | None
+    checkpoint: str = ""
+    event_time: int | None = None
+    need_time: int | None = None
+    parts: tuple[PartDemand, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class LineConfig:
+    """How a line runs; set by ``ConfigureLine`` before its first broadcast."""
+
+    line_id: str
+    takt_ns: int
+    """Time between two vehicles at a station, > 0."""
+    heartbeat_ns: int
+    """Longest allowed silence of the broadcast feed before BROADCAST_SILENT, > 0."""
+    epoch_ns: int | None = None
+    """need_time of seq_no 0, for messages without a need_time; None: such messages are refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """The engine's answer to one accepted broadcast."""
+
+    disposition: Disposition
+    line_id: str
+    call_no: int
+    highest_call_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleView:
+    """A vehicle as queries return it."""
+
+    vehicle_id: str
+    line_id: str
+    state: VehicleState
+    seq_no: int | None
+    checkpoint: str
+    need_time: int | None
+    event_time: int | None
+    parts: tuple[PartDemand, ...]
+    last_call_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    """A line's configuration and ingest position."""
+
+    config: LineConfig
+    configured_at: int
+    highest_call_no: int
+    missing_calls: int
+    duplicates: int
+    last_broadcast_at: int | None
+    active_vehicles: int

@@ -1,0 +1,112 @@
+"""One thread owns the engine; requests reach it through a bounded queue.
+
+The thread takes whatever requests are waiting (up to ``max_group``), applies them in
+arrival order, commits the store once for the whole group and only then answers them
+and hands the break events to the alert fan-out: an input is acknowledged, and its
+effects are visible to watchers, only once it is durable. One fsync per group is what
+lets durable unary publishes run at network speed.
+
+Crash-only: if applying or committing fails with anything but a DomainError, the state
+in memory can no longer be trusted to match the log, so the process exits and the
+next start recovers from what was committed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from jis.alerts.breaks import BreakEvent
+from jis.clock import Clock
+from jis.engine.engine import Engine
+from jis.engine.errors import DomainError, ResourceExhausted
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_STOP = object()
+EXIT_ENGINE_FAILURE = 70
+
+
+class EngineRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        on_events: Callable[[list[BreakEvent]], None] = lambda events: None,
+        max_pending: int = 10_000,
+        max_group: int = 256,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.on_events = on_events
+        self.max_pending = max_pending
+        self.max_group = max_group
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="jis-engine", daemon=True)
+
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def submit(self, op: Callable[[int], T]) -> concurrent.futures.Future[T]:
+        """Queue ``op(at)``; the future resolves after the group it ran in is committed."""
+        if self._queue.qsize() >= self.max_pending:
+            raise ResourceExhausted(
+                "", f"engine queue full ({self.max_pending} requests waiting); retry later"
+            )
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.put((op, fut))
+        return fut
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            group = [self._queue.get()]
+            while len(group) < self.max_group:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            done: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
+            try:
+                for item in group:
+                    if item is _STOP:
+                        stopping = True
+                        continue
+                    op, fut = item
+                    if not fut.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        done.append((fut, op(self.clock.now()), None))
+                    except DomainError as exc:
+                        done.append((fut, None, exc))
+                if self.engine.store is not None:
+                    self.engine.store.commit()
+                events = self.engine.book.drain()
+            except BaseException:
+                log.critical(
+                    "engine failure; exiting so that the next start recovers from the log", exc_info=True
+                )
+                logging.shutdown()
+                os._exit(EXIT_ENGINE_FAILURE)
+            if events:
+                self.on_events(events)
+            for fut, result, error in done:
+                if error is None:
+                    fut.set_result(result)
+                else:
+                    fut.set_exception(error)

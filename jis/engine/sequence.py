@@ -1,0 +1,389 @@
+"""The line sequences: lines, vehicles and their part demand, as columns.
+
+Applying a broadcast is two steps: ``_check`` raises a DomainError for anything
+malformed or impossible, touching nothing; ``_apply`` then mutates and cannot fail.
+That is what makes every message all-or-nothing, alone or inside a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
+from jis.engine import codec
+from jis.engine.columns import Interner, Table
+from jis.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from jis.engine.lines import LineState
+from jis.engine.model import (
+    NO_TIME,
+    Action,
+    Broadcast,
+    Disposition,
+    LineConfig,
+    LineView,
+    PartDemand,
+    PublishResult,
+    VehicleState,
+    VehicleView,
+)
+from jis.kernels.sequence import sequence_window
+
+MAX_ID_LEN = 128
+"""Longest accepted id (line, vehicle, supplier, group, part number)."""
+MAX_TEXT_LEN = 256
+"""Longest accepted free text (checkpoint)."""
+MAX_PARTS = 256
+"""Most parts in one broadcast."""
+INT64_MAX = 2**63 - 1
+
+UNSEEN = 0
+"""Vehicle state of a row interned before any broadcast named it (e.g. by a build report)."""
+
+VEHICLE_COLUMNS = {
+    "line": np.int32,  # line code, -1 while unseen
+    "seq_no": np.int64,  # valid while active
+    "state": np.int8,  # VehicleState, or UNSEEN
+    "need_time": np.int64,
+    "event_time": np.int64,  # of the last applied message, NO_TIME if none
+    "first_event_time": np.int64,  # of the first applied message (lead time KPIs)
+    "checkpoint": np.int32,
+    "dem_off": np.int64,  # current part list: demand rows [dem_off, dem_off + dem_len)
+    "dem_len": np.int32,
+    "last_call": np.int64,
+}
+DEMAND_COLUMNS = {
+    "vehicle": np.int32,
+    "supplier": np.int32,
+    "group": np.int32,
+    "part": np.int32,
+    "quantity": np.int32,
+}
+
+
+def require_id(field: str, value: str) -> None:
+    """InvalidArgument unless ``value`` is a non-empty id of sane length."""
+    if not value or not value.strip():
+        raise InvalidArgument(field, "must not be empty")
+    if len(value) > MAX_ID_LEN:
+        raise InvalidArgument(field, f"longer than {MAX_ID_LEN} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What an applied broadcast changed, for break evaluation."""
+
+    line: int
+    vehicle: int
+    scopes: frozenset[tuple[int, int]]
+    """(supplier code, group code) pairs whose expected sequence may have changed."""
+
+
+class SequenceState:
+    """Lines, vehicles (one row each, columnar) and their current part lists."""
+
+    def __init__(self, book: BreakBook) -> None:
+        self.book = book
+        self.lines: dict[str, LineState] = {}
+        self.line_ids = Interner()
+        self.vehicle_ids = Interner()
+        self.supplier_ids = Interner()
+        self.group_ids = Interner()
+        self.part_numbers = Interner()
+        self.checkpoints = Interner([""])
+        self.vehicles = Table(VEHICLE_COLUMNS)
+        self.demand = Table(DEMAND_COLUMNS)
+
+    # -- lines -------------------------------------------------------------------------
+
+    def configure_line(self, cfg: LineConfig, at: int) -> LineView:
+        require_id("line_id", cfg.line_id)
+        if cfg.takt_ns <= 0:
+            raise InvalidArgument("takt", "must be positive")
+        if cfg.heartbeat_ns <= 0:
+            raise InvalidArgument("heartbeat", "must be positive")
+        line = self.lines.get(cfg.line_id)
+        if line is None:
+            code = self.line_ids.intern(cfg.line_id)
+            line = self.lines[cfg.line_id] = LineState(code, cfg, at, heard_from=at)
+        else:
+            line.config = cfg
+        return self.line_view(cfg.line_id)
+
+    def line(self, line_id: str) -> LineState:
+        line = self.lines.get(line_id)
+        if line is None:
+            raise FailedPrecondition("line_id", f"line {line_id!r} is not configured")
+        return line
+
+    def line_view(self, line_id: str) -> LineView:
+        line = self.lines.get(line_id)
+        if line is None:
+            raise NotFound("line_id", f"line {line_id!r} is not configured")
+        return LineView(
+            config=line.config,
+            configured_at=line.configured_at,
+            highest_call_no=line.ledger.highest,
+            missing_calls=line.ledger.missing,
+            duplicates=line.duplicates,
+            last_broadcast_at=line.last_broadcast_at,
+            active_vehicles=len(line.seq_index),
+        )
+
+    # -- vehicles ----------------------------------------------------------------------
+
+    def vehicle_row(self, vehicle_id: str) -> int:
+        """The row of ``vehicle_id``, adding an UNSEEN row if it is new."""
+        code = self.vehicle_ids.intern(vehicle_id)
+        if code == len(self.vehicles):
+            self.vehicles.append(
+                line=-1, state=UNSEEN, need_time=NO_TIME, event_time=NO_TIME, first_event_time=NO_TIME
+            )
+        return code
+
+    def parts_of(self, row: int) -> tuple[PartDemand, ...]:
+        off = int(self.vehicles.col("dem_off")[row])
+        n = int(self.vehicles.col("dem_len")[row])
+        d = self.demand
+        sup, grp, part, qty = (d.col(c)[off : off + n] for c in ("supplier", "group", "part", "quantity"))
+        return tuple(
+            PartDemand(
+                self.group_ids.name(int(grp[i])),
+                self.part_numbers.name(int(part[i])),
+                self.supplier_ids.name(int(sup[i])),
+                int(qty[i]),
+            )
+            for i in range(n)
+        )
+
+    def vehicle_view(self, vehicle_id: str) -> VehicleView:
+        row = self.vehicle_ids.get(vehicle_id)
+        v = self.vehicles
+        if row < 0 or v.col("state")[row] == UNSEEN:
+            raise NotFound("vehicle_id", f"vehicle {vehicle_id!r} was never broadcast")
+        return self._view(row)
+
+    def _view(self, row: int) -> VehicleView:
+        v = self.vehicles
+        state = VehicleState(int(v.col("state")[row]))
+        need = int(v.col("need_time")[row])
+        event = int(v.col("event_time")[row])
+        return VehicleView(
+            vehicle_id=self.vehicle_ids.name(row),
+            line_id=self.line_ids.name(int(v.col("line")[row])),
+            state=state,
+            seq_no=int(v.col("seq_no")[row]) if state == VehicleState.ACTIVE else None,
+            checkpoint=self.checkpoints.name(int(v.col("checkpoint")[row])),
+            need_time=None if need == NO_TIME else need,
+            event_time=None if event == NO_TIME else event,
+            parts=self.parts_of(row),
+            last_call_no=int(v.col("last_call")[row]),
+        )
+
+    def sequence(self, line_id: str, lo: int, hi: int, limit: int) -> tuple[list[VehicleView], bool]:
+        """Active vehicles of a line with lo <= seq_no <= hi, by seq_no: up to ``limit``,
+        and whether there are more."""
+        line = self.lines.get(line_id)
+        if line is None:
+            raise NotFound("line_id", f"line {line_id!r} is not configured")
+        v = self.vehicles
+        rows = sequence_window(v.col("line"), v.col("state"), v.col("seq_no"), line.code, lo, hi, limit + 1)
+        return [self._view(int(r)) for r in rows[:limit]], len(rows) > limit
+
+    # -- broadcasts --------------------------------------------------------------------
+
+    def publish(self, b: Broadcast, at: int) -> tuple[PublishResult, bytes, Touched | None]:
+        """Apply one broadcast at engine time ``at``.
+
+        Returns the result, the record to journal (duplicates too: they count as a
+        heartbeat) and what changed (None for a duplicate). Raises DomainError, with
+        nothing changed, if the message is refused.
+        """
+        require_id("line_id", b.line_id)
+        if not 1 <= b.call_no <= INT64_MAX:
+            raise InvalidArgument("call_no", f"must be between 1 and {INT64_MAX}, got {b.call_no}")
+        line = self.line(b.line_id)
+        body = codec.encode_broadcast(b)
+        digest = codec.digest(body)
+        if line.ledger.classify(b.call_no, digest):
+            line.duplicates += 1
+            line.last_broadcast_at = line.heard_from = at
+            return PublishResult(Disposition.DUPLICATE, b.line_id, b.call_no, line.ledger.highest), body, None
+        row, need_time = self._check(b, line)
+        touched = self._apply(b, line, row, need_time, at)
+        closed, opened = line.ledger.record(b.call_no, digest)
+        for start, _ in closed:
+            self.book.resolve((BreakType.GAP, line.code, start), at)
+        for start, end in opened:
+            self._raise_gap(line, start, end, at)
+        line.last_broadcast_at = line.heard_from = at
+        return PublishResult(Disposition.APPLIED, b.line_id, b.call_no, line.ledger.highest), body, touched
+
+    def _raise_gap(self, line: LineState, start: int, end: int, at: int) -> None:
+        line_id = line.config.line_id
+        calls = str(start) if start == end else f"{start}..{end}"
+        self.book.raise_break(
+            (BreakType.GAP, line.code, start),
+            lambda bid: SequenceBreak(
+                break_id=bid,
+                type=BreakType.GAP,
+                key=(BreakType.GAP, line.code, start),
+                line_id=line_id,
+                detected_at=at,
+                first_call_no=start,
+                last_call_no=end,
+                action=RecoveryAction(
+                    RecoveryKind.RESEND_CALLS,
+                    f"ask the MES to re-send call_no {calls} of line {line_id}",
+                    first_call_no=start,
+                    last_call_no=end,
+                ),
+            ),
+        )
+
+    def _check_malformed(self, b: Broadcast) -> None:
+        if b.action not in Action._value2member_map_:
+            raise InvalidArgument("action", f"unknown action {b.action}")
+        require_id("vehicle_id", b.vehicle_id)
+        if len(b.checkpoint) > MAX_TEXT_LEN:
+            raise InvalidArgument("checkpoint", f"longer than {MAX_TEXT_LEN} characters")
+        if b.action in (Action.ADD, Action.REINSERT) and b.seq_no is None:
+            raise InvalidArgument("seq_no", f"required on {Action(b.action).name}")
+        if b.seq_no is not None and not -INT64_MAX <= b.seq_no <= INT64_MAX:
+            raise InvalidArgument("seq_no", "out of the int64 range")
+        if len(b.parts) > MAX_PARTS:
+            raise InvalidArgument("parts", f"more than {MAX_PARTS} parts")
+        seen: set[tuple[str, str]] = set()
+        for i, p in enumerate(b.parts):
+            require_id(f"parts[{i}].group", p.group)
+            require_id(f"parts[{i}].part_number", p.part_number)
+            require_id(f"parts[{i}].supplier_id", p.supplier_id)
+            if p.quantity < 0:
+                raise InvalidArgument(f"parts[{i}].quantity", f"must not be negative, got {p.quantity}")
+            if p.quantity == 0:
+                raise InvalidArgument(f"parts[{i}].quantity", "must be at least 1")
+            if (p.supplier_id, p.group) in seen:
+                raise InvalidArgument(
+                    f"parts[{i}]", f"supplier {p.supplier_id!r} and group {p.group!r} appear twice"
+                )
+            seen.add((p.supplier_id, p.group))
+
+    def _check(self, b: Broadcast, line: LineState) -> tuple[int, int]:
+        """Raise unless ``b`` can be applied; returns (vehicle row or -1, need_time)."""
+        self._check_malformed(b)
+        action = Action(b.action)
+        row = self.vehicle_ids.get(b.vehicle_id)
+        v = self.vehicles
+        state = int(v.col("state")[row]) if row >= 0 else UNSEEN
+        if state != UNSEEN and int(v.col("line")[row]) != line.code:
+            other = self.line_ids.name(int(v.col("line")[row]))
+            raise FailedPrecondition("vehicle_id", f"vehicle {b.vehicle_id!r} belongs to line {other!r}")
+        need_time = int(v.col("need_time")[row]) if state != UNSEEN else NO_TIME
+        if action == Action.ADD:
+            if state != UNSEEN:
+                raise FailedPrecondition(
+                    "vehicle_id", f"vehicle {b.vehicle_id!r} is already known ({VehicleState(state).name})"
+                )
+        elif state == UNSEEN:
+            raise FailedPrecondition("vehicle_id", f"unknown vehicle {b.vehicle_id!r}")
+        else:
+            allowed = {
+                Action.CHANGE: (VehicleState.ACTIVE,),
+                Action.PULL: (VehicleState.ACTIVE,),
+                Action.INSTALLED: (VehicleState.ACTIVE,),
+                Action.REINSERT: (VehicleState.PULLED,),
+                Action.CANCEL: (VehicleState.ACTIVE, VehicleState.PULLED),
+            }[action]
+            if state not in allowed:
+                want = " or ".join(s.name for s in allowed)
+                now = VehicleState(state).name
+                raise FailedPrecondition(
+                    "vehicle_id", f"{action.name} needs a vehicle that is {want}; {b.vehicle_id!r} is {now}"
+                )
+        if action in (Action.ADD, Action.REINSERT, Action.CHANGE):
+            moves = b.seq_no is not None and not (
+                state == VehicleState.ACTIVE and int(v.col("seq_no")[row]) == b.seq_no
+            )
+            if moves:
+                holder = line.seq_index.get(b.seq_no)  # type: ignore[arg-type]
+                if holder is not None and holder != row:
+                    raise FailedPrecondition(
+                        "seq_no",
+                        f"seq_no {b.seq_no} of line {line.config.line_id!r} is held by active vehicle "
+                        f"{self.vehicle_ids.name(holder)!r}",
+                    )
+            need_time = self._need_time(b, line, need_time, moves)
+        return row, need_time
+
+    def _need_time(self, b: Broadcast, line: LineState, current: int, moves: bool) -> int:
+        if b.need_time is not None:
+            if not -INT64_MAX <= b.need_time <= INT64_MAX:
+                raise InvalidArgument("need_time", "out of range")
+            return b.need_time
+        if not moves:
+            return current
+        cfg = line.config
+        if cfg.epoch_ns is None:
+            raise FailedPrecondition(
+                "need_time", f"absent, and line {cfg.line_id!r} has no epoch to derive it from seq_no"
+            )
+        derived = cfg.epoch_ns + int(b.seq_no or 0) * cfg.takt_ns
+        if not -INT64_MAX <= derived <= INT64_MAX:
+            raise InvalidArgument("seq_no", "derived need_time (epoch + seq_no * takt) out of range")
+        return derived
+
+    def _apply(self, b: Broadcast, line: LineState, row: int, need_time: int, at: int) -> Touched:
+        action = Action(b.action)
+        if row < 0:
+            row = self.vehicle_row(b.vehicle_id)
+        v = self.vehicles
+        old_scopes = self._scopes(row)
+        state, seq = v.col("state"), v.col("seq_no")
+        if action in (Action.ADD, Action.REINSERT, Action.CHANGE):
+            if b.seq_no is not None:
+                if state[row] == VehicleState.ACTIVE:
+                    del line.seq_index[int(seq[row])]
+                line.seq_index[b.seq_no] = row
+                seq[row] = b.seq_no
+            state[row] = VehicleState.ACTIVE
+            v.col("line")[row] = line.code
+            v.col("need_time")[row] = need_time
+            if b.parts or action != Action.REINSERT:
+                self._set_parts(row, b.parts)
+        else:
+            if state[row] == VehicleState.ACTIVE:
+                del line.seq_index[int(seq[row])]
+            state[row] = {
+                Action.PULL: VehicleState.PULLED,
+                Action.CANCEL: VehicleState.CANCELLED,
+                Action.INSTALLED: VehicleState.INSTALLED,
+            }[action]
+        if b.event_time is not None:
+            v.col("event_time")[row] = b.event_time
+            if v.col("first_event_time")[row] == NO_TIME:
+                v.col("first_event_time")[row] = b.event_time
+        if b.checkpoint:
+            v.col("checkpoint")[row] = self.checkpoints.intern(b.checkpoint)
+        v.col("last_call")[row] = b.call_no
+        return Touched(line.code, row, old_scopes | self._scopes(row))
+
+    def _set_parts(self, row: int, parts: tuple[PartDemand, ...]) -> None:
+        start, _ = self.demand.extend(
+            {
+                "vehicle": np.full(len(parts), row, np.int32),
+                "supplier": [self.supplier_ids.intern(p.supplier_id) for p in parts],
+                "group": [self.group_ids.intern(p.group) for p in parts],
+                "part": [self.part_numbers.intern(p.part_number) for p in parts],
+                "quantity": [p.quantity for p in parts],
+            }
+        )
+        self.vehicles.col("dem_off")[row] = start
+        self.vehicles.col("dem_len")[row] = len(parts)
+
+    def _scopes(self, row: int) -> frozenset[tuple[int, int]]:
+        off = int(self.vehicles.col("dem_off")[row])
+        n = int(self.vehicles.col("dem_len")[row])
+        sup = self.demand.col("supplier")[off : off + n]
+        grp = self.demand.col("group")[off : off + n]
+        return frozenset(zip(sup.tolist(), grp.tolist(), strict=True))

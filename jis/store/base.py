@@ -1,0 +1,55 @@
+"""What the engine needs from durable storage, and nothing more.
+
+An ordered log of accepted inputs (kind, engine time, opaque body) grouped into
+atomic commits, plus snapshots of the engine state at a log position. The embedded
+default is :class:`jis.store.sqlite.SqliteStore`; a distributed log can stand in by
+implementing this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class StoreCorrupt(Exception):
+    """The store on disk cannot be read; the server must not start on an empty state."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    seq: int
+    """Position in the log, from 1, gap-free."""
+    kind: str
+    at: int
+    """Engine time (ns) at which the input was applied."""
+    body: bytes
+
+
+class Store(Protocol):
+    def append(self, kind: str, at: int, body: bytes) -> int:
+        """Add a record to the open commit; returns its log position."""
+        ...
+
+    def commit(self) -> None:
+        """Make every record appended since the last commit durable, atomically."""
+        ...
+
+    def records(self, after: int = 0) -> Iterator[LogRecord]:
+        """Committed records with seq > ``after``, in order."""
+        ...
+
+    def last_seq(self) -> int:
+        """Position of the last committed record (0 if none)."""
+        ...
+
+    def save_snapshot(self, seq: int, body: bytes) -> None:
+        """Store a snapshot of the state after record ``seq`` (durable on return)."""
+        ...
+
+    def latest_snapshot(self) -> tuple[int, bytes] | None:
+        """The newest snapshot as (seq, body), or None."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,82 @@
+"""Named, small fixtures: a real server on 127.0.0.1 and typed stubs on a real channel."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf.duration_pb2 import Duration
+
+from jis.v1 import (
+    breaks_pb2_grpc,
+    broadcast_pb2_grpc,
+    lines_pb2,
+    lines_pb2_grpc,
+    sequence_pb2_grpc,
+)
+from tests.serverproc import ServerProcess
+
+
+@dataclass
+class Client:
+    """Stubs of every service on one channel."""
+
+    channel: grpc.Channel
+
+    def __post_init__(self) -> None:
+        self.broadcast = broadcast_pb2_grpc.BroadcastServiceStub(self.channel)
+        self.sequence = sequence_pb2_grpc.SequenceServiceStub(self.channel)
+        self.lines = lines_pb2_grpc.LineServiceStub(self.channel)
+        self.clock = lines_pb2_grpc.ClockServiceStub(self.channel)
+        self.breaks = breaks_pb2_grpc.BreakServiceStub(self.channel)
+
+
+def connect(address: str) -> Client:
+    return Client(grpc.insecure_channel(address))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the session, on the wall clock; tests keep apart by line id."""
+    proc = ServerProcess(tmp_path_factory.mktemp("srv") / "data").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server: ServerProcess) -> Iterator[Client]:
+    c = connect(server.address)
+    yield c
+    c.channel.close()
+
+
+_line_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def line_id(client: Client) -> str:
+    """A freshly configured line (takt 60 s, heartbeat 1 h, epoch 2026-01-01T00:00Z)."""
+    name = f"L{next(_line_numbers):04d}"
+    configure_line(client, name)
+    return name
+
+
+def configure_line(client: Client, name: str, takt_s: int = 60, heartbeat_s: int = 3600) -> lines_pb2.Line:
+    req = lines_pb2.ConfigureLineRequest(
+        line_id=name, takt=Duration(seconds=takt_s), heartbeat=Duration(seconds=heartbeat_s)
+    )
+    req.epoch.FromJsonString("2026-01-01T00:00:00Z")
+    return client.lines.ConfigureLine(req, timeout=10)
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of this test's own, for restarts and kill -9."""
+    proc = ServerProcess(tmp_path / "data").start()
+    yield proc
+    if proc.proc is not None and proc.proc.poll() is None:
+        proc.stop()

@@ -1,0 +1,102 @@
+"""A real `jis serve` process on 127.0.0.1, for tests that talk to it over gRPC."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+LISTEN = re.compile(r"jis listening on 127\.0\.0\.1:(\d+)")
+
+
+class ServerProcess:
+    """Start, stop, `kill -9` and restart one server on one data dir."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.data_dir = data_dir
+        self.extra = list(extra)
+        self.log_path = data_dir.parent / f"{data_dir.name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        # Reuse the port across restarts so that clients can reconnect to the same address.
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
+        offset = self.log_path.stat().st_size
+        cmd = [
+            sys.executable,
+            "-m",
+            "jis",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--grace-s",
+            "1",
+            *self.extra,
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_bytes()[offset:].decode(errors="replace")
+            m = LISTEN.search(text)
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{text}")
+            time.sleep(0.05)
+        else:
+            raise TimeoutError(f"server did not bind within {timeout}s:\n{self.log_text()}")
+        self.wait_serving(deadline - time.monotonic())
+        return self
+
+    def wait_serving(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.address) as ch:
+            stub = health_pb2_grpc.HealthStub(ch)
+            while time.monotonic() < deadline:
+                try:
+                    r = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                    if r.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
+                time.sleep(0.05)
+        raise TimeoutError(f"server not SERVING within the timeout:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self._log.close()
+        return code
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self._log.close()
+
+    def restart(self) -> ServerProcess:
+        return self.start()
