@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint proto proto-check bench clean
+.PHONY: serve test lint proto bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ proto: $(STAMP)
 ## bench: the benchmark suite (not part of the tests)
 bench: $(STAMP)
 	$(PY) -m pytest bench --benchmark-enable -p no:cacheprovider
+
+## bench-smoke: every benchmark once at tiny sizes, so they cannot rot (CI runs this)
+bench-smoke: $(STAMP)
+	JIS_BENCH_SMOKE=1 $(PY) -m pytest bench -q -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from jis.kernels import matching
 from jis.kernels.sequence import sequence_window
 
 
 def compile_all() -> None:
     """Run each public kernel wrapper once (loads from the on-disk cache when warm)."""
-    sequence_window(np.zeros(2, np.int32), np.ones(2, np.int8), np.arange(2, dtype=np.int64), 0, 0, 1, 2)
+    i32, i64, i8 = np.int32, np.int64, np.int8
+    sequence_window(np.zeros(2, i32), np.ones(2, i8), np.arange(2, dtype=i64), 0, 0, 1, 2)
+    cand = np.arange(2, dtype=i64)
+    matching.expected(
+        cand,
+        np.zeros(2, i32),
+        np.zeros(2, i32),
+        np.zeros(1, i64),
+        np.full(1, 2, i32),
+        np.ones(1, i8),
+        np.zeros(1, i64),
+        np.zeros(1, i64),
+    )
+    matching.supplied(
+        cand, np.ones(2, i8), np.full(2, -1, i32), np.zeros(2, i32), np.ones(1, i8), np.zeros(1, i64)
+    )
+    e = np.arange(2, dtype=i32)
+    s_e = matching.match(e, e, np.zeros(2, i64), e[::-1].copy(), e, np.full(2, -1, i64))[2]
+    matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
+    matching.lis_members(np.zeros(2, i64))

@@ -1,0 +1,54 @@
+"""Plain-Python reference implementations of the kernels, written for clarity only."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+
+NO_NEED = 2**63 - 1
+
+
+def lis_length(keys: list[int]) -> int:
+    """Longest strictly increasing subsequence by O(n^2) dynamic programming."""
+    best = [1] * len(keys)
+    for i in range(len(keys)):
+        for j in range(i):
+            if keys[j] < keys[i]:
+                best[i] = max(best[i], best[j] + 1)
+    return max(best, default=0)
+
+
+def match(e_vehicle, e_part, e_need, s_vehicle, s_part):  # type: ignore[no-untyped-def]
+    """Per SPEC.md 3 and 3.1, slot by slot. Returns (orphan, wrong, dup, first_slot, oos_count)."""
+    where = {v: i for i, v in enumerate(e_vehicle)}
+    orphan, wrong, dup = [], [], []
+    seen: set[int] = set()
+    first_slot = [-1] * len(e_vehicle)
+    first_right: dict[int, int] = {}
+    for j, (v, part) in enumerate(zip(s_vehicle, s_part, strict=True)):
+        if v not in where:
+            orphan.append(j)
+            continue
+        i = where[v]
+        if v in seen:
+            dup.append(j)
+        else:
+            seen.add(v)
+            first_slot[i] = j
+        if part != e_part[i]:
+            wrong.append(j)
+        elif i not in first_right:
+            first_right[i] = j
+    keys = [i for i, _ in sorted(first_right.items(), key=lambda kv: kv[1])]
+    return orphan, wrong, dup, first_slot, len(keys) - lis_length(keys), keys
+
+
+def is_strictly_increasing_subsequence(keys: list[int], idx: list[int]) -> bool:
+    return all(a < b for a, b in itertools.pairwise(idx)) and all(
+        keys[a] < keys[b] for a, b in itertools.pairwise(idx)
+    )
+
+
+def after_target(lis_keys: list[int], key: int) -> int:
+    """Index into lis_keys of the in-sequence slot an out-of-sequence slot should follow."""
+    return bisect.bisect_left(lis_keys, key) - 1

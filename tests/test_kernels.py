@@ -1,0 +1,175 @@
+"""Every kernel against the plain reference in tests/naive.py, on random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jis.kernels import matching
+from jis.kernels.sequence import sequence_window
+from tests import naive
+
+small_ints = st.lists(st.integers(-5, 5), max_size=40)
+
+
+@given(small_ints)
+def test_lis_members_is_a_longest_strictly_increasing_subsequence(keys: list[int]) -> None:
+    idx = matching.lis_members(np.array(keys, np.int64)).tolist()
+    assert len(idx) == naive.lis_length(keys)
+    assert naive.is_strictly_increasing_subsequence(keys, idx)
+
+
+def test_lis_members_on_degenerate_inputs() -> None:
+    assert matching.lis_members(np.array([], np.int64)).tolist() == []
+    assert matching.lis_members(np.array([7], np.int64)).tolist() == [0]
+    assert len(matching.lis_members(np.array([3, 3, 3, 3], np.int64))) == 1  # all equal: strict
+    assert matching.lis_members(np.array([4, 3, 2, 1], np.int64)).size == 1
+
+
+@st.composite
+def scopes(draw):  # type: ignore[no-untyped-def]
+    """E over vehicles 0..n-1 (a random subset, random order); S with repeats, strangers, wrong parts."""
+    n_vehicles = draw(st.integers(0, 12))
+    e_vehicle = draw(st.permutations(list(range(n_vehicles))))
+    e_vehicle = e_vehicle[: draw(st.integers(0, n_vehicles))]
+    e_part = [draw(st.integers(0, 2)) for _ in e_vehicle]
+    e_need = [draw(st.integers(0, 10**6)) for _ in e_vehicle]
+    ns = draw(st.integers(0, 20))
+    s_vehicle = [draw(st.integers(0, n_vehicles + 2)) for _ in range(ns)]  # codes >= n: never broadcast
+    s_part = [draw(st.integers(0, 2)) for _ in range(ns)]
+    return e_vehicle, e_part, e_need, s_vehicle, s_part
+
+
+@settings(max_examples=300)
+@given(scopes())
+def test_match_flags_every_slot_like_the_reference(scope) -> None:  # type: ignore[no-untyped-def]
+    e_vehicle, e_part, e_need, s_vehicle, s_part = scope
+    pos = np.full(32, -1, np.int64)
+    flags, first_slot, s_e, after, s_need = matching.match(
+        np.array(e_vehicle, np.int32),
+        np.array(e_part, np.int32),
+        np.array(e_need, np.int64),
+        np.array(s_vehicle, np.int32),
+        np.array(s_part, np.int32),
+        pos,
+    )
+    orphan, wrong, dup, ref_first, oos_count, keys = naive.match(e_vehicle, e_part, e_need, s_vehicle, s_part)
+    assert np.flatnonzero(flags & matching.ORPHAN).tolist() == orphan
+    assert np.flatnonzero(flags & matching.WRONG_VARIANT).tolist() == wrong
+    assert np.flatnonzero(flags & matching.DUPLICATE).tolist() == dup
+    assert first_slot.tolist() == ref_first
+    oos = np.flatnonzero(flags & matching.OUT_OF_SEQUENCE)
+    assert len(oos) == oos_count
+    # The slots left in place are in E order, and each moved slot's target keeps them so.
+    kept = [
+        int(s_e[j])
+        for j in range(len(s_vehicle))
+        if s_e[j] >= 0
+        and int(s_e[j]) in keys
+        and not flags[j] & matching.OUT_OF_SEQUENCE
+        and j == _first_right(s_e, s_part, e_part, j)
+    ]
+    assert kept == sorted(kept) and len(set(kept)) == len(kept)
+    for j in oos:
+        t = int(after[j])
+        assert t == -1 or (s_e[t] < s_e[j] and not flags[t] & matching.OUT_OF_SEQUENCE)
+    assert (pos == -1).all()  # scratch restored
+    for j in range(len(s_vehicle)):  # the need a slot affects is its vehicle's when it has one
+        if s_e[j] >= 0:
+            assert s_need[j] == e_need[s_e[j]]
+
+
+def _first_right(s_e, s_part, e_part, j):  # type: ignore[no-untyped-def]
+    p = s_e[j]
+    for k in range(len(s_e)):
+        if s_e[k] == p and s_part[k] == e_part[p]:
+            return k
+    return -1
+
+
+def test_match_on_empty_inputs() -> None:
+    z32, z64 = np.zeros(0, np.int32), np.zeros(0, np.int64)
+    flags, first_slot, s_e, after, s_need = matching.match(z32, z32, z64, z32, z32, np.full(4, -1, np.int64))
+    assert flags.size == first_slot.size == s_e.size == after.size == s_need.size == 0
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), st.integers(-3, 3)), max_size=30),
+    st.integers(0, 2),
+    st.integers(-4, 4),
+    st.integers(-4, 4),
+    st.integers(0, 5),
+)
+def test_sequence_window_like_a_sorted_filter(rows, line_code, lo, hi, limit) -> None:  # type: ignore[no-untyped-def]
+    line = np.array([r[0] for r in rows], np.int32)
+    state = np.array([r[1] for r in rows], np.int8)
+    seq = np.array([r[2] for r in rows], np.int64)
+    got = sequence_window(line, state, seq, line_code, lo, hi, limit).tolist()
+    want = sorted(
+        (i for i, r in enumerate(rows) if r[0] == line_code and r[1] == 1 and lo <= r[2] <= hi),
+        key=lambda i: (rows[i][2], i),
+    )[:limit]
+    assert got == want
+
+
+@given(st.lists(st.tuples(st.integers(1, 3), st.integers(-1, 3), st.integers(0, 50)), max_size=30))
+def test_supplied_orders_line_side_dock_transit_then_build_order(slots) -> None:  # type: ignore[no-untyped-def]
+    rack_stage = np.array([3, 2, 1, 1], np.int8)  # rack 0 line side, 1 dock, 2 and 3 in transit
+    rack_order = np.array([2, 3, 1, 0], np.int64)  # dispatch order
+    state = np.array([s[0] for s in slots], np.int8)
+    rack = np.array([s[1] for s in slots], np.int32)
+    spos = np.array([s[2] for s in slots], np.int32)
+    cand = np.arange(len(slots), dtype=np.int64)
+    rows, keep = matching.supplied(cand, state, rack, spos, rack_stage, rack_order)
+    live = [i for i, s in enumerate(slots) if s[0] == 1]
+    rank = {0: 0, 1: 1, 2: 2, 3: 2}
+
+    def key(i):  # type: ignore[no-untyped-def]
+        r = slots[i][1]
+        return (3, 0, i) if r < 0 else (rank[r], int(rack_order[r]), slots[i][2], i)
+
+    assert rows.tolist() == sorted(live, key=key)
+    assert keep.tolist() == [s[0] == 1 for s in slots]
+
+
+@given(st.lists(st.integers(0, 9), max_size=20), st.integers(1, 6))
+def test_expected_keeps_current_rows_of_active_and_pulled_vehicles(states_seed, nveh) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(len(states_seed) * 31 + nveh)
+    ndem = 3 * nveh
+    dem_vehicle = rng.integers(0, nveh, ndem).astype(np.int32)
+    dem_part = rng.integers(0, 3, ndem).astype(np.int32)
+    v_off = rng.integers(0, ndem, nveh).astype(np.int64)
+    v_len = rng.integers(0, 3, nveh).astype(np.int32)
+    v_state = rng.integers(1, 5, nveh).astype(np.int8)
+    v_seq = rng.permutation(nveh).astype(np.int64)
+    v_need = rng.integers(0, 100, nveh).astype(np.int64)
+    cand = np.arange(ndem, dtype=np.int64)
+    ev, ep, en, keep = matching.expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need)
+    current = [
+        r for r in range(ndem) if v_off[dem_vehicle[r]] <= r < v_off[dem_vehicle[r]] + v_len[dem_vehicle[r]]
+    ]
+    active = sorted(
+        (r for r in current if v_state[dem_vehicle[r]] == 1), key=lambda r: (v_seq[dem_vehicle[r]], r)
+    )
+    assert ev.tolist() == [int(dem_vehicle[r]) for r in active]
+    assert ep.tolist() == [int(dem_part[r]) for r in active]
+    assert en.tolist() == [int(v_need[dem_vehicle[r]]) for r in active]
+    assert keep.tolist() == [r in current and v_state[dem_vehicle[r]] in (1, 2) for r in range(ndem)]
+
+
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(-1, 4)), max_size=25))
+def test_rack_needs_is_the_earliest_need_per_rack(slots) -> None:  # type: ignore[no-untyped-def]
+    slots = sorted(slots, key=lambda s: (s[0] < 0, s[0]))  # racks contiguous, unracked last
+    e_need = np.array([50, 10, 40, 30, 20], np.int64)
+    s_rack = np.array([s[0] for s in slots], np.int32)
+    s_e = np.array([s[1] for s in slots], np.int64)
+    racks, needs = matching.rack_needs(s_rack, s_e, e_need)
+    want: dict[int, int] = {}
+    for r, e in slots:
+        if r >= 0:
+            want.setdefault(r, matching.NO_NEED)
+            if e >= 0:
+                want[r] = min(want[r], int(e_need[e]))
+    assert dict(zip(racks.tolist(), needs.tolist(), strict=True)) == want
+    assert racks.tolist() == list(want)
