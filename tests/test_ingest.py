@@ -187,11 +187,12 @@ def test_late_message_inside_a_gap_splits_it_into_the_remaining_runs(client: Cli
     v = f"{line_id}-V"
     client.broadcast.Publish(pub(bc(line_id, 1, ADD, v + "1", 10, [part()])), timeout=10)
     client.broadcast.Publish(pub(bc(line_id, 7, ADD, v + "7", 70, [part()])), timeout=10)
-    before = client.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(line_id=line_id), timeout=10).breaks
+    gap_only = [breaks_pb2.BREAK_TYPE_GAP]
+    before = client.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(line_id=line_id, types=gap_only)).breaks
     client.broadcast.Publish(pub(bc(line_id, 4, ADD, v + "4", 40, [part()])), timeout=10)
     assert gaps(client, line_id) == [(2, 3), (5, 6)]
     resolved = client.breaks.ListBreaks(
-        breaks_pb2.ListBreaksRequest(line_id=line_id, resolved_from=before[0].detected_at), timeout=10
+        breaks_pb2.ListBreaksRequest(line_id=line_id, types=gap_only, resolved_from=before[0].detected_at)
     ).breaks
     assert [(b.break_id, b.first_call_no, b.last_call_no) for b in resolved] == [(before[0].break_id, 2, 6)]
     assert resolved[0].action.kind == breaks_pb2.RECOVERY_KIND_RESEND_CALLS

@@ -94,6 +94,8 @@ class BreakBook:
     """Open breaks by key, resolved ones in resolution order, and unsent events."""
 
     open: dict[Hashable, SequenceBreak] = field(default_factory=dict)
+    scoped: dict[Hashable, set[Hashable]] = field(default_factory=dict)
+    """Open keys per evaluation scope, for :meth:`sync`."""
     resolved: list[SequenceBreak] = field(default_factory=list)
     pending: list[BreakEvent] = field(default_factory=list)
     next_id: int = 1
@@ -118,8 +120,17 @@ class BreakBook:
         self.pending.append(BreakEvent(False, done))
         return True
 
-    def open_keys(self, where: Callable[[Hashable], bool]) -> list[Hashable]:
-        return [k for k in self.open if where(k)]
+    def sync(self, scope: Hashable, wanted: dict[Hashable, Callable[[str], SequenceBreak]], at: int) -> None:
+        """Make the open breaks of ``scope`` exactly ``wanted``: resolve the others, raise the new."""
+        current = self.scoped.get(scope, set())
+        for key in current - wanted.keys():
+            self.resolve(key, at)
+        for key, make in wanted.items():
+            self.raise_break(key, make)
+        if wanted:
+            self.scoped[scope] = set(wanted)
+        else:
+            self.scoped.pop(scope, None)
 
     def drain(self) -> list[BreakEvent]:
         """The events queued since the last drain, in order."""

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from jis.engine.model import Broadcast, LineConfig, PartDemand
+from jis.engine.model import Broadcast, BuildReport, LineConfig, PartDemand, RackDispatch, SupplierConfig
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -67,3 +67,31 @@ def decode_line(data: bytes) -> LineConfig:
 def digest(body: bytes) -> int:
     """64-bit content digest (as an unsigned int) of an encoded record."""
     return int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "little")
+
+
+def encode_supplier(cfg: SupplierConfig) -> bytes:
+    return dumps([cfg.supplier_id, cfg.lead_time_ns, cfg.unload_to_line_ns])
+
+
+def decode_supplier(data: bytes) -> SupplierConfig:
+    return SupplierConfig(*loads(data))
+
+
+def encode_build(b: BuildReport) -> bytes:
+    return dumps([b.supplier_id, b.group, b.line_id, b.vehicle_id, b.part_number, b.built_at])
+
+
+def decode_build(data: bytes) -> BuildReport:
+    return BuildReport(*loads(data))
+
+
+def encode_dispatch(d: RackDispatch) -> bytes:
+    slots = [list(s) for s in d.slots]
+    return dumps([d.rack_id, d.supplier_id, d.group, d.line_id, d.capacity, slots, d.eta, d.dispatched_at])
+
+
+def decode_dispatch(data: bytes) -> RackDispatch:
+    rack_id, supplier_id, group, line_id, capacity, slots, eta, dispatched_at = loads(data)
+    return RackDispatch(
+        rack_id, supplier_id, group, line_id, capacity, tuple((v, p) for v, p in slots), eta, dispatched_at
+    )

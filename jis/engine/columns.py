@@ -114,3 +114,34 @@ class Table:
         if n:
             table.extend({k: arrays[k] for k in dtypes})
         return table
+
+
+class RowList:
+    """A growable int64 array of row numbers (a scope's candidate demand or slot rows)."""
+
+    __slots__ = ("_data", "_n")
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._data = np.empty(capacity, np.int64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, row: int) -> None:
+        if self._n == len(self._data):
+            self._data = np.concatenate([self._data, np.empty(len(self._data), np.int64)])
+        self._data[self._n] = row
+        self._n += 1
+
+    def view(self) -> npt.NDArray[np.int64]:
+        return self._data[: self._n]
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        """Drop the rows where ``mask`` (bool[len(self)]) is False, keeping the order."""
+        kept = self._data[: self._n][mask]
+        self._n = len(kept)
+        self._data[: self._n] = kept
+
+    def to_array(self) -> npt.NDArray[np.int64]:
+        return self._data[: self._n].copy()

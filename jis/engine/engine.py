@@ -1,9 +1,10 @@
 """The engine: one object that applies every input, journals it, and answers queries.
 
-Every mutating method takes the engine time ``at`` explicitly and appends the input
-to the store's open commit after applying it. Recovery replays the log through the
-same methods with the recorded times, so the rebuilt state, breaks and their
-detection times are identical to those before a crash.
+Every mutating method takes the engine time ``at`` explicitly, first lets time-driven
+breaks due by then happen (each at its own moment), applies the input, re-evaluates
+the scopes it touched, and appends the input to the store's open commit. Recovery
+replays the log through the same methods with the recorded times, so the rebuilt
+state, breaks and their detection times are identical to those before a crash.
 
 Not thread-safe: :class:`jis.engine.runner.EngineRunner` calls it from one thread.
 """
@@ -11,13 +12,27 @@ Not thread-safe: :class:`jis.engine.runner.EngineRunner` calls it from one threa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
 from jis.engine import codec
-from jis.engine.errors import DomainError
-from jis.engine.model import Broadcast, LineConfig, LineView, PublishResult, VehicleView
+from jis.engine.errors import DomainError, InvalidArgument
+from jis.engine.evaluate import Evaluator
+from jis.engine.model import (
+    Action,
+    Broadcast,
+    BuildReport,
+    LineConfig,
+    LineView,
+    PublishResult,
+    RackDispatch,
+    RackView,
+    SlotView,
+    SupplierConfig,
+    VehicleView,
+)
 from jis.engine.sequence import SequenceState
+from jis.engine.supply import Scope, SupplyState
 from jis.store.base import LogRecord, Store, StoreCorrupt
 
 log = logging.getLogger(__name__)
@@ -28,6 +43,8 @@ class Engine:
         self.store = store
         self.book = BreakBook()
         self.seq = SequenceState(self.book)
+        self.supply = SupplyState(self.seq)
+        self.evaluator = Evaluator(self.seq, self.supply, self.book)
         self.last_at = 0
         """Engine time of the last journaled input."""
         self._replaying = False
@@ -47,6 +64,11 @@ class Engine:
             "line": lambda r: self.configure_line(codec.decode_line(r.body), r.at),
             "broadcast": lambda r: self.publish(codec.decode_broadcast(r.body), r.at),
             "clock": lambda r: self.tick(r.at),
+            "supplier": lambda r: self.configure_supplier(codec.decode_supplier(r.body), r.at),
+            "build": lambda r: self.report_build(codec.decode_build(r.body), r.at),
+            "dispatch": lambda r: self.dispatch_rack(codec.decode_dispatch(r.body), r.at),
+            "move": self._replay_move,
+            "eta": self._replay_eta,
         }
         n = 0
         self._replaying = True
@@ -65,15 +87,53 @@ class Engine:
         self.book.drain()  # recovered breaks are state, not news
         return n
 
-    # -- inputs ------------------------------------------------------------------------
+    def _replay_move(self, r: LogRecord) -> None:
+        rack_id, stage, when = codec.loads(r.body)
+        self.move_rack(rack_id, stage, when, r.at)
+
+    def _replay_eta(self, r: LogRecord) -> None:
+        rack_id, eta = codec.loads(r.body)
+        self.update_rack_eta(rack_id, eta, r.at)
+
+    def _evaluate(self, scopes: Iterable[Scope], at: int) -> None:
+        for scope in sorted(set(scopes)):
+            self.evaluator.evaluate(scope, at)
+
+    # -- time --------------------------------------------------------------------------
+
+    def advance(self, at: int) -> None:
+        """Raise and resolve what time alone changes, up to ``at``. Not journaled: replay
+        reaches the same moments from the journaled inputs' times."""
+        self.evaluator.advance(at)
+
+    def next_deadline(self) -> int:
+        return self.evaluator.next_deadline()
+
+    def tick(self, at: int) -> None:
+        """The clock was set to ``at`` (test mode): journal it, so a restart resumes there."""
+        self.advance(at)
+        self._journal("clock", at, b"")
+
+    # -- lines and broadcasts ----------------------------------------------------------
 
     def configure_line(self, cfg: LineConfig, at: int) -> LineView:
+        self.advance(at)
         view = self.seq.configure_line(cfg, at)
+        line = self.seq.lines[cfg.line_id]
+        self.evaluator.check_silence(line.code, at)
         self._journal("line", at, codec.encode_line(cfg))
         return view
 
     def publish(self, b: Broadcast, at: int) -> PublishResult:
-        result, body, _touched = self.seq.publish(b, at)
+        self.advance(at)
+        result, body, touched = self.seq.publish(b, at)
+        line = self.seq.lines[b.line_id]
+        if touched is not None:
+            scopes = {(touched.line, s, g) for s, g in touched.scopes}
+            if touched.action == Action.INSTALLED:
+                scopes |= self.supply.consume(touched.vehicle)
+            self._evaluate(scopes, at)
+        self.evaluator.heard(line.code, at)
         self._journal("broadcast", at, body)
         return result
 
@@ -95,9 +155,53 @@ class Engine:
                 out.append(exc)
         return out
 
-    def tick(self, at: int) -> None:
-        """The clock moved to ``at`` (set in test mode): journal it."""
-        self._journal("clock", at, b"")
+    # -- supplier side -----------------------------------------------------------------
+
+    def configure_supplier(self, cfg: SupplierConfig, at: int) -> SupplierConfig:
+        self.advance(at)
+        code = self.supply.configure_supplier(cfg)
+        self._evaluate(self.evaluator.scopes_of_supplier(code), at)
+        self._journal("supplier", at, codec.encode_supplier(cfg))
+        return cfg
+
+    def report_build(self, b: BuildReport, at: int) -> SlotView:
+        self.advance(at)
+        b = BuildReport(
+            b.supplier_id,
+            b.group,
+            b.line_id,
+            b.vehicle_id,
+            b.part_number,
+            at if b.built_at is None else b.built_at,
+        )
+        row, scope = self.supply.report_build(b, at)
+        self._evaluate([scope], at)
+        self._journal("build", at, codec.encode_build(b))
+        return self.supply.slot_view(row)
+
+    def dispatch_rack(self, d: RackDispatch, at: int) -> RackView:
+        self.advance(at)
+        if d.dispatched_at is None:
+            d = RackDispatch(d.rack_id, d.supplier_id, d.group, d.line_id, d.capacity, d.slots, d.eta, at)
+        _, scope = self.supply.dispatch(d, at)
+        self._evaluate([scope], at)
+        self._journal("dispatch", at, codec.encode_dispatch(d))
+        return self.supply.rack_view(d.rack_id)
+
+    def move_rack(self, rack_id: str, stage: int, when: int | None, at: int) -> RackView:
+        self.advance(at)
+        when = at if when is None else when
+        _, scope = self.supply.move(rack_id, stage, when)
+        self._evaluate([scope], at)
+        self._journal("move", at, codec.dumps([rack_id, stage, when]))
+        return self.supply.rack_view(rack_id)
+
+    def update_rack_eta(self, rack_id: str, eta: int, at: int) -> RackView:
+        self.advance(at)
+        _, scope = self.supply.update_eta(rack_id, eta)
+        self._evaluate([scope], at)
+        self._journal("eta", at, codec.dumps([rack_id, eta]))
+        return self.supply.rack_view(rack_id)
 
     # -- queries -----------------------------------------------------------------------
 
@@ -112,6 +216,9 @@ class Engine:
 
     def lines(self) -> list[LineView]:
         return [self.seq.line_view(line_id) for line_id in self.seq.lines]
+
+    def rack(self, rack_id: str) -> RackView:
+        return self.supply.rack_view(rack_id)
 
     def open_breaks(
         self, line_id: str = "", supplier_id: str = "", types: frozenset[BreakType] = frozenset()
@@ -129,6 +236,8 @@ class Engine:
         types: frozenset[BreakType] = frozenset(),
     ) -> list[SequenceBreak]:
         """Breaks resolved in [start, stop), by resolution time."""
+        if start > stop:
+            raise InvalidArgument("resolved_from", "after resolved_to")
         return [
             b
             for b in self.book.resolved

@@ -116,3 +116,83 @@ class LineView:
     duplicates: int
     last_broadcast_at: int | None
     active_vehicles: int
+
+
+class RackStage(enum.IntEnum):
+    """Values match ``jis.v1.RackStage``; forward only."""
+
+    IN_TRANSIT = 1
+    AT_DOCK = 2
+    LINE_SIDE = 3
+    RETURNED = 4
+
+
+class SlotState(enum.IntEnum):
+    BUILT = 1
+    """In S: unracked, or on a rack that has not been returned."""
+    CONSUMED = 2
+    """Its vehicle was INSTALLED."""
+    RETURNED = 3
+    """Its rack was returned."""
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierConfig:
+    supplier_id: str
+    lead_time_ns: int
+    """A vehicle needing this supplier's part is MISSING from need_time - lead_time on, with no slot."""
+    unload_to_line_ns: int
+    """Time from the dock to line side, added to a rack's arrival for LATE."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    supplier_id: str
+    group: str
+    line_id: str
+    vehicle_id: str
+    part_number: str
+    built_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RackDispatch:
+    rack_id: str
+    supplier_id: str
+    group: str
+    line_id: str
+    capacity: int
+    slots: tuple[tuple[str, str], ...]
+    """(vehicle_id, part_number) in rack order."""
+    eta: int | None
+    dispatched_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    slot_id: int
+    supplier_id: str
+    group: str
+    line_id: str
+    vehicle_id: str
+    part_number: str
+    built_at: int
+    stage: str
+    """BUILT, IN_TRANSIT, AT_DOCK, LINE_SIDE, CONSUMED or RETURNED."""
+    rack_id: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class RackView:
+    rack_id: str
+    supplier_id: str
+    group: str
+    line_id: str
+    capacity: int
+    stage: RackStage
+    slots: tuple[SlotView, ...]
+    dispatched_at: int
+    eta: int
+    arrived_at: int | None
+    line_side_at: int | None

@@ -13,7 +13,7 @@ import numpy as np
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.engine import codec
-from jis.engine.columns import Interner, Table
+from jis.engine.columns import Interner, RowList, Table
 from jis.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.lines import LineState
 from jis.engine.model import (
@@ -52,6 +52,7 @@ VEHICLE_COLUMNS = {
     "dem_off": np.int64,  # current part list: demand rows [dem_off, dem_off + dem_len)
     "dem_len": np.int32,
     "last_call": np.int64,
+    "first_slot": np.int64,  # newest slot built for the vehicle, -1: none (chain in the slot table)
 }
 DEMAND_COLUMNS = {
     "vehicle": np.int32,
@@ -76,6 +77,7 @@ class Touched:
 
     line: int
     vehicle: int
+    action: Action
     scopes: frozenset[tuple[int, int]]
     """(supplier code, group code) pairs whose expected sequence may have changed."""
 
@@ -94,6 +96,9 @@ class SequenceState:
         self.checkpoints = Interner([""])
         self.vehicles = Table(VEHICLE_COLUMNS)
         self.demand = Table(DEMAND_COLUMNS)
+        self.scope_demand: dict[tuple[int, int, int], RowList] = {}
+        """(line, supplier, group) -> demand rows ever listed for it (stale ones are filtered
+        by the kernels and dropped when they outnumber the live ones)."""
 
     # -- lines -------------------------------------------------------------------------
 
@@ -138,7 +143,12 @@ class SequenceState:
         code = self.vehicle_ids.intern(vehicle_id)
         if code == len(self.vehicles):
             self.vehicles.append(
-                line=-1, state=UNSEEN, need_time=NO_TIME, event_time=NO_TIME, first_event_time=NO_TIME
+                line=-1,
+                state=UNSEEN,
+                need_time=NO_TIME,
+                event_time=NO_TIME,
+                first_event_time=NO_TIME,
+                first_slot=-1,
             )
         return code
 
@@ -366,7 +376,7 @@ class SequenceState:
         if b.checkpoint:
             v.col("checkpoint")[row] = self.checkpoints.intern(b.checkpoint)
         v.col("last_call")[row] = b.call_no
-        return Touched(line.code, row, old_scopes | self._scopes(row))
+        return Touched(line.code, row, action, old_scopes | self._scopes(row))
 
     def _set_parts(self, row: int, parts: tuple[PartDemand, ...]) -> None:
         start, _ = self.demand.extend(
@@ -380,6 +390,14 @@ class SequenceState:
         )
         self.vehicles.col("dem_off")[row] = start
         self.vehicles.col("dem_len")[row] = len(parts)
+        line = int(self.vehicles.col("line")[row])
+        sup, grp = self.demand.col("supplier"), self.demand.col("group")
+        for r in range(start, start + len(parts)):
+            scope = (line, int(sup[r]), int(grp[r]))
+            rows = self.scope_demand.get(scope)
+            if rows is None:
+                rows = self.scope_demand[scope] = RowList()
+            rows.append(r)
 
     def _scopes(self, row: int) -> frozenset[tuple[int, int]]:
         off = int(self.vehicles.col("dem_off")[row])

@@ -1,0 +1,343 @@
+"""Break evaluation: re-match a scope when something in it changes, and when time says so.
+
+A scope is (line, supplier, group). Any input re-evaluates exactly the scopes it
+touches, at once; the kernels return flags, and only the flagged slots, missing
+vehicles and late racks become Python break records (breaks are the exception, slots
+are not). Time-driven breaks (MISSING entering the lead-time horizon, LATE as a rack in
+transit runs out of time, BROADCAST_SILENT) come from a deadline heap: each evaluation
+schedules its scope's next moment, and :meth:`Evaluator.advance` re-evaluates a scope
+exactly at that moment, so detection times do not depend on when anybody looked.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Hashable
+
+import numpy as np
+
+from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
+from jis.engine.model import RackStage
+from jis.engine.sequence import SequenceState
+from jis.engine.supply import Scope, SupplyState
+from jis.kernels import matching
+
+NEVER = np.iinfo(np.int64).max
+Make = Callable[[str], SequenceBreak]
+
+
+class Evaluator:
+    def __init__(self, seq: SequenceState, supply: SupplyState, book: BreakBook) -> None:
+        self.seq = seq
+        self.supply = supply
+        self.book = book
+        self._pos = np.full(1024, -1, np.int64)  # scratch for the match kernel, always all -1
+        self._due: dict[Hashable, int] = {}
+        self._heap: list[tuple[int, int, Hashable]] = []
+        self._tie = itertools.count()
+
+    # -- scheduling --------------------------------------------------------------------
+
+    def _schedule(self, key: Hashable, when: int) -> None:
+        if when >= NEVER:
+            self._due.pop(key, None)
+        elif self._due.get(key) != when:
+            self._due[key] = when
+            heapq.heappush(self._heap, (when, next(self._tie), key))
+
+    def next_deadline(self) -> int:
+        """The earliest moment something time-driven is due (NEVER if nothing is)."""
+        while self._heap and self._due.get(self._heap[0][2]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else int(NEVER)
+
+    def advance(self, now: int) -> None:
+        """Evaluate everything due up to ``now``, each at its own moment, in time order."""
+        while self.next_deadline() <= now:
+            when, _, key = heapq.heappop(self._heap)
+            del self._due[key]
+            if key[0] == "silent":  # type: ignore[index]
+                self.check_silence(key[1], when)  # type: ignore[index]
+            else:
+                self.evaluate(key[1:], when)  # type: ignore[index]
+
+    # -- BROADCAST_SILENT --------------------------------------------------------------
+
+    def heard(self, line: int, at: int) -> None:
+        """A message (applied or duplicate) arrived for ``line`` at ``at``, or it was configured."""
+        self.book.resolve((BreakType.BROADCAST_SILENT, line), at)
+        self.check_silence(line, at)
+
+    def check_silence(self, line: int, now: int) -> None:
+        state = self.seq.lines[self.seq.line_ids.name(line)]
+        heartbeat = state.config.heartbeat_ns
+        if now - state.heard_from > heartbeat:
+            line_id = state.config.line_id
+            silent_for = (now - state.heard_from) / 1e9
+            self.book.raise_break(
+                (BreakType.BROADCAST_SILENT, line),
+                lambda bid: SequenceBreak(
+                    break_id=bid,
+                    type=BreakType.BROADCAST_SILENT,
+                    key=(BreakType.BROADCAST_SILENT, line),
+                    line_id=line_id,
+                    detected_at=now,
+                    action=RecoveryAction(
+                        RecoveryKind.CHECK_FEED,
+                        f"no broadcast for line {line_id} for {silent_for:.0f} s "
+                        f"(heartbeat {heartbeat / 1e9:.0f} s): check the MES feed",
+                    ),
+                ),
+            )
+        else:
+            self._schedule(("silent", line), state.heard_from + heartbeat + 1)
+
+    # -- scopes ------------------------------------------------------------------------
+
+    def scopes_of_supplier(self, supplier: int) -> list[Scope]:
+        keys = set(self.seq.scope_demand) | set(self.supply.scope_slots)
+        return sorted(k for k in keys if k[1] == supplier)
+
+    def evaluate(self, scope: Scope, now: int) -> None:
+        """Re-match one scope at time ``now`` and bring its open breaks in line."""
+        seq, sup = self.seq, self.supply
+        v, d, s, r = seq.vehicles.col, seq.demand.col, sup.slots.col, sup.racks.col
+        dem = seq.scope_demand.get(scope)
+        slot_rows = sup.scope_slots.get(scope)
+        empty = np.zeros(0, np.int64)
+        e_vehicle, e_part, e_need, keep_dem = matching.expected(
+            dem.view() if dem is not None else empty,
+            d("vehicle"),
+            d("part"),
+            v("dem_off"),
+            v("dem_len"),
+            v("state"),
+            v("seq_no"),
+            v("need_time"),
+        )
+        s_rows, keep_slots = matching.supplied(
+            slot_rows.view() if slot_rows is not None else empty,
+            s("state"),
+            s("rack"),
+            s("pos"),
+            r("stage"),
+            r("order"),
+        )
+        # Stale candidates are dropped once they outnumber the live ones (amortised O(1)).
+        if dem is not None and 2 * int(keep_dem.sum()) < len(dem):
+            dem.keep(keep_dem)
+        if slot_rows is not None and 2 * int(keep_slots.sum()) < len(slot_rows):
+            slot_rows.keep(keep_slots)
+        if len(self._pos) < len(seq.vehicles):
+            self._pos = np.full(2 * len(seq.vehicles), -1, np.int64)
+        s_vehicle = s("vehicle")[s_rows]
+        flags, first_slot, s_e, after, s_need = matching.match(
+            e_vehicle, e_part, e_need, s_vehicle, s("part")[s_rows], self._pos
+        )
+        lead = sup.lead_time(scope[1])
+        unload = sup.unload_time(scope[1])
+        wanted: dict[Hashable, Make] = {}
+        names = _Names(self, scope)
+
+        # MISSING: in E, no slot at all, need_time within the lead time from now.
+        unslotted = first_slot < 0
+        horizon = e_need - lead
+        for i in np.flatnonzero(unslotted & (horizon <= now)):
+            wanted[(BreakType.MISSING, int(e_vehicle[i]), scope[1], scope[2])] = names.missing(
+                int(e_vehicle[i]), int(e_part[i]), int(e_need[i]), now
+            )
+        later = horizon[unslotted & (horizon > now)]
+        due = int(later.min()) if later.size else int(NEVER)
+
+        # Slot breaks: only the flagged slots leave the kernel's arrays. An unflagged slot is
+        # in sequence; the first one is where a slot that belongs before all of them goes.
+        clean = np.flatnonzero(flags == 0)
+        first_in_sequence = int(s_rows[clean[0]]) if clean.size else -1
+        for j in np.flatnonzero(flags):
+            row = int(s_rows[j])
+            f = int(flags[j])
+            need = int(s_need[j])
+            if f & matching.ORPHAN:
+                wanted[(BreakType.ORPHAN, row)] = names.slot_break(BreakType.ORPHAN, row, need, now)
+            if f & matching.DUPLICATE:
+                wanted[(BreakType.DUPLICATE, row)] = names.slot_break(BreakType.DUPLICATE, row, need, now)
+            if f & matching.WRONG_VARIANT:
+                want = int(e_part[s_e[j]])
+                wanted[(BreakType.WRONG_VARIANT, row)] = names.slot_break(
+                    BreakType.WRONG_VARIANT, row, need, now, want_part=want
+                )
+            if f & matching.OUT_OF_SEQUENCE:
+                t = int(after[j])
+                wanted[(BreakType.OUT_OF_SEQUENCE, row)] = names.slot_break(
+                    BreakType.OUT_OF_SEQUENCE,
+                    row,
+                    need,
+                    now,
+                    after=int(s_rows[t]) if t >= 0 else -1,
+                    first=first_in_sequence,
+                )
+
+        # LATE: racks in transit (ETA, or now once the ETA has passed) or at the dock (arrival).
+        racks, needs = matching.rack_needs(s("rack")[s_rows], s_e, e_need)
+        if racks.size:
+            stage = r("stage")[racks]
+            eff = np.where(
+                stage == RackStage.AT_DOCK, r("arrived_at")[racks], np.maximum(r("eta")[racks], now)
+            )
+            open_stage = (stage == RackStage.IN_TRANSIT) | (stage == RackStage.AT_DOCK)
+            has_need = needs != matching.NO_NEED
+            late = open_stage & has_need & (eff > needs - unload)
+            for k in np.flatnonzero(late):
+                wanted[(BreakType.LATE, int(racks[k]))] = names.late(
+                    int(racks[k]), int(needs[k]), int(eff[k]), now
+                )
+            pending = (stage == RackStage.IN_TRANSIT) & has_need & ~late
+            if pending.any():
+                due = min(due, int((needs[pending] - unload + 1).min()))
+
+        self.book.sync(("scope", *scope), wanted, now)
+        self._schedule(("scope", *scope), due)
+
+
+class _Names:
+    """Turns codes into the names and recovery actions of break records (flagged items only)."""
+
+    def __init__(self, ev: Evaluator, scope: Scope) -> None:
+        self.seq, self.sup = ev.seq, ev.supply
+        self.scope = scope
+        self.line_id = self.seq.line_ids.name(scope[0])
+        self.supplier_id = self.seq.supplier_ids.name(scope[1])
+        self.group = self.seq.group_ids.name(scope[2])
+
+    def _where(self, row: int) -> tuple[str, int, str]:
+        rack = int(self.sup.slots.col("rack")[row])
+        pos = int(self.sup.slots.col("pos")[row])
+        if rack < 0:
+            return "", -1, "the built slots not yet on a rack"
+        rack_id = self.sup.rack_ids.name(rack)
+        return rack_id, pos, f"rack {rack_id} position {pos}"
+
+    def _vehicle(self, vehicle: int) -> str:
+        return self.seq.vehicle_ids.name(vehicle)
+
+    def missing(self, vehicle: int, part: int, need: int, now: int) -> Make:
+        vid, pn = self._vehicle(vehicle), self.seq.part_numbers.name(part)
+        seq_no = int(self.seq.vehicles.col("seq_no")[vehicle])
+        key = (BreakType.MISSING, vehicle, self.scope[1], self.scope[2])
+        return lambda bid: SequenceBreak(
+            break_id=bid,
+            type=BreakType.MISSING,
+            key=key,
+            line_id=self.line_id,
+            supplier_id=self.supplier_id,
+            group=self.group,
+            vehicle_id=vid,
+            detected_at=now,
+            need_time=need,
+            action=RecoveryAction(
+                RecoveryKind.BUILD_PART,
+                f"build {self.group} {pn} for vehicle {vid} (seq_no {seq_no}, line {self.line_id})",
+                vehicle_id=vid,
+                part_number=pn,
+            ),
+        )
+
+    def slot_break(
+        self,
+        kind: BreakType,
+        row: int,
+        need: int,
+        now: int,
+        want_part: int = -1,
+        after: int = -1,
+        first: int = -1,
+    ) -> Make:
+        c = self.sup.slots.col
+        vid = self._vehicle(int(c("vehicle")[row]))
+        pn = self.seq.part_numbers.name(int(c("part")[row]))
+        rack_id, pos, where = self._where(row)
+        if kind == BreakType.ORPHAN:
+            action = RecoveryAction(
+                RecoveryKind.PULL_SLOT,
+                f"pull the slot of vehicle {vid} ({pn}) from {where}: the vehicle does not need it",
+                vehicle_id=vid,
+                part_number=pn,
+                rack_id=rack_id,
+                from_position=pos,
+            )
+        elif kind == BreakType.DUPLICATE:
+            action = RecoveryAction(
+                RecoveryKind.PULL_SLOT,
+                f"pull the extra slot of vehicle {vid} ({pn}) from {where}",
+                vehicle_id=vid,
+                part_number=pn,
+                rack_id=rack_id,
+                from_position=pos,
+            )
+        elif kind == BreakType.WRONG_VARIANT:
+            want = self.seq.part_numbers.name(want_part)
+            action = RecoveryAction(
+                RecoveryKind.REPLACE_VARIANT,
+                f"replace {pn} by {want} in {where} for vehicle {vid}",
+                vehicle_id=vid,
+                part_number=pn,
+                replacement_part_number=want,
+                rack_id=rack_id,
+                from_position=pos,
+            )
+        else:
+            anchor = after if after >= 0 else first
+            to_rack, to_pos, _ = self._where(anchor) if anchor >= 0 else ("", -1, "")
+            if after >= 0:
+                to_pos = to_pos + 1 if to_pos >= 0 else -1
+                target = f"right after vehicle {self._vehicle(int(c('vehicle')[after]))}"
+            else:
+                target = "ahead of every other slot"
+            dest = f"rack {to_rack} position {to_pos}" if to_rack else "the built slots"
+            action = RecoveryAction(
+                RecoveryKind.MOVE_SLOT,
+                f"move the slot of vehicle {vid} from {where} to {dest} ({target})",
+                vehicle_id=vid,
+                part_number=pn,
+                rack_id=rack_id,
+                from_position=pos,
+                to_rack_id=to_rack,
+                to_position=to_pos,
+            )
+        need_time = None if need == matching.NO_NEED else need
+        return lambda bid: SequenceBreak(
+            break_id=bid,
+            type=kind,
+            key=(kind, row),
+            line_id=self.line_id,
+            supplier_id=self.supplier_id,
+            group=self.group,
+            vehicle_id=vid,
+            rack_id=rack_id,
+            position=pos,
+            detected_at=now,
+            need_time=need_time,
+            action=action,
+        )
+
+    def late(self, rack: int, need: int, arrival: int, now: int) -> Make:
+        rack_id = self.sup.rack_ids.name(rack)
+        unload = self.sup.unload_time(self.scope[1])
+        over = (arrival + unload - need) / 1e9
+        return lambda bid: SequenceBreak(
+            break_id=bid,
+            type=BreakType.LATE,
+            key=(BreakType.LATE, rack),
+            line_id=self.line_id,
+            supplier_id=self.supplier_id,
+            group=self.group,
+            rack_id=rack_id,
+            detected_at=now,
+            need_time=need,
+            action=RecoveryAction(
+                RecoveryKind.EXPEDITE_RACK,
+                f"expedite rack {rack_id}: it reaches line side {over:.0f} s after its first vehicle's need time",
+                rack_id=rack_id,
+            ),
+        )
