@@ -17,6 +17,7 @@ from grpc_health.v1 import _async as health_aio  # the asyncio HealthServicer (h
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from jis.alerts.fanout import Fanout
 from jis.api import servicers
 from jis.clock import Clock
 from jis.config import ServerConfig
@@ -33,6 +34,8 @@ from jis.v1 import (
     lines_pb2_grpc,
     sequence_pb2,
     sequence_pb2_grpc,
+    supply_pb2,
+    supply_pb2_grpc,
 )
 
 log = logging.getLogger("jis.server")
@@ -43,6 +46,7 @@ SERVICES = [
     lines_pb2.DESCRIPTOR.services_by_name["LineService"].full_name,
     lines_pb2.DESCRIPTOR.services_by_name["ClockService"].full_name,
     breaks_pb2.DESCRIPTOR.services_by_name["BreakService"].full_name,
+    supply_pb2.DESCRIPTOR.services_by_name["SupplyService"].full_name,
 ]
 
 
@@ -57,7 +61,9 @@ async def serve(cfg: ServerConfig) -> None:
     store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)
     engine = Engine(store)
-    runner = EngineRunner(engine, clock, max_pending=cfg.max_pending)
+    fanout = Fanout()
+    fanout.bind(asyncio.get_running_loop())
+    runner = EngineRunner(engine, clock, on_events=fanout.publish_threadsafe, max_pending=cfg.max_pending)
     gw = servicers.Gateway(runner, clock)
 
     server = aio.server(
@@ -70,7 +76,8 @@ async def serve(cfg: ServerConfig) -> None:
     sequence_pb2_grpc.add_SequenceServiceServicer_to_server(servicers.SequenceServicer(gw), server)
     lines_pb2_grpc.add_LineServiceServicer_to_server(servicers.LineServicer(gw), server)
     lines_pb2_grpc.add_ClockServiceServicer_to_server(servicers.ClockServicer(gw), server)
-    breaks_pb2_grpc.add_BreakServiceServicer_to_server(servicers.BreakServicer(gw), server)
+    breaks_pb2_grpc.add_BreakServiceServicer_to_server(servicers.BreakServicer(gw, fanout), server)
+    supply_pb2_grpc.add_SupplyServiceServicer_to_server(servicers.SupplyServicer(gw), server)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

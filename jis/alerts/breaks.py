@@ -84,6 +84,8 @@ class SequenceBreak:
 
 @dataclass(frozen=True, slots=True)
 class BreakEvent:
+    seq: int
+    """Position in the engine's event history, from 1 (a watcher skips what its snapshot holds)."""
     raised: bool
     """True for a raise, False for a resolve."""
     sequence_break: SequenceBreak
@@ -99,6 +101,8 @@ class BreakBook:
     resolved: list[SequenceBreak] = field(default_factory=list)
     pending: list[BreakEvent] = field(default_factory=list)
     next_id: int = 1
+    event_seq: int = 0
+    """seq of the last event queued."""
 
     def raise_break(self, key: Hashable, make: Callable[[str], SequenceBreak]) -> bool:
         """Open the break ``key`` unless it is open; ``make(break_id)`` builds it."""
@@ -107,7 +111,7 @@ class BreakBook:
         brk = make(f"B{self.next_id:08d}")
         self.next_id += 1
         self.open[key] = brk
-        self.pending.append(BreakEvent(True, brk))
+        self._emit(True, brk)
         return True
 
     def resolve(self, key: Hashable, at: int) -> bool:
@@ -117,8 +121,12 @@ class BreakBook:
             return False
         done = replace(brk, resolved_at=at)
         self.resolved.append(done)
-        self.pending.append(BreakEvent(False, done))
+        self._emit(False, done)
         return True
+
+    def _emit(self, raised: bool, brk: SequenceBreak) -> None:
+        self.event_seq += 1
+        self.pending.append(BreakEvent(self.event_seq, raised, brk))
 
     def sync(self, scope: Hashable, wanted: dict[Hashable, Callable[[str], SequenceBreak]], at: int) -> None:
         """Make the open breaks of ``scope`` exactly ``wanted``: resolve the others, raise the new."""

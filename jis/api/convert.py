@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.alerts.breaks import SequenceBreak
 from jis.engine.errors import InvalidArgument
-from jis.engine.model import Broadcast, LineConfig, LineView, PartDemand, VehicleView
-from jis.v1 import breaks_pb2, broadcast_pb2, common_pb2, lines_pb2, sequence_pb2
+from jis.engine.model import (
+    Broadcast,
+    BuildReport,
+    LineConfig,
+    LineView,
+    PartDemand,
+    RackDispatch,
+    RackView,
+    SlotView,
+    SupplierConfig,
+    VehicleView,
+)
+from jis.v1 import breaks_pb2, broadcast_pb2, common_pb2, lines_pb2, sequence_pb2, supply_pb2
 
 NS = 1_000_000_000
 MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the Timestamp range limit
@@ -147,4 +159,87 @@ def break_out(b: SequenceBreak) -> breaks_pb2.SequenceBreak:
         out.need_time.CopyFrom(ns_to_ts(b.need_time))
     if b.resolved_at is not None:
         out.resolved_at.CopyFrom(ns_to_ts(b.resolved_at))
+    return out
+
+
+def supplier_in(m: supply_pb2.ConfigureSupplierRequest) -> SupplierConfig:
+    if not m.HasField("lead_time"):
+        raise InvalidArgument("lead_time", "required")
+    return SupplierConfig(
+        supplier_id=m.supplier_id,
+        lead_time_ns=duration_to_ns(m.lead_time, "lead_time"),
+        unload_to_line_ns=duration_to_ns(m.unload_to_line, "unload_to_line"),
+    )
+
+
+def supplier_out(cfg: SupplierConfig) -> supply_pb2.Supplier:
+    return supply_pb2.Supplier(
+        supplier_id=cfg.supplier_id,
+        lead_time=ns_to_duration(cfg.lead_time_ns),
+        unload_to_line=ns_to_duration(cfg.unload_to_line_ns),
+    )
+
+
+def _opt_ts(m: Message, name: str) -> int | None:
+    return ts_to_ns(getattr(m, name), name) if m.HasField(name) else None
+
+
+def build_in(m: supply_pb2.ReportBuildRequest) -> BuildReport:
+    return BuildReport(m.supplier_id, m.group, m.line_id, m.vehicle_id, m.part_number, _opt_ts(m, "built_at"))
+
+
+def dispatch_in(m: supply_pb2.DispatchRackRequest) -> RackDispatch:
+    return RackDispatch(
+        rack_id=m.rack_id,
+        supplier_id=m.supplier_id,
+        group=m.group,
+        line_id=m.line_id,
+        capacity=m.capacity,
+        slots=tuple((s.vehicle_id, s.part_number) for s in m.slots),
+        eta=_opt_ts(m, "eta"),
+        dispatched_at=_opt_ts(m, "dispatched_at"),
+    )
+
+
+SLOT_STAGES = {
+    "BUILT": supply_pb2.SLOT_STAGE_BUILT,
+    "IN_TRANSIT": supply_pb2.SLOT_STAGE_IN_TRANSIT,
+    "AT_DOCK": supply_pb2.SLOT_STAGE_AT_DOCK,
+    "LINE_SIDE": supply_pb2.SLOT_STAGE_LINE_SIDE,
+    "CONSUMED": supply_pb2.SLOT_STAGE_CONSUMED,
+    "RETURNED": supply_pb2.SLOT_STAGE_RETURNED,
+}
+
+
+def slot_out(s: SlotView) -> supply_pb2.Slot:
+    return supply_pb2.Slot(
+        slot_id=s.slot_id,
+        supplier_id=s.supplier_id,
+        group=s.group,
+        line_id=s.line_id,
+        vehicle_id=s.vehicle_id,
+        part_number=s.part_number,
+        built_at=ns_to_ts(s.built_at),
+        stage=SLOT_STAGES[s.stage],
+        rack_id=s.rack_id,
+        position=s.position,
+    )
+
+
+def rack_out(r: RackView) -> supply_pb2.Rack:
+    out = supply_pb2.Rack(
+        rack_id=r.rack_id,
+        supplier_id=r.supplier_id,
+        group=r.group,
+        line_id=r.line_id,
+        capacity=r.capacity,
+        stage=int(r.stage),  # type: ignore[arg-type]
+        slots=[slot_out(s) for s in r.slots],
+        dispatched_at=ns_to_ts(r.dispatched_at),
+        eta=ns_to_ts(r.eta),
+    )
+    if r.arrived_at is not None:
+        out.arrived_at.CopyFrom(ns_to_ts(r.arrived_at))
+    if r.line_side_at is not None:
+        out.line_side_at.CopyFrom(ns_to_ts(r.line_side_at))
     return out

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TypeVar
 
-from jis.alerts.breaks import BreakType
+from jis.alerts.breaks import BreakEvent, BreakType
+from jis.alerts.fanout import CUT_OFF, Fanout
 from jis.api import convert
-from jis.api.status import Ctx, status_of, unary
+from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError, InvalidArgument, Unavailable
+from jis.engine.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
 from jis.engine.model import Disposition, PublishResult
 from jis.engine.runner import EngineRunner
 from jis.v1 import (
@@ -23,6 +24,8 @@ from jis.v1 import (
     lines_pb2_grpc,
     sequence_pb2,
     sequence_pb2_grpc,
+    supply_pb2,
+    supply_pb2_grpc,
 )
 
 T = TypeVar("T")
@@ -206,9 +209,46 @@ class ClockServicer(lines_pb2_grpc.ClockServiceServicer):
         return self._reading(await self.gw.call(move))
 
 
+def _event_out(ev: BreakEvent, snapshot: bool = False) -> breaks_pb2.BreakEvent:
+    kind = breaks_pb2.BreakEvent.KIND_RAISED if ev.raised else breaks_pb2.BreakEvent.KIND_RESOLVED
+    return breaks_pb2.BreakEvent(
+        kind=kind, sequence_break=convert.break_out(ev.sequence_break), snapshot=snapshot
+    )
+
+
 class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, fanout: Fanout) -> None:
         self.gw = gw
+        self.fanout = fanout
+
+    @stream
+    async def WatchBreaks(
+        self, request: breaks_pb2.WatchBreaksRequest, context: Ctx
+    ) -> AsyncIterator[breaks_pb2.BreakEvent]:
+        types = _types(request.types)
+        line_id, supplier_id = request.line_id, request.supplier_id
+        # Subscribe first, then read the open breaks with the event position they reflect:
+        # events up to that position are in the snapshot, later ones come from the queue.
+        sub = self.fanout.subscribe(line_id, supplier_id, types)
+        try:
+            snapshot, upto = await self.gw.call(
+                lambda e, at: (e.open_breaks(line_id, supplier_id, types), e.book.event_seq)
+            )
+            for b in snapshot:
+                yield breaks_pb2.BreakEvent(
+                    kind=breaks_pb2.BreakEvent.KIND_RAISED, sequence_break=convert.break_out(b), snapshot=True
+                )
+            while True:
+                ev = await sub.queue.get()
+                if ev is CUT_OFF:
+                    raise ResourceExhausted(
+                        "",
+                        "subscriber too slow: its event queue overflowed; reconnect to get the open breaks",
+                    )
+                if ev.seq > upto:
+                    yield _event_out(ev)
+        finally:
+            self.fanout.unsubscribe(sub)
 
     @unary
     async def ListBreaks(
@@ -233,3 +273,44 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
         else:
             found = await self.gw.call(lambda e, at: e.open_breaks(line_id, supplier_id, types))
         return breaks_pb2.ListBreaksResponse(breaks=[convert.break_out(b) for b in found])
+
+
+class SupplyServicer(supply_pb2_grpc.SupplyServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def ConfigureSupplier(
+        self, request: supply_pb2.ConfigureSupplierRequest, context: Ctx
+    ) -> supply_pb2.Supplier:
+        cfg = convert.supplier_in(request)
+        return convert.supplier_out(await self.gw.call(lambda e, at: e.configure_supplier(cfg, at)))
+
+    @unary
+    async def ReportBuild(self, request: supply_pb2.ReportBuildRequest, context: Ctx) -> supply_pb2.Slot:
+        b = convert.build_in(request)
+        return convert.slot_out(await self.gw.call(lambda e, at: e.report_build(b, at)))
+
+    @unary
+    async def DispatchRack(self, request: supply_pb2.DispatchRackRequest, context: Ctx) -> supply_pb2.Rack:
+        d = convert.dispatch_in(request)
+        return convert.rack_out(await self.gw.call(lambda e, at: e.dispatch_rack(d, at)))
+
+    @unary
+    async def MoveRack(self, request: supply_pb2.MoveRackRequest, context: Ctx) -> supply_pb2.Rack:
+        when = convert.ts_to_ns(request.at, "at") if request.HasField("at") else None
+        stage = int(request.stage)
+        return convert.rack_out(
+            await self.gw.call(lambda e, at: e.move_rack(request.rack_id, stage, when, at))
+        )
+
+    @unary
+    async def UpdateRackEta(self, request: supply_pb2.UpdateRackEtaRequest, context: Ctx) -> supply_pb2.Rack:
+        if not request.HasField("eta"):
+            raise InvalidArgument("eta", "required")
+        eta = convert.ts_to_ns(request.eta, "eta")
+        return convert.rack_out(await self.gw.call(lambda e, at: e.update_rack_eta(request.rack_id, eta, at)))
+
+    @unary
+    async def GetRack(self, request: supply_pb2.GetRackRequest, context: Ctx) -> supply_pb2.Rack:
+        return convert.rack_out(await self.gw.call(lambda e, at: e.rack(request.rack_id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -31,6 +31,7 @@ def status_of(exc: DomainError) -> grpc.StatusCode:
 
 
 R = TypeVar("R")
+StreamHandler = Callable[[Any, Any, "Ctx"], AsyncIterator[R]]
 Ctx = aio.ServicerContext[Any, Any]
 Handler = Callable[[Any, Any, Ctx], Awaitable[R]]
 
@@ -50,5 +51,24 @@ def unary(handler: Handler[R]) -> Handler[R]:
             log.exception("unexpected error in %s", handler.__qualname__)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
         raise AssertionError("unreachable")  # context.abort always raises
+
+    return wrapped
+
+
+def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
+    """The same for a server-streaming method (an async generator)."""
+
+    @functools.wraps(handler)
+    async def wrapped(self: Any, request: Any, context: Ctx) -> AsyncIterator[R]:
+        try:
+            async for item in handler(self, request, context):
+                yield item
+        except DomainError as exc:
+            await context.abort(status_of(exc), str(exc))
+        except aio.AbortError:
+            raise
+        except Exception:
+            log.exception("unexpected error in %s", handler.__qualname__)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
 
     return wrapped

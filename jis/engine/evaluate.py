@@ -337,7 +337,8 @@ class _Names:
             need_time=need,
             action=RecoveryAction(
                 RecoveryKind.EXPEDITE_RACK,
-                f"expedite rack {rack_id}: it reaches line side {over:.0f} s after its first vehicle's need time",
+                f"expedite rack {rack_id}: it reaches line side {over:.0f} s after the need time "
+                "of its first vehicle",
                 rack_id=rack_id,
             ),
         )

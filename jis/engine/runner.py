@@ -25,6 +25,7 @@ from jis.alerts.breaks import BreakEvent
 from jis.clock import Clock
 from jis.engine.engine import Engine
 from jis.engine.errors import DomainError, ResourceExhausted
+from jis.engine.evaluate import NEVER
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,29 @@ class EngineRunner:
         self._queue.put((op, fut))
         return fut
 
+    def _timeout(self) -> float | None:
+        """Seconds until the engine's next time-driven moment (None: nothing due, or test clock)."""
+        due = self.engine.next_deadline()
+        if self.clock.test_mode or due >= NEVER:
+            return None
+        return max(0.0, (due - self.clock.now()) / 1e9)
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            group = [self._queue.get()]
-            while len(group) < self.max_group:
+            try:
+                group = [self._queue.get(timeout=self._timeout())]
+            except queue.Empty:
+                group = []  # a deadline came: advance the engine to now below
+            while group and len(group) < self.max_group:
                 try:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             done: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
             try:
+                if not group:
+                    self.engine.advance(self.clock.now())
                 for item in group:
                     if item is _STOP:
                         stopping = True
