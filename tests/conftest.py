@@ -10,7 +10,9 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from hypothesis import settings
 
+from jis.kernels.warmup import compile_all
 from jis.v1 import (
     breaks_pb2_grpc,
     broadcast_pb2_grpc,
@@ -19,6 +21,17 @@ from jis.v1 import (
     sequence_pb2_grpc,
 )
 from tests.serverproc import ServerProcess
+
+# Kernels compile on first use when the on-disk cache is cold (a fresh clone): that is
+# not the code under test's speed, so no per-example deadline.
+settings.register_profile("jis", deadline=None, print_blob=True)
+settings.load_profile("jis")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels() -> None:
+    """Compile (or load from the cache) every kernel once, before any test times anything."""
+    compile_all()
 
 
 @dataclass
