@@ -61,7 +61,6 @@ class SequenceBreak:
 
     break_id: str
     type: BreakType
-    key: Hashable
     line_id: str
     detected_at: int
     action: RecoveryAction

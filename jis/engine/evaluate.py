@@ -80,7 +80,6 @@ class Evaluator:
                 lambda bid: SequenceBreak(
                     break_id=bid,
                     type=BreakType.BROADCAST_SILENT,
-                    key=(BreakType.BROADCAST_SILENT, line),
                     line_id=line_id,
                     detected_at=now,
                     action=RecoveryAction(
@@ -154,22 +153,29 @@ class Evaluator:
         # in sequence; the first one is where a slot that belongs before all of them goes.
         clean = np.flatnonzero(flags == 0)
         first_in_sequence = int(s_rows[clean[0]]) if clean.size else -1
+        # A slot-scoped break is keyed by where the slot is (and, for a wrong variant, by what is
+        # wanted): when either changes, the old action is void, so the break resolves and a new
+        # one with the right action is raised.
+        rack_col, pos_col = s("rack"), s("pos")
         for j in np.flatnonzero(flags):
             row = int(s_rows[j])
             f = int(flags[j])
             need = int(s_need[j])
+            at_ = (int(rack_col[row]), int(pos_col[row]))
             if f & matching.ORPHAN:
-                wanted[(BreakType.ORPHAN, row)] = names.slot_break(BreakType.ORPHAN, row, need, now)
+                wanted[(BreakType.ORPHAN, row, *at_)] = names.slot_break(BreakType.ORPHAN, row, need, now)
             if f & matching.DUPLICATE:
-                wanted[(BreakType.DUPLICATE, row)] = names.slot_break(BreakType.DUPLICATE, row, need, now)
+                wanted[(BreakType.DUPLICATE, row, *at_)] = names.slot_break(
+                    BreakType.DUPLICATE, row, need, now
+                )
             if f & matching.WRONG_VARIANT:
                 want = int(e_part[s_e[j]])
-                wanted[(BreakType.WRONG_VARIANT, row)] = names.slot_break(
+                wanted[(BreakType.WRONG_VARIANT, row, *at_, want)] = names.slot_break(
                     BreakType.WRONG_VARIANT, row, need, now, want_part=want
                 )
             if f & matching.OUT_OF_SEQUENCE:
                 t = int(after[j])
-                wanted[(BreakType.OUT_OF_SEQUENCE, row)] = names.slot_break(
+                wanted[(BreakType.OUT_OF_SEQUENCE, row, *at_)] = names.slot_break(
                     BreakType.OUT_OF_SEQUENCE,
                     row,
                     need,
@@ -224,11 +230,9 @@ class _Names:
     def missing(self, vehicle: int, part: int, need: int, now: int) -> Make:
         vid, pn = self._vehicle(vehicle), self.seq.part_numbers.name(part)
         seq_no = int(self.seq.vehicles.col("seq_no")[vehicle])
-        key = (BreakType.MISSING, vehicle, self.scope[1], self.scope[2])
         return lambda bid: SequenceBreak(
             break_id=bid,
             type=BreakType.MISSING,
-            key=key,
             line_id=self.line_id,
             supplier_id=self.supplier_id,
             group=self.group,
@@ -309,7 +313,6 @@ class _Names:
         return lambda bid: SequenceBreak(
             break_id=bid,
             type=kind,
-            key=(kind, row),
             line_id=self.line_id,
             supplier_id=self.supplier_id,
             group=self.group,
@@ -328,7 +331,6 @@ class _Names:
         return lambda bid: SequenceBreak(
             break_id=bid,
             type=BreakType.LATE,
-            key=(BreakType.LATE, rack),
             line_id=self.line_id,
             supplier_id=self.supplier_id,
             group=self.group,

@@ -238,7 +238,6 @@ class SequenceState:
             lambda bid: SequenceBreak(
                 break_id=bid,
                 type=BreakType.GAP,
-                key=(BreakType.GAP, line.code, start),
                 line_id=line_id,
                 detected_at=at,
                 first_call_no=start,
