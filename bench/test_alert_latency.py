@@ -1,0 +1,120 @@
+"""Publish-to-alert latency on a WatchBreaks stream, against a bare grpcio unary echo.
+
+Each round publishes one ADD whose vehicle is inside its supplier's lead time with no
+slot, so a MISSING break is raised at once; a watcher thread timestamps its arrival.
+Reported: p50/p99 of send->alert and return->alert (negative when the alert beats the
+reply, which it may: alerts leave right after the commit), and the bare echo p50/p99
+of a broadcast-sized message measured in the same run.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from google.protobuf.duration_pb2 import Duration
+
+from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, supply_pb2, supply_pb2_grpc
+from tests.conftest import connect
+from tests.factories import ADD, bc, part
+from tests.serverproc import ServerProcess
+
+ROUNDS = 400
+
+
+@pytest.fixture(scope="module")
+def bare_address() -> Iterator[str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("bare_server.py"))], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    m = re.search(r"127\.0\.0\.1:(\d+)", line)
+    assert m, line
+    yield f"127.0.0.1:{m.group(1)}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    a = np.array(samples) * 1e6
+    return {"p50_us": round(float(np.percentile(a, 50)), 1), "p99_us": round(float(np.percentile(a, 99)), 1)}
+
+
+def bare_echo(address: str, payload: bytes, rounds: int) -> list[float]:
+    with grpc.insecure_channel(address) as ch:
+        echo = ch.unary_unary("/bare.Echo/Echo")
+        for _ in range(20):
+            echo(payload, timeout=10)
+        out = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            echo(payload, timeout=10)
+            out.append(time.perf_counter() - t)
+    return out
+
+
+def test_publish_to_alert_latency(tmp_path: Path, bare_address: str, smoke: bool) -> None:
+    rounds = 20 if smoke else ROUNDS
+    proc = ServerProcess(tmp_path / "data").start()
+    try:
+        c = connect(proc.address)
+        supply = supply_pb2_grpc.SupplyServiceStub(c.channel)
+        epoch = time.time_ns()
+        c.lines.ConfigureLine(
+            lines_pb2.ConfigureLineRequest(
+                line_id="LAT", takt=Duration(seconds=60), heartbeat=Duration(seconds=3600)
+            ),
+            timeout=10,
+        )
+        supply.ConfigureSupplier(
+            supply_pb2.ConfigureSupplierRequest(supplier_id="S", lead_time=Duration(seconds=3600)), timeout=10
+        )
+        arrivals: queue.Queue[tuple[str, float]] = queue.Queue()
+        watch = c.breaks.WatchBreaks(breaks_pb2.WatchBreaksRequest(line_id="LAT"))
+
+        def read() -> None:
+            try:
+                for ev in watch:
+                    arrivals.put((ev.sequence_break.vehicle_id, time.perf_counter()))
+            except grpc.RpcError:
+                pass
+
+        threading.Thread(target=read, daemon=True).start()
+        send_to_alert, return_to_alert = [], []
+        for i in range(rounds + 20):
+            m = bc("LAT", i + 1, ADD, f"LAT-{i}", i, [part("SEAT", "P", "S")])
+            m.need_time.FromNanoseconds(epoch + 60 * 10**9)
+            t0 = time.perf_counter()
+            c.broadcast.Publish(broadcast_pb2.PublishRequest(broadcast=m), timeout=10)
+            t1 = time.perf_counter()
+            vehicle, t2 = arrivals.get(timeout=10)
+            assert vehicle == f"LAT-{i}"
+            if i >= 20:  # warm-up rounds are not counted
+                send_to_alert.append(t2 - t0)
+                return_to_alert.append(t2 - t1)
+        watch.cancel()
+        c.channel.close()
+    finally:
+        proc.stop()
+    payload = m.SerializeToString()
+    bare = percentiles(bare_echo(bare_address, payload, rounds))
+    sa, ra = percentiles(send_to_alert), percentiles(return_to_alert)
+    result = {
+        "rounds": rounds,
+        "send_to_alert": sa,
+        "return_to_alert": ra,
+        "bare_unary_echo": bare,
+        "alert_p99_over_bare_p99": round(sa["p99_us"] / bare["p99_us"], 2),
+    }
+    print(f"\npublish-to-alert {result}")
+    assert len(send_to_alert) == rounds
