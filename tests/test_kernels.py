@@ -173,3 +173,32 @@ def test_rack_needs_is_the_earliest_need_per_rack(slots) -> None:  # type: ignor
                 want[r] = min(want[r], int(e_need[e]))
     assert dict(zip(racks.tolist(), needs.tolist(), strict=True)) == want
     assert racks.tolist() == list(want)
+
+
+def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() -> None:
+    """A request must never pay the JIT: the dtypes the engine passes are the warm-up's."""
+    from jis.engine.engine import Engine
+    from jis.engine.model import Broadcast, BuildReport, LineConfig, PartDemand, RackDispatch, SupplierConfig
+    from jis.kernels import sequence
+    from jis.kernels.warmup import compile_all
+
+    kernels = [
+        matching._expected,
+        matching._supplied,
+        matching._match,
+        matching._rack_needs,
+        matching._lis_members,
+        sequence._sequence_window,
+    ]
+    compile_all()
+    warmed = [len(k.signatures) for k in kernels]
+    e = Engine()
+    e.configure_line(LineConfig("L", 60 * 10**9, 3600 * 10**9, 0), 0)
+    e.configure_supplier(SupplierConfig("S", 3600 * 10**9, 0), 0)
+    for i in range(5):
+        e.publish(Broadcast("L", i + 1, 1, f"V{i}", i, parts=(PartDemand("G", "P", "S", 1),)), 0)
+    e.report_build(BuildReport("S", "G", "L", "V0", "P"), 0)
+    e.dispatch_rack(RackDispatch("R", "S", "G", "L", 6, (("V2", "P"), ("V1", "P")), 10**9), 0)
+    e.sequence("L", -10, 10, 10)
+    assert len(e.open_breaks()) > 0
+    assert [len(k.signatures) for k in kernels] == warmed

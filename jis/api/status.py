@@ -36,6 +36,16 @@ Ctx = aio.ServicerContext[Any, Any]
 Handler = Callable[[Any, Any, Ctx], Awaitable[R]]
 
 
+async def _abort(exc: Exception, context: Ctx, where: str) -> None:
+    """Turn an exception from a servicer into its status; never lets UNKNOWN out."""
+    if isinstance(exc, aio.AbortError):
+        raise exc
+    if isinstance(exc, DomainError):
+        await context.abort(status_of(exc), str(exc))
+    log.error("unexpected error in %s", where, exc_info=exc)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
+
+
 def unary(handler: Handler[R]) -> Handler[R]:
     """Wrap a unary servicer method: DomainError -> its status; anything else -> INTERNAL."""
 
@@ -43,13 +53,8 @@ def unary(handler: Handler[R]) -> Handler[R]:
     async def wrapped(self: Any, request: Any, context: Ctx) -> R:
         try:
             return await handler(self, request, context)
-        except DomainError as exc:
-            await context.abort(status_of(exc), str(exc))
-        except aio.AbortError:
-            raise
-        except Exception:
-            log.exception("unexpected error in %s", handler.__qualname__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
+        except Exception as exc:
+            await _abort(exc, context, handler.__qualname__)
         raise AssertionError("unreachable")  # context.abort always raises
 
     return wrapped
@@ -63,12 +68,7 @@ def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
         try:
             async for item in handler(self, request, context):
                 yield item
-        except DomainError as exc:
-            await context.abort(status_of(exc), str(exc))
-        except aio.AbortError:
-            raise
-        except Exception:
-            log.exception("unexpected error in %s", handler.__qualname__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
+        except Exception as exc:
+            await _abort(exc, context, handler.__qualname__)
 
     return wrapped
