@@ -16,6 +16,7 @@ from grpc import aio
 from grpc_health.v1 import _async as health_aio  # the asyncio HealthServicer (health.aio)
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
 
 from jis.alerts.fanout import Fanout
 from jis.api import servicers
@@ -24,6 +25,7 @@ from jis.config import ServerConfig
 from jis.engine.engine import Engine
 from jis.engine.runner import EngineRunner
 from jis.kernels.warmup import compile_all
+from jis.metrics import Metrics
 from jis.store import SqliteStore
 from jis.v1 import (
     breaks_pb2,
@@ -63,8 +65,16 @@ async def serve(cfg: ServerConfig) -> None:
     engine = Engine(store)
     fanout = Fanout()
     fanout.bind(asyncio.get_running_loop())
-    runner = EngineRunner(engine, clock, on_events=fanout.publish_threadsafe, max_pending=cfg.max_pending)
-    gw = servicers.Gateway(runner, clock)
+    metrics = Metrics()
+    runner = EngineRunner(
+        engine,
+        clock,
+        on_events=fanout.publish_threadsafe,
+        max_pending=cfg.max_pending,
+        metrics=metrics,
+        watchers=fanout.__len__,
+    )
+    gw = servicers.Gateway(runner, clock, metrics)
 
     server = aio.server(
         options=[
@@ -98,6 +108,10 @@ async def serve(cfg: ServerConfig) -> None:
     await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
     log.info("jis listening on %s:%d (data in %s; plaintext gRPC)", cfg.host, port, store.path.resolve())
+    http = None
+    if cfg.metrics_port >= 0:
+        http, _ = start_http_server(cfg.metrics_port, addr=cfg.host, registry=metrics.registry)
+        log.info("jis metrics on http://%s:%d/metrics", cfg.host, http.server_port)
     try:
         t0 = time.perf_counter()
         replayed = await asyncio.to_thread(_recover, engine, clock)
@@ -119,4 +133,6 @@ async def serve(cfg: ServerConfig) -> None:
         if runner.started:
             runner.stop()
         store.close()
+        if http is not None:
+            http.shutdown()
         log.info("jis stopped")

@@ -81,6 +81,13 @@ class ServerProcess:
                 time.sleep(0.05)
         raise TimeoutError(f"server not SERVING within the timeout:\n{self.log_text()}")
 
+    def metrics_url(self) -> str:
+        """The /metrics address the server logged (needs --metrics-port)."""
+        m = re.findall(r"jis metrics on (http://127\.0\.0\.1:\d+/metrics)", self.log_text())
+        if not m:
+            raise RuntimeError(f"no metrics endpoint in the log:\n{self.log_text()}")
+        return m[-1]
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

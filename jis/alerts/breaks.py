@@ -102,6 +102,8 @@ class BreakBook:
     next_id: int = 1
     event_seq: int = 0
     """seq of the last event queued."""
+    open_counts: dict[tuple[str, BreakType], int] = field(default_factory=dict)
+    """Open breaks per (line_id, type), kept as they open and close (for metrics)."""
 
     def raise_break(self, key: Hashable, make: Callable[[str], SequenceBreak]) -> bool:
         """Open the break ``key`` unless it is open; ``make(break_id)`` builds it."""
@@ -124,6 +126,8 @@ class BreakBook:
         return True
 
     def _emit(self, raised: bool, brk: SequenceBreak) -> None:
+        key = (brk.line_id, brk.type)
+        self.open_counts[key] = self.open_counts.get(key, 0) + (1 if raised else -1)
         self.event_seq += 1
         self.pending.append(BreakEvent(self.event_seq, raised, brk))
 

@@ -15,6 +15,7 @@ from jis.engine.engine import Engine
 from jis.engine.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
 from jis.engine.model import Disposition, PublishResult
 from jis.engine.runner import EngineRunner
+from jis.metrics import Metrics
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
@@ -40,9 +41,10 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 class Gateway:
     """The servicers' one way into the engine: its thread, once recovery is done."""
 
-    def __init__(self, runner: EngineRunner, clock: Clock) -> None:
+    def __init__(self, runner: EngineRunner, clock: Clock, metrics: Metrics | None = None) -> None:
         self.runner = runner
         self.clock = clock
+        self.metrics = metrics
         self.ready = False
 
     async def call(self, op: Callable[[Engine, int], T]) -> T:
@@ -81,7 +83,10 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         if not request.HasField("broadcast"):
             raise InvalidArgument("broadcast", "required")
         b = convert.broadcast_in(request.broadcast)
-        return _publish_reply(await self.gw.call(lambda e, at: e.publish(b, at)))
+        reply = _publish_reply(await self.gw.call(lambda e, at: e.publish(b, at)))
+        if self.gw.metrics is not None:
+            self.gw.metrics.broadcasts.labels(Disposition(reply.disposition).name.lower()).inc()
+        return reply
 
     @unary
     async def PublishBatch(
@@ -120,6 +125,11 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
                     reply.applied += 1
                 else:
                     reply.duplicates += 1
+        if self.gw.metrics is not None:
+            counted = self.gw.metrics.broadcasts
+            counted.labels("applied").inc(reply.applied)
+            counted.labels("duplicate").inc(reply.duplicates)
+            counted.labels("rejected").inc(reply.rejected)
         return reply
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -11,6 +13,7 @@ import grpc
 from grpc import aio
 
 from jis.engine.errors import DomainError
+from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,17 @@ Ctx = aio.ServicerContext[Any, Any]
 Handler = Callable[[Any, Any, Ctx], Awaitable[R]]
 
 
+def _code_of(exc: BaseException, context: Ctx) -> str:
+    if isinstance(exc, DomainError):
+        return status_of(exc).name
+    if isinstance(exc, aio.AbortError):
+        code = context.code()
+        return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+    if isinstance(exc, asyncio.CancelledError):
+        return "CANCELLED"
+    return "INTERNAL"
+
+
 async def _abort(exc: Exception, context: Ctx, where: str) -> None:
     """Turn an exception from a servicer into its status; never lets UNKNOWN out."""
     if isinstance(exc, aio.AbortError):
@@ -46,15 +60,29 @@ async def _abort(exc: Exception, context: Ctx, where: str) -> None:
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
 
 
+def _observe(servicer: Any, method: str, code: str, started: float) -> None:
+    metrics: Metrics | None = getattr(getattr(servicer, "gw", None), "metrics", None)
+    if metrics is not None:
+        metrics.rpc_requests.labels(method, code).inc()
+        metrics.rpc_duration.labels(method).observe(time.perf_counter() - started)
+
+
 def unary(handler: Handler[R]) -> Handler[R]:
-    """Wrap a unary servicer method: DomainError -> its status; anything else -> INTERNAL."""
+    """Wrap a unary servicer method: DomainError -> its status; anything else -> INTERNAL.
+    Observes the RPC's count and duration once."""
 
     @functools.wraps(handler)
     async def wrapped(self: Any, request: Any, context: Ctx) -> R:
+        started, code = time.perf_counter(), "OK"
         try:
             return await handler(self, request, context)
-        except Exception as exc:
+        except BaseException as exc:
+            code = _code_of(exc, context)
+            if not isinstance(exc, Exception):
+                raise
             await _abort(exc, context, handler.__qualname__)
+        finally:
+            _observe(self, handler.__name__, code, started)
         raise AssertionError("unreachable")  # context.abort always raises
 
     return wrapped
@@ -65,10 +93,16 @@ def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
 
     @functools.wraps(handler)
     async def wrapped(self: Any, request: Any, context: Ctx) -> AsyncIterator[R]:
+        started, code = time.perf_counter(), "OK"
         try:
             async for item in handler(self, request, context):
                 yield item
-        except Exception as exc:
+        except BaseException as exc:
+            code = _code_of(exc, context)
+            if not isinstance(exc, Exception):
+                raise
             await _abort(exc, context, handler.__qualname__)
+        finally:
+            _observe(self, handler.__name__, code, started)
 
     return wrapped

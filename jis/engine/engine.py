@@ -33,6 +33,7 @@ from jis.engine.model import (
 )
 from jis.engine.sequence import SequenceState
 from jis.engine.supply import Scope, SupplyState
+from jis.metrics import EngineStats, LineStats
 from jis.store.base import LogRecord, Store, StoreCorrupt
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,21 @@ class Engine:
         return self.supply.rack_view(rack_id)
 
     # -- queries -----------------------------------------------------------------------
+
+    def stats(self, watchers: int = 0) -> EngineStats:
+        """A snapshot for the metrics endpoint (cheap: per line and per open-break count)."""
+        lines = {
+            line_id: LineStats(
+                highest_call_no=ls.ledger.highest,
+                missing_calls=ls.ledger.missing,
+                duplicates=ls.duplicates,
+                active_vehicles=len(ls.seq_index),
+                broadcast_lag_s=None if ls.last_lag_ns is None else ls.last_lag_ns / 1e9,
+            )
+            for line_id, ls in self.seq.lines.items()
+        }
+        breaks = {(line_id, kind.name): n for (line_id, kind), n in self.book.open_counts.items() if n}
+        return EngineStats(lines, breaks, watchers)
 
     def vehicle(self, vehicle_id: str) -> VehicleView:
         return self.seq.vehicle_view(vehicle_id)

@@ -103,5 +103,7 @@ class LineState:
     """seq_no -> vehicle row, active vehicles only (seq_no is unique among them)."""
     duplicates: int = 0
     last_broadcast_at: int | None = None
+    last_lag_ns: int | None = None
+    """Applied time minus event_time of the last applied message that had one."""
     heard_from: int = 0
     """Engine time from which silence is measured: configuration or the last message."""

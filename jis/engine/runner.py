@@ -18,6 +18,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from jis.clock import Clock
 from jis.engine.engine import Engine
 from jis.engine.errors import DomainError, ResourceExhausted
 from jis.engine.evaluate import NEVER
+from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,16 @@ class EngineRunner:
         on_events: Callable[[list[BreakEvent]], None] = lambda events: None,
         max_pending: int = 10_000,
         max_group: int = 256,
+        metrics: Metrics | None = None,
+        watchers: Callable[[], int] = lambda: 0,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.on_events = on_events
         self.max_pending = max_pending
         self.max_group = max_group
+        self.metrics = metrics
+        self.watchers = watchers
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="jis-engine", daemon=True)
 
@@ -72,6 +78,18 @@ class EngineRunner:
         fut: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._queue.put((op, fut))
         return fut
+
+    def _observe(self, requests: int, committed: float, events: list[BreakEvent]) -> None:
+        assert self.metrics is not None
+        if requests:
+            self.metrics.group_size.observe(requests)
+            self.metrics.commit_duration.observe(committed)
+        raised = sum(1 for ev in events if ev.raised)
+        if raised:
+            self.metrics.break_events.labels("raised").inc(raised)
+        if len(events) > raised:
+            self.metrics.break_events.labels("resolved").inc(len(events) - raised)
+        self.metrics.stats = self.engine.stats(self.watchers())
 
     def _timeout(self) -> float | None:
         """Seconds until the engine's next time-driven moment (None: nothing due, or test clock)."""
@@ -107,9 +125,13 @@ class EngineRunner:
                         done.append((fut, op(self.clock.now()), None))
                     except DomainError as exc:
                         done.append((fut, None, exc))
+                t = time.perf_counter()
                 if self.engine.store is not None:
                     self.engine.store.commit()
+                committed = time.perf_counter() - t
                 events = self.engine.book.drain()
+                if self.metrics is not None:
+                    self._observe(len(group), committed, events)
             except BaseException:
                 log.critical(
                     "engine failure; exiting so that the next start recovers from the log", exc_info=True

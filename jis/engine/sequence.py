@@ -228,6 +228,8 @@ class SequenceState:
         for start, end in opened:
             self._raise_gap(line, start, end, at)
         line.last_broadcast_at = line.heard_from = at
+        if b.event_time is not None:
+            line.last_lag_ns = at - b.event_time
         return PublishResult(Disposition.APPLIED, b.line_id, b.call_no, line.ledger.highest), body, touched
 
     def _raise_gap(self, line: LineState, start: int, end: int, at: int) -> None:

@@ -1,0 +1,125 @@
+"""Prometheus metrics, defined once; ``registry=`` is injectable for tests.
+
+Observed once per RPC (in the servicer wrappers) or once per engine group (commit
+latency, group size), never per message or slot. State gauges (ingest position,
+broadcast lag, open breaks, watchers) are read at scrape time from an immutable
+:class:`EngineStats` snapshot that the engine thread publishes after each group, so a
+scrape never touches live engine state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+# Fine enough for sub-millisecond RPCs and store commits, wide enough for slow disks.
+LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.00075,
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineStats:
+    highest_call_no: int
+    missing_calls: int
+    duplicates: int
+    active_vehicles: int
+    broadcast_lag_s: float | None
+    """Engine time of the last applied message minus its event_time."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    lines: dict[str, LineStats] = field(default_factory=dict)
+    open_breaks: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(line_id, break type name) -> open breaks."""
+    watchers: int = 0
+
+
+class _StateCollector(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        st = self.metrics.stats
+        highest = GaugeMetricFamily(
+            "jis_broadcast_highest_call_no", "Highest call_no applied", labels=["line"]
+        )
+        missing = GaugeMetricFamily(
+            "jis_broadcast_missing_calls", "Call numbers missing below the highest applied", labels=["line"]
+        )
+        dups = GaugeMetricFamily("jis_broadcast_duplicates", "Duplicate broadcasts received", labels=["line"])
+        active = GaugeMetricFamily("jis_vehicles_active", "Vehicles in the sequence now", labels=["line"])
+        lag = GaugeMetricFamily(
+            "jis_broadcast_lag_seconds",
+            "Applied time minus event_time of the last applied broadcast",
+            labels=["line"],
+        )
+        for line_id, ls in sorted(st.lines.items()):
+            highest.add_metric([line_id], ls.highest_call_no)
+            missing.add_metric([line_id], ls.missing_calls)
+            dups.add_metric([line_id], ls.duplicates)
+            active.add_metric([line_id], ls.active_vehicles)
+            if ls.broadcast_lag_s is not None:
+                lag.add_metric([line_id], ls.broadcast_lag_s)
+        breaks = GaugeMetricFamily("jis_breaks_open", "Open sequence breaks", labels=["line", "type"])
+        for (line_id, kind), n in sorted(st.open_breaks.items()):
+            breaks.add_metric([line_id, kind], n)
+        watchers = GaugeMetricFamily("jis_watch_subscribers", "Open WatchBreaks streams", value=st.watchers)
+        yield from (highest, missing, dups, active, lag, breaks, watchers)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.rpc_requests = Counter(
+            "jis_rpc_requests", "RPCs handled, by method and status code", ["method", "code"], registry=r
+        )
+        self.rpc_duration = Histogram(
+            "jis_rpc_duration_seconds",
+            "RPC handling time (streams: until the stream ends)",
+            ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.commit_duration = Histogram(
+            "jis_store_commit_duration_seconds",
+            "Durable commit of one engine group",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.group_size = Histogram(
+            "jis_engine_group_requests",
+            "Requests applied per engine group (one commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+        self.broadcasts = Counter(
+            "jis_broadcasts", "Broadcast messages by disposition", ["disposition"], registry=r
+        )
+        self.break_events = Counter(
+            "jis_break_events", "Sequence breaks raised and resolved", ["event"], registry=r
+        )
+        self.stats = EngineStats()
+        r.register(_StateCollector(self))

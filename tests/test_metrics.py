@@ -1,0 +1,88 @@
+"""The Prometheus endpoint of a real server: values follow what clients did; promtool agrees."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from jis.v1 import broadcast_pb2
+from tests.conftest import Client, configure_line, connect
+from tests.factories import ADD, bc, part, pub
+from tests.serverproc import ServerProcess
+
+PROMTOOL = shutil.which("promtool")
+# CI installs Prometheus and sets this, so that a missing promtool fails instead of skipping.
+REQUIRE_PROMTOOL = os.environ.get("JIS_REQUIRE_PROMTOOL") == "1"
+
+
+@pytest.fixture(scope="module")
+def metered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path_factory.mktemp("met") / "data", "--metrics-port", "0").start()
+    yield proc
+    proc.stop()
+
+
+def scrape(proc: ServerProcess) -> str:
+    with urllib.request.urlopen(proc.metrics_url(), timeout=10) as r:
+        return r.read().decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+
+
+def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) -> None:
+    c: Client = connect(metered.address)
+    configure_line(c, "M1")
+    for call in (1, 2, 5):  # a gap of 3..4
+        c.broadcast.Publish(pub(bc("M1", call, ADD, f"M1-V{call}", call, [part()])), timeout=10)
+    with pytest.raises(grpc.RpcError):
+        c.broadcast.Publish(pub(bc("M1", 6, ADD, "", 6, [part()])), timeout=10)
+    batch = broadcast_pb2.PublishBatchRequest(
+        broadcasts=[
+            bc("M1", 6, ADD, "M1-V6", 6, [part()]),
+            bc("M1", 6, ADD, "M1-V6", 6, [part()]),
+            bc("M1", 7, ADD, "M1-V7", 6, [part()]),
+        ]
+    )
+    c.broadcast.PublishBatch(batch, timeout=10)
+    s = samples(scrape(metered))
+    assert s[("jis_rpc_requests_total", (("code", "OK"), ("method", "Publish")))] == 3
+    assert s[("jis_rpc_requests_total", (("code", "INVALID_ARGUMENT"), ("method", "Publish")))] == 1
+    assert s[("jis_rpc_duration_seconds_count", (("method", "Publish"),))] == 4
+    assert s[("jis_rpc_duration_seconds_bucket", (("le", "0.0001"), ("method", "Publish")))] >= 0
+    assert s[("jis_broadcasts_total", (("disposition", "applied"),))] == 4
+    assert s[("jis_broadcasts_total", (("disposition", "duplicate"),))] == 1
+    assert s[("jis_broadcasts_total", (("disposition", "rejected"),))] == 1
+    assert s[("jis_broadcast_highest_call_no", (("line", "M1"),))] == 6
+    assert s[("jis_broadcast_missing_calls", (("line", "M1"),))] == 2
+    assert s[("jis_breaks_open", (("line", "M1"), ("type", "GAP")))] == 1
+    assert s[("jis_vehicles_active", (("line", "M1"),))] == 4
+    assert s[("jis_store_commit_duration_seconds_count", ())] >= 5
+    c.channel.close()
+
+
+def test_promtool_accepts_the_live_metrics(metered: ServerProcess, tmp_path: Path) -> None:
+    if PROMTOOL is None:
+        if REQUIRE_PROMTOOL:
+            pytest.fail("promtool not installed (Debian package prometheus)")
+        pytest.skip("promtool not installed (Debian package prometheus)")
+    c = connect(metered.address)
+    configure_line(c, "M2")
+    c.broadcast.Publish(pub(bc("M2", 2, ADD, "M2-V", 1, [part()])), timeout=10)
+    c.channel.close()
+    text = scrape(metered)
+    r = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
