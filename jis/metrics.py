@@ -2,14 +2,14 @@
 
 Observed once per RPC (in the servicer wrappers) or once per engine group (commit
 latency, group size), never per message or slot. State gauges (ingest position,
-broadcast lag, open breaks, watchers) are read at scrape time from an immutable
-:class:`EngineStats` snapshot that the engine thread publishes after each group, so a
-scrape never touches live engine state.
+broadcast lag, open breaks, watchers) are computed at scrape time by the engine thread
+itself (``snapshot`` submits one request through the engine queue), so they are exact,
+cost nothing between scrapes, and a scrape never reads engine state from another thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -53,6 +53,8 @@ class EngineStats:
     lines: dict[str, LineStats] = field(default_factory=dict)
     open_breaks: dict[tuple[str, str], int] = field(default_factory=dict)
     """(line_id, break type name) -> open breaks."""
+    earliest_need: dict[tuple[str, str], float] = field(default_factory=dict)
+    """(line_id, break type name) -> earliest need_time (Unix seconds) among the open breaks."""
     watchers: int = 0
 
 
@@ -61,7 +63,7 @@ class _StateCollector(Collector):
         self.metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        st = self.metrics.stats
+        st = self.metrics.snapshot()
         highest = GaugeMetricFamily(
             "jis_broadcast_highest_call_no", "Highest call_no applied", labels=["line"]
         )
@@ -85,8 +87,15 @@ class _StateCollector(Collector):
         breaks = GaugeMetricFamily("jis_breaks_open", "Open sequence breaks", labels=["line", "type"])
         for (line_id, kind), n in sorted(st.open_breaks.items()):
             breaks.add_metric([line_id, kind], n)
+        need = GaugeMetricFamily(
+            "jis_breaks_earliest_need_time_seconds",
+            "Earliest need_time (Unix time) among open breaks; minus time() it is the slack left",
+            labels=["line", "type"],
+        )
+        for (line_id, kind), t in sorted(st.earliest_need.items()):
+            need.add_metric([line_id, kind], t)
         watchers = GaugeMetricFamily("jis_watch_subscribers", "Open WatchBreaks streams", value=st.watchers)
-        yield from (highest, missing, dups, active, lag, breaks, watchers)
+        yield from (highest, missing, dups, active, lag, breaks, need, watchers)
 
 
 class Metrics:
@@ -121,5 +130,6 @@ class Metrics:
         self.break_events = Counter(
             "jis_break_events", "Sequence breaks raised and resolved", ["event"], registry=r
         )
-        self.stats = EngineStats()
+        self.snapshot: Callable[[], EngineStats] = EngineStats
+        """Set by the server: returns the engine's current stats (an empty set until then)."""
         r.register(_StateCollector(self))

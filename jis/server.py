@@ -25,7 +25,7 @@ from jis.config import ServerConfig
 from jis.engine.engine import Engine
 from jis.engine.runner import EngineRunner
 from jis.kernels.warmup import compile_all
-from jis.metrics import Metrics
+from jis.metrics import EngineStats, Metrics
 from jis.store import SqliteStore
 from jis.v1 import (
     breaks_pb2,
@@ -67,14 +67,16 @@ async def serve(cfg: ServerConfig) -> None:
     fanout.bind(asyncio.get_running_loop())
     metrics = Metrics()
     runner = EngineRunner(
-        engine,
-        clock,
-        on_events=fanout.publish_threadsafe,
-        max_pending=cfg.max_pending,
-        metrics=metrics,
-        watchers=fanout.__len__,
+        engine, clock, on_events=fanout.publish_threadsafe, max_pending=cfg.max_pending, metrics=metrics
     )
     gw = servicers.Gateway(runner, clock, metrics)
+
+    def snapshot() -> EngineStats:
+        if not gw.ready:
+            return EngineStats(watchers=len(fanout))
+        return runner.submit(lambda at: engine.stats(len(fanout))).result(timeout=5)
+
+    metrics.snapshot = snapshot
 
     server = aio.server(
         options=[

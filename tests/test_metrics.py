@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
+import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +22,18 @@ from tests.conftest import Client, configure_line, connect
 from tests.factories import ADD, bc, part, pub
 from tests.serverproc import ServerProcess
 
-PROMTOOL = shutil.which("promtool")
-# CI installs Prometheus and sets this, so that a missing promtool fails instead of skipping.
-REQUIRE_PROMTOOL = os.environ.get("JIS_REQUIRE_PROMTOOL") == "1"
+RULES = Path(__file__).resolve().parent.parent / "ops" / "prometheus"
+# CI installs Prometheus (Debian package) and sets this, so that a missing tool fails instead of skipping.
+REQUIRE_PROMETHEUS = os.environ.get("JIS_REQUIRE_PROMETHEUS") == "1"
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if REQUIRE_PROMETHEUS:
+            pytest.fail(f"{name} not installed (Debian package prometheus)")
+        pytest.skip(f"{name} not installed (Debian package prometheus)")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +88,71 @@ def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) 
 
 
 def test_promtool_accepts_the_live_metrics(metered: ServerProcess, tmp_path: Path) -> None:
-    if PROMTOOL is None:
-        if REQUIRE_PROMTOOL:
-            pytest.fail("promtool not installed (Debian package prometheus)")
-        pytest.skip("promtool not installed (Debian package prometheus)")
+    promtool = tool("promtool")
     c = connect(metered.address)
     configure_line(c, "M2")
     c.broadcast.Publish(pub(bc("M2", 2, ADD, "M2-V", 1, [part()])), timeout=10)
     c.channel.close()
     text = scrape(metered)
-    r = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_shipped_rules_pass_promtool_check_and_unit_tests() -> None:
+    promtool = tool("promtool")
+    for args in (["check", "rules", "jis-rules.yml"], ["test", "rules", "jis-rules.test.yml"]):
+        r = subprocess.run([promtool, *args], cwd=RULES, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_real_prometheus_scrapes_the_server_and_answers_a_query(
+    metered: ServerProcess, tmp_path: Path
+) -> None:
+    prometheus = tool("prometheus")
+    c = connect(metered.address)
+    configure_line(c, "P1")
+    for call in range(1, 8):
+        c.broadcast.Publish(pub(bc("P1", call, ADD, f"P1-V{call}", call, [part()])), timeout=10)
+    c.channel.close()
+    target = metered.metrics_url().removeprefix("http://").removesuffix("/metrics")
+    (tmp_path / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: [{RULES / 'jis-rules.yml'}]\n"
+        f"scrape_configs: [{{job_name: jis, static_configs: [{{targets: ['{target}']}}]}}]\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        query = urllib.parse.quote('jis_broadcast_highest_call_no{line="P1"}')
+        deadline = time.monotonic() + 60
+        value = None
+        while time.monotonic() < deadline and value is None:
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/v1/query?query={query}", timeout=5
+                ) as r:
+                    result = json.load(r)["data"]["result"]
+            except OSError:
+                continue
+            if result:
+                value = float(result[0]["value"][1])
+        assert value == 7.0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

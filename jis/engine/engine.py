@@ -207,7 +207,7 @@ class Engine:
     # -- queries -----------------------------------------------------------------------
 
     def stats(self, watchers: int = 0) -> EngineStats:
-        """A snapshot for the metrics endpoint (cheap: per line and per open-break count)."""
+        """What the metrics endpoint shows; computed on the engine thread at scrape time."""
         lines = {
             line_id: LineStats(
                 highest_call_no=ls.ledger.highest,
@@ -219,7 +219,12 @@ class Engine:
             for line_id, ls in self.seq.lines.items()
         }
         breaks = {(line_id, kind.name): n for (line_id, kind), n in self.book.open_counts.items() if n}
-        return EngineStats(lines, breaks, watchers)
+        earliest: dict[tuple[str, str], float] = {}
+        for b in self.book.open.values():
+            if b.need_time is not None:
+                key = (b.line_id, b.type.name)
+                earliest[key] = min(earliest.get(key, float("inf")), b.need_time / 1e9)
+        return EngineStats(lines, breaks, earliest, watchers)
 
     def vehicle(self, vehicle_id: str) -> VehicleView:
         return self.seq.vehicle_view(vehicle_id)

@@ -45,7 +45,6 @@ class EngineRunner:
         max_pending: int = 10_000,
         max_group: int = 256,
         metrics: Metrics | None = None,
-        watchers: Callable[[], int] = lambda: 0,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -53,7 +52,6 @@ class EngineRunner:
         self.max_pending = max_pending
         self.max_group = max_group
         self.metrics = metrics
-        self.watchers = watchers
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="jis-engine", daemon=True)
 
@@ -89,7 +87,6 @@ class EngineRunner:
             self.metrics.break_events.labels("raised").inc(raised)
         if len(events) > raised:
             self.metrics.break_events.labels("resolved").inc(len(events) - raised)
-        self.metrics.stats = self.engine.stats(self.watchers())
 
     def _timeout(self) -> float | None:
         """Seconds until the engine's next time-driven moment (None: nothing due, or test clock)."""
