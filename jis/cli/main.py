@@ -8,6 +8,7 @@ import logging
 import sys
 
 from jis import __version__
+from jis.cli.ops import add_commands
 from jis.config import add_server_arguments, from_arguments
 
 EXIT_STORE_CORRUPT = 2
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gRPC server on the embedded store")
     add_server_arguments(serve)
     serve.set_defaults(run=_serve)
+    add_commands(sub)
     return parser
 
 

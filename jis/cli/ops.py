@@ -1,0 +1,183 @@
+"""Operator commands against a running server: readable tables, or --json for scripts.
+
+Exit codes: 0 done; 1 the server refused the request (its status and message are
+printed); 3 the server could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from jis.v1 import breaks_pb2, breaks_pb2_grpc, lines_pb2, lines_pb2_grpc, sequence_pb2, sequence_pb2_grpc
+
+EXIT_REFUSED = 1
+EXIT_UNREACHABLE = 3
+TIMEOUT_S = 10.0
+
+
+def _when(ts: Timestamp) -> str:
+    return ts.ToJsonString() if ts.seconds or ts.nanos else ""
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _as_json(messages: Sequence[Message]) -> str:
+    return json.dumps([json_format.MessageToDict(m) for m in messages], indent=2)
+
+
+def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    types = [f"BREAK_TYPE_{t.upper()}" for t in a.type]
+    req = breaks_pb2.ListBreaksRequest(line_id=a.line, supplier_id=a.supplier, types=types)
+    if a.resolved_since:
+        req.resolved_from.FromJsonString(a.resolved_since)
+    found = list(breaks_pb2_grpc.BreakServiceStub(ch).ListBreaks(req, timeout=TIMEOUT_S).breaks)
+    if a.json:
+        return _as_json(found)
+    rows = [
+        (
+            b.break_id,
+            breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_"),
+            b.line_id,
+            b.supplier_id,
+            b.group,
+            b.vehicle_id
+            or b.rack_id
+            or (f"calls {b.first_call_no}-{b.last_call_no}" if b.first_call_no else ""),
+            f"{b.slack.seconds / 60:.1f} min" if b.HasField("slack") else "",
+            b.action.description,
+        )
+        for b in found
+    ]
+    return _table(["ID", "TYPE", "LINE", "SUPPLIER", "GROUP", "WHAT", "SLACK", "ACTION"], rows) + (
+        f"\n{len(found)} {'resolved' if a.resolved_since else 'open'} break(s)"
+    )
+
+
+def _sequence(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    stub = sequence_pb2_grpc.SequenceServiceStub(ch)
+    vehicles: list[sequence_pb2.Vehicle] = []
+    token = ""
+    while True:
+        req = sequence_pb2.ListSequenceRequest(line_id=a.line, page_size=1000, page_token=token)
+        if a.from_seq_no is not None:
+            req.from_seq_no = a.from_seq_no
+        if a.to_seq_no is not None:
+            req.to_seq_no = a.to_seq_no
+        page = stub.ListSequence(req, timeout=TIMEOUT_S)
+        vehicles += page.vehicles
+        token = page.next_page_token
+        if not token or (a.limit and len(vehicles) >= a.limit):
+            break
+    if a.limit:
+        vehicles = vehicles[: a.limit]
+    if a.json:
+        return _as_json(vehicles)
+    rows = [
+        (
+            v.seq_no,
+            v.vehicle_id,
+            _when(v.need_time),
+            v.checkpoint,
+            ", ".join(f"{p.group}={p.part_number}@{p.supplier_id}" for p in v.parts),
+        )
+        for v in vehicles
+    ]
+    return (
+        _table(["SEQ_NO", "VEHICLE", "NEED_TIME", "CHECKPOINT", "PARTS"], rows)
+        + f"\n{len(vehicles)} vehicle(s)"
+    )
+
+
+def _lines(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    found = list(
+        lines_pb2_grpc.LineServiceStub(ch).ListLines(lines_pb2.ListLinesRequest(), timeout=TIMEOUT_S).lines
+    )
+    if a.json:
+        return _as_json(found)
+    rows = [
+        (
+            ln.line_id,
+            f"{ln.takt.seconds}s",
+            f"{ln.heartbeat.seconds}s",
+            ln.highest_call_no,
+            ln.missing_calls,
+            ln.duplicates,
+            ln.active_vehicles,
+            _when(ln.last_broadcast_at),
+        )
+        for ln in found
+    ]
+    return _table(
+        ["LINE", "TAKT", "HEARTBEAT", "CALL_NO", "MISSING", "DUPLICATES", "ACTIVE", "LAST_BROADCAST"], rows
+    )
+
+
+def _run(command: Callable[[grpc.Channel, argparse.Namespace], str], a: argparse.Namespace) -> int:
+    with grpc.insecure_channel(a.server) as ch:
+        try:
+            out = command(ch, a)
+        except grpc.RpcError as exc:
+            code, details = exc.code(), exc.details()
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                print(f"jis: cannot reach the server at {a.server} ({code.name}: {details})", file=sys.stderr)
+                return EXIT_UNREACHABLE
+            print(f"jis: the server refused: {code.name}: {details}", file=sys.stderr)
+            return EXIT_REFUSED
+    print(out)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the operator commands on the `jis` subparsers."""
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument(
+        "--server",
+        default=os.environ.get("JIS_SERVER", "127.0.0.1:50051"),
+        help="gRPC address of the server [env JIS_SERVER; default 127.0.0.1:50051]",
+    )
+    server.add_argument("--json", action="store_true", help="JSON instead of a table")
+
+    p = sub.add_parser("breaks", parents=[server], help="open sequence breaks, most urgent first")
+    p.add_argument("--line", default="", help="only this line")
+    p.add_argument("--supplier", default="", help="only this supplier")
+    p.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        choices=[
+            name.removeprefix("BREAK_TYPE_").lower()
+            for name, _ in breaks_pb2.BreakType.items()
+            if not name.endswith("UNSPECIFIED")
+        ],
+        help="only this break type (repeatable)",
+    )
+    p.add_argument(
+        "--resolved-since", default="", help="list breaks resolved since this RFC 3339 time instead"
+    )
+    p.set_defaults(run=lambda a: _run(_breaks, a))
+
+    p = sub.add_parser("sequence", parents=[server], help="the active sequence of a line, by seq_no")
+    p.add_argument("--line", required=True)
+    p.add_argument("--from", dest="from_seq_no", type=int, default=None, help="first seq_no")
+    p.add_argument("--to", dest="to_seq_no", type=int, default=None, help="last seq_no")
+    p.add_argument("--limit", type=int, default=0, help="at most this many vehicles (0: all)")
+    p.set_defaults(run=lambda a: _run(_sequence, a))
+
+    p = sub.add_parser("lines", parents=[server], help="configured lines and their ingest position")
+    p.set_defaults(run=lambda a: _run(_lines, a))
