@@ -1,0 +1,355 @@
+"""Kill -9 a real server at random moments under load; check nothing acknowledged is lost.
+
+The server runs on the test clock, so the client knows the engine time of every input.
+After each kill and restart, everything a client can read (lines, the sequence, every
+vehicle and rack, open and resolved breaks) must equal an in-process engine that
+replayed exactly the acknowledged inputs, or those plus the one in flight at the kill:
+never anything in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from jis.api import convert
+from jis.engine.engine import Engine
+from jis.engine.errors import DomainError
+from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, sequence_pb2, supply_pb2, supply_pb2_grpc
+from tests.conftest import connect
+from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, part
+from tests.serverproc import ServerProcess
+
+T0 = 1_798_761_600 * 10**9
+LINE, SUP = "CR", "CSUP"
+
+
+@dataclass
+class Op:
+    """One client request: how to send it, and how the reference engine applies it."""
+
+    name: str
+    send: Callable[[Any], object]
+    apply: Callable[[Engine], object]
+    at: int
+
+
+@dataclass
+class Driver:
+    seed: int
+    rng: random.Random = field(init=False)
+    now: int = T0
+    call: int = 0
+    vehicles: list[str] = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)
+    seqs: dict[str, int] = field(default_factory=dict)
+    racks: list[str] = field(default_factory=list)
+    next_seq: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def setup(self) -> list[Op]:
+        line = lines_pb2.ConfigureLineRequest(
+            line_id=LINE, takt=Duration(seconds=6), heartbeat=Duration(seconds=900)
+        )
+        line.epoch.FromNanoseconds(T0)
+        sup = supply_pb2.ConfigureSupplierRequest(
+            supplier_id=SUP, lead_time=Duration(seconds=1800), unload_to_line=Duration(seconds=300)
+        )
+        cfg, scfg = convert.line_config_in(line), convert.supplier_in(sup)
+        return [
+            self._clock(T0),
+            Op(
+                "line",
+                lambda c: c.lines.ConfigureLine(line, timeout=10),
+                lambda e: e.configure_line(cfg, T0),
+                T0,
+            ),
+            Op(
+                "supplier",
+                lambda c: c.supply.ConfigureSupplier(sup, timeout=10),
+                lambda e: e.configure_supplier(scfg, T0),
+                T0,
+            ),
+        ]
+
+    def _clock(self, t: int) -> Op:
+        self.now = t
+        ts = Timestamp()
+        ts.FromNanoseconds(t)
+        return Op(
+            "clock",
+            lambda c: c.clock.SetClock(lines_pb2.SetClockRequest(now=ts), timeout=10),
+            lambda e: e.tick(t),
+            t,
+        )
+
+    def _broadcast(self) -> broadcast_pb2.Broadcast:
+        active = [v for v in self.vehicles if self.states[v] == "active"]
+        pulled = [v for v in self.vehicles if self.states[v] == "pulled"]
+        roll = self.rng.random()
+        self.call += 1
+        if roll < 0.55 or not active:
+            v = f"CR-V{len(self.vehicles):05d}"
+            self.vehicles.append(v)
+            self.next_seq += 10
+            self.states[v], self.seqs[v] = "active", self.next_seq
+            return bc(
+                LINE, self.call, ADD, v, self.next_seq, [part("SEAT", f"S{self.rng.randrange(3)}", SUP)]
+            )
+        if roll < 0.65:
+            v = self.rng.choice(active)
+            return bc(LINE, self.call, CHANGE, v, None, [part("SEAT", f"S{self.rng.randrange(3)}", SUP)])
+        if roll < 0.72:
+            v = self.rng.choice(active)
+            self.states[v] = "pulled"
+            return bc(LINE, self.call, PULL, v)
+        if roll < 0.8 and pulled:
+            v = self.rng.choice(pulled)
+            self.next_seq += 10
+            self.states[v] = "active"
+            return bc(LINE, self.call, REINSERT, v, self.next_seq)
+        if roll < 0.85:
+            v = self.rng.choice(active)
+            self.states[v] = "cancelled"
+            return bc(LINE, self.call, CANCEL, v)
+        v = min(active, key=lambda x: self.seqs[x])
+        self.states[v] = "installed"
+        return bc(LINE, self.call, INSTALLED, v)
+
+    def next_op(self) -> Op:
+        roll = self.rng.random()
+        at = self.now
+        if roll < 0.05:
+            return self._clock(self.now + self.rng.randrange(1, 120) * 10**9)
+        if roll < 0.45:
+            msgs = [self._broadcast() for _ in range(self.rng.randrange(1, 40))]
+            if self.rng.random() < 0.2:  # a repeated message inside the batch
+                msgs.append(msgs[0])
+            req = broadcast_pb2.PublishBatchRequest(broadcasts=msgs)
+            batch = [convert.broadcast_in(m) for m in msgs]
+            return Op(
+                "batch",
+                lambda c: c.broadcast.PublishBatch(req, timeout=10),
+                lambda e: e.publish_batch(batch, at),
+                at,
+            )
+        if roll < 0.6:
+            m = self._broadcast()
+            b = convert.broadcast_in(m)
+            return Op(
+                "publish",
+                lambda c: c.broadcast.Publish(broadcast_pb2.PublishRequest(broadcast=m), timeout=10),
+                lambda e: e.publish(b, at),
+                at,
+            )
+        if roll < 0.8 and self.vehicles:
+            v = self.rng.choice(self.vehicles)
+            req = supply_pb2.ReportBuildRequest(
+                supplier_id=SUP,
+                group="SEAT",
+                line_id=LINE,
+                vehicle_id=v,
+                part_number=f"S{self.rng.randrange(3)}",
+            )
+            rb = convert.build_in(req)
+            return Op(
+                "build", lambda c: c.supply.ReportBuild(req, timeout=10), lambda e: e.report_build(rb, at), at
+            )
+        if roll < 0.9 and self.vehicles:
+            rack = f"CR-R{len(self.racks):04d}"
+            self.racks.append(rack)
+            slots = [
+                supply_pb2.RackSlot(vehicle_id=self.rng.choice(self.vehicles), part_number="S0")
+                for _ in range(self.rng.randrange(1, 7))
+            ]
+            req = supply_pb2.DispatchRackRequest(
+                rack_id=rack, supplier_id=SUP, group="SEAT", line_id=LINE, capacity=6, slots=slots
+            )
+            req.eta.FromNanoseconds(self.now + self.rng.randrange(5, 60) * 60 * 10**9)
+            d = convert.dispatch_in(req)
+            return Op(
+                "dispatch",
+                lambda c: c.supply.DispatchRack(req, timeout=10),
+                lambda e: e.dispatch_rack(d, at),
+                at,
+            )
+        if self.racks:
+            rack = self.rng.choice(self.racks)
+            stage = self.rng.choice([2, 3, 4])
+            req = supply_pb2.MoveRackRequest(rack_id=rack, stage=stage)
+            return Op(
+                "move",
+                lambda c: c.supply.MoveRack(req, timeout=10),
+                lambda e: e.move_rack(rack, stage, None, at),
+                at,
+            )
+        return self._clock(self.now + 10**9)
+
+
+def reference(ops: list[Op]) -> Engine:
+    e = Engine()
+    for op in ops:
+        with contextlib.suppress(DomainError):  # refused by the server too: changes nothing
+            op.apply(e)
+    e.book.drain()
+    return e
+
+
+def server_state(c: Any, vehicles: list[str], racks: list[str]) -> list[bytes]:
+    out = [c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).SerializeToString(deterministic=True)]
+    out.append(
+        c.sequence.ListSequence(
+            sequence_pb2.ListSequenceRequest(line_id=LINE, page_size=10000), timeout=10
+        ).SerializeToString(deterministic=True)
+    )
+    for v in vehicles:
+        try:
+            out.append(
+                c.sequence.GetVehicle(
+                    sequence_pb2.GetVehicleRequest(vehicle_id=v), timeout=10
+                ).SerializeToString(deterministic=True)
+            )
+        except grpc.RpcError as exc:
+            out.append(exc.code().name.encode())
+    for r in racks:
+        try:
+            out.append(
+                c.supply.GetRack(supply_pb2.GetRackRequest(rack_id=r), timeout=10).SerializeToString(
+                    deterministic=True
+                )
+            )
+        except grpc.RpcError as exc:
+            out.append(exc.code().name.encode())
+    out.append(
+        c.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(), timeout=10).SerializeToString(deterministic=True)
+    )
+    out.append(
+        c.breaks.ListBreaks(
+            breaks_pb2.ListBreaksRequest(resolved_from=Timestamp()), timeout=10
+        ).SerializeToString(deterministic=True)
+    )
+    return out
+
+
+def engine_state(e: Engine, vehicles: list[str], racks: list[str]) -> list[bytes]:
+    from jis.api.servicers import INT64_MAX, INT64_MIN
+
+    out = [
+        lines_pb2.ListLinesResponse(lines=[convert.line_out(v) for v in e.lines()]).SerializeToString(
+            deterministic=True
+        )
+    ]
+    seq, _ = e.sequence(LINE, INT64_MIN, INT64_MAX, 10000) if LINE in e.seq.lines else ([], False)
+    out.append(
+        sequence_pb2.ListSequenceResponse(vehicles=[convert.vehicle_out(v) for v in seq]).SerializeToString(
+            deterministic=True
+        )
+    )
+    for v in vehicles:
+        try:
+            out.append(convert.vehicle_out(e.vehicle(v)).SerializeToString(deterministic=True))
+        except DomainError as exc:
+            out.append(exc.code_name.encode())
+    for r in racks:
+        try:
+            out.append(convert.rack_out(e.rack(r)).SerializeToString(deterministic=True))
+        except DomainError as exc:
+            out.append(exc.code_name.encode())
+    out.append(
+        breaks_pb2.ListBreaksResponse(
+            breaks=[convert.break_out(b) for b in e.open_breaks()]
+        ).SerializeToString(deterministic=True)
+    )
+    out.append(
+        breaks_pb2.ListBreaksResponse(
+            breaks=[convert.break_out(b) for b in e.resolved_breaks(0, 2**63 - 1)]
+        ).SerializeToString(deterministic=True)
+    )
+    return out
+
+
+def _connect(address: str) -> Any:
+    c = connect(address)
+    c.supply = supply_pb2_grpc.SupplyServiceStub(c.channel)  # type: ignore[attr-defined]
+    return c
+
+
+def run(
+    data_dir: Path, seed: int, kill_points: int, log: Callable[[str], None] = lambda s: None
+) -> dict[str, int]:
+    """Drive, kill, restart, compare; ``kill_points`` times. Returns counters for the report."""
+    rng = random.Random(seed)
+    drv = Driver(seed)
+    proc = ServerProcess(data_dir, "--test-clock").start()
+    acked: list[Op] = []
+    stats = {"kills": 0, "acked_ops": 0, "inflight_applied": 0, "inflight_lost": 0}
+    try:
+        c = _connect(proc.address)
+        for op in drv.setup():
+            op.send(c)
+            acked.append(op)
+        c.channel.close()
+        for point in range(kill_points):
+            c = _connect(proc.address)
+            inflight: list[Op] = []
+            stop = threading.Event()
+
+            def drive(c: Any, stop: threading.Event, inflight: list[Op]) -> None:
+                while not stop.is_set():
+                    op = drv.next_op()
+                    inflight.append(op)
+                    try:
+                        op.send(c)
+                    except grpc.RpcError as exc:
+                        code = exc.code()
+                        if code in (
+                            grpc.StatusCode.UNAVAILABLE,
+                            grpc.StatusCode.CANCELLED,
+                            grpc.StatusCode.DEADLINE_EXCEEDED,
+                        ):
+                            return  # the server died with this op in flight
+                        # refused by the server: acknowledged, changes nothing (replay refuses it too)
+                    acked.append(inflight.pop())
+
+            t = threading.Thread(target=drive, args=(c, stop, inflight), daemon=True)
+            t.start()
+            time.sleep(rng.uniform(0.02, 0.4))
+            proc.kill9()
+            stop.set()
+            t.join(timeout=30)
+            assert not t.is_alive(), "the client did not notice the kill"
+            c.channel.close()
+            stats["kills"] += 1
+            proc.restart()
+            c = _connect(proc.address)
+            got = server_state(c, drv.vehicles, drv.racks)
+            c.channel.close()
+            without = engine_state(reference(acked), drv.vehicles, drv.racks)
+            if got == without:
+                stats["inflight_lost"] += len(inflight)
+            else:
+                with_inflight = engine_state(reference(acked + inflight), drv.vehicles, drv.racks)
+                assert got == with_inflight, (
+                    f"kill point {point}: state equals neither the acknowledged inputs nor them plus the one "
+                    f"in flight ({[o.name for o in inflight]})"
+                )
+                acked.extend(inflight)
+                stats["inflight_applied"] += len(inflight)
+            log(f"kill {point}: {len(acked)} inputs acknowledged, in flight {[o.name for o in inflight]}")
+        stats["acked_ops"] = len(acked)
+        return stats
+    finally:
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.stop()
