@@ -30,6 +30,8 @@ class ServerConfig:
     """SQLite synchronous mode: FULL (survives power loss) or NORMAL (survives kill -9 only)."""
     max_message_bytes: int = 16 * 1024 * 1024
     """Largest gRPC message accepted or sent."""
+    snapshot_every: int = 100_000
+    """Snapshot the state after this many log records (and on a clean stop); 0: only on a clean stop."""
     metrics_port: int = -1
     """HTTP port of the Prometheus /metrics endpoint on --host; -1: none, 0: a free one (logged)."""
 
@@ -43,6 +45,7 @@ ENV = {
     "max_pending": "JIS_MAX_PENDING",
     "sync": "JIS_SYNC",
     "max_message_bytes": "JIS_MAX_MESSAGE_BYTES",
+    "snapshot_every": "JIS_SNAPSHOT_EVERY",
     "metrics_port": "JIS_METRICS_PORT",
 }
 

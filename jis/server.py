@@ -67,7 +67,12 @@ async def serve(cfg: ServerConfig) -> None:
     fanout.bind(asyncio.get_running_loop())
     metrics = Metrics()
     runner = EngineRunner(
-        engine, clock, on_events=fanout.publish_threadsafe, max_pending=cfg.max_pending, metrics=metrics
+        engine,
+        clock,
+        on_events=fanout.publish_threadsafe,
+        max_pending=cfg.max_pending,
+        metrics=metrics,
+        snapshot_every=cfg.snapshot_every,
     )
     gw = servicers.Gateway(runner, clock, metrics)
 

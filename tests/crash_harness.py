@@ -287,12 +287,16 @@ def _connect(address: str) -> Any:
 
 
 def run(
-    data_dir: Path, seed: int, kill_points: int, log: Callable[[str], None] = lambda s: None
+    data_dir: Path,
+    seed: int,
+    kill_points: int,
+    *server_args: str,
+    log: Callable[[str], None] = lambda s: None,
 ) -> dict[str, int]:
     """Drive, kill, restart, compare; ``kill_points`` times. Returns counters for the report."""
     rng = random.Random(seed)
     drv = Driver(seed)
-    proc = ServerProcess(data_dir, "--test-clock").start()
+    proc = ServerProcess(data_dir, "--test-clock", *server_args).start()
     acked: list[Op] = []
     stats = {"kills": 0, "acked_ops": 0, "inflight_applied": 0, "inflight_lost": 0}
     try:

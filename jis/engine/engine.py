@@ -12,8 +12,10 @@ Not thread-safe: :class:`jis.engine.runner.EngineRunner` calls it from one threa
 from __future__ import annotations
 
 import logging
+import pickle
 from collections.abc import Callable, Iterable, Sequence
 
+from jis import __version__
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
 from jis.engine import codec
 from jis.engine.errors import DomainError, InvalidArgument
@@ -57,10 +59,41 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
+    SNAPSHOT_FORMAT = f"jis-engine-state/1 (jis {__version__})"
+
+    def snapshot(self) -> bytes:
+        """The whole state, for the store. Call only with nothing appended since the last commit."""
+        state = (self.SNAPSHOT_FORMAT, self.seq, self.supply, self.book, self.evaluator, self.last_at)
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _restore(self, body: bytes) -> bool:
+        # Snapshots are written by this process into its own store, never received from clients.
+        state = pickle.loads(body)
+        if not isinstance(state, tuple) or state[0] != self.SNAPSHOT_FORMAT:
+            log.warning(
+                "snapshot format %r is not %r; replaying the whole log", state[0], self.SNAPSHOT_FORMAT
+            )
+            return False
+        _, self.seq, self.supply, self.book, self.evaluator, self.last_at = state
+        return True
+
+    def save_snapshot(self) -> int:
+        """Write a snapshot at the last committed log position; returns that position."""
+        assert self.store is not None
+        seq = self.store.last_seq()
+        self.store.save_snapshot(seq, self.snapshot())
+        return seq
+
     def recover(self) -> int:
-        """Rebuild the state from the store; returns the number of records replayed."""
+        """Rebuild the state from the newest snapshot and the log after it; returns the
+        number of log records replayed."""
         if self.store is None:
             return 0
+        after = 0
+        snap = self.store.latest_snapshot()
+        if snap is not None and self._restore(snap[1]):
+            after = snap[0]
+            log.info("restored the snapshot taken at log position %d", after)
         replay: dict[str, Callable[[LogRecord], object]] = {
             "line": lambda r: self.configure_line(codec.decode_line(r.body), r.at),
             "broadcast": lambda r: self.publish(codec.decode_broadcast(r.body), r.at),
@@ -74,7 +107,7 @@ class Engine:
         n = 0
         self._replaying = True
         try:
-            for rec in self.store.records():
+            for rec in self.store.records(after):
                 apply = replay.get(rec.kind)
                 if apply is None:
                     raise StoreCorrupt(f"log record {rec.seq}: unknown kind {rec.kind!r}")

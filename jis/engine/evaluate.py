@@ -12,7 +12,6 @@ exactly at that moment, so detection times do not depend on when anybody looked.
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable, Hashable
 
 import numpy as np
@@ -35,7 +34,7 @@ class Evaluator:
         self._pos = np.full(1024, -1, np.int64)  # scratch for the match kernel, always all -1
         self._due: dict[Hashable, int] = {}
         self._heap: list[tuple[int, int, Hashable]] = []
-        self._tie = itertools.count()
+        self._tie = 0
 
     # -- scheduling --------------------------------------------------------------------
 
@@ -44,7 +43,8 @@ class Evaluator:
             self._due.pop(key, None)
         elif self._due.get(key) != when:
             self._due[key] = when
-            heapq.heappush(self._heap, (when, next(self._tie), key))
+            self._tie += 1
+            heapq.heappush(self._heap, (when, self._tie, key))
 
     def next_deadline(self) -> int:
         """The earliest moment something time-driven is due (NEVER if nothing is)."""

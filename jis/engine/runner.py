@@ -45,6 +45,7 @@ class EngineRunner:
         max_pending: int = 10_000,
         max_group: int = 256,
         metrics: Metrics | None = None,
+        snapshot_every: int = 0,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -52,6 +53,8 @@ class EngineRunner:
         self.max_pending = max_pending
         self.max_group = max_group
         self.metrics = metrics
+        self.snapshot_every = snapshot_every
+        self._last_snapshot = engine.store.last_seq() if engine.store is not None else 0
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="jis-engine", daemon=True)
 
@@ -76,6 +79,16 @@ class EngineRunner:
         fut: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._queue.put((op, fut))
         return fut
+
+    def _maybe_snapshot(self, final: bool) -> None:
+        """After a commit: snapshot every `snapshot_every` log records, and when stopping."""
+        store = self.engine.store
+        if store is None or store.last_seq() == self._last_snapshot:
+            return
+        if final or (self.snapshot_every and store.last_seq() - self._last_snapshot >= self.snapshot_every):
+            t = time.perf_counter()
+            self._last_snapshot = self.engine.save_snapshot()
+            log.info("snapshot at log position %d in %.2fs", self._last_snapshot, time.perf_counter() - t)
 
     def _observe(self, requests: int, committed: float, events: list[BreakEvent]) -> None:
         assert self.metrics is not None
@@ -127,6 +140,7 @@ class EngineRunner:
                     self.engine.store.commit()
                 committed = time.perf_counter() - t
                 events = self.engine.book.drain()
+                self._maybe_snapshot(final=stopping)
                 if self.metrics is not None:
                     self._observe(len(group), committed, events)
             except BaseException:
