@@ -192,3 +192,29 @@ def test_truncated_store_is_a_clear_error(tmp_path: Path, fresh_server: ServerPr
     )
     assert r.returncode == 2, r.stderr
     assert "store is unreadable" in r.stderr
+
+
+def test_a_request_whose_deadline_passed_while_queued_is_not_done(fresh_server: ServerProcess) -> None:
+    client = connect(fresh_server.address)
+    configure_line(client, "DL")
+    # Keep the engine thread busy with a large batch, then queue a write with a short deadline.
+    big = broadcast_pb2.PublishBatchRequest(
+        broadcasts=[
+            bc("DL", i + 1, ADD, f"DL-V{i}", i, [part(group=f"G{g}") for g in range(8)]) for i in range(8000)
+        ]
+    )
+    busy = client.broadcast.PublishBatch.future(big, timeout=120)
+    import time
+
+    time.sleep(0.05)
+    with pytest.raises(grpc.RpcError) as info:
+        configure_line_req = lines_pb2.ConfigureLineRequest(line_id="DL-LATE")
+        configure_line_req.takt.FromSeconds(60)
+        configure_line_req.heartbeat.FromSeconds(60)
+        client.lines.ConfigureLine(configure_line_req, timeout=0.05)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert busy.result().applied == 8000
+    with pytest.raises(grpc.RpcError) as info:
+        client.lines.GetLine(lines_pb2.GetLineRequest(line_id="DL-LATE"), timeout=10)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND  # the late write was not done
+    client.channel.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TypeVar
 
@@ -47,11 +48,15 @@ class Gateway:
         self.metrics = metrics
         self.ready = False
 
-    async def call(self, op: Callable[[Engine, int], T]) -> T:
+    async def call(self, op: Callable[[Engine, int], T], context: Ctx) -> T:
+        """Run ``op`` on the engine thread, honouring the caller's deadline: a request
+        still queued when its deadline passes is not done."""
         if not self.ready:
             raise Unavailable("", "the engine is recovering its state; retry shortly")
         engine = self.runner.engine
-        return await asyncio.wrap_future(self.runner.submit(lambda at: op(engine, at)))
+        remaining = context.time_remaining()
+        deadline = None if remaining is None else time.monotonic() + remaining
+        return await asyncio.wrap_future(self.runner.submit(lambda at: op(engine, at), deadline))
 
 
 def _types(values: Iterable[int]) -> frozenset[BreakType]:
@@ -83,7 +88,7 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         if not request.HasField("broadcast"):
             raise InvalidArgument("broadcast", "required")
         b = convert.broadcast_in(request.broadcast)
-        reply = _publish_reply(await self.gw.call(lambda e, at: e.publish(b, at)))
+        reply = _publish_reply(await self.gw.call(lambda e, at: e.publish(b, at), context))
         if self.gw.metrics is not None:
             self.gw.metrics.broadcasts.labels(Disposition(reply.disposition).name.lower()).inc()
         return reply
@@ -100,7 +105,7 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
                 batch.append(convert.broadcast_in(m))
             except DomainError as exc:
                 batch.append(exc)  # type: ignore[arg-type]
-        results = await self.gw.call(lambda e, at: e.publish_batch(batch, at))
+        results = await self.gw.call(lambda e, at: e.publish_batch(batch, at), context)
         reply = broadcast_pb2.PublishBatchResponse()
         for m, r in zip(request.broadcasts, results, strict=True):
             if isinstance(r, DomainError):
@@ -141,7 +146,7 @@ class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
     async def GetVehicle(self, request: sequence_pb2.GetVehicleRequest, context: Ctx) -> sequence_pb2.Vehicle:
         if not request.vehicle_id:
             raise InvalidArgument("vehicle_id", "must not be empty")
-        view = await self.gw.call(lambda e, at: e.vehicle(request.vehicle_id))
+        view = await self.gw.call(lambda e, at: e.vehicle(request.vehicle_id), context)
         return convert.vehicle_out(view)
 
     @unary
@@ -163,7 +168,7 @@ class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
             if after >= INT64_MAX:
                 raise InvalidArgument("page_token", "not a token this server issued")
             lo = max(lo, after + 1)
-        vehicles, more = await self.gw.call(lambda e, at: e.sequence(request.line_id, lo, hi, limit))
+        vehicles, more = await self.gw.call(lambda e, at: e.sequence(request.line_id, lo, hi, limit), context)
         reply = sequence_pb2.ListSequenceResponse(vehicles=[convert.vehicle_out(v) for v in vehicles])
         if more and vehicles:
             reply.next_page_token = str(vehicles[-1].seq_no)
@@ -177,19 +182,19 @@ class LineServicer(lines_pb2_grpc.LineServiceServicer):
     @unary
     async def ConfigureLine(self, request: lines_pb2.ConfigureLineRequest, context: Ctx) -> lines_pb2.Line:
         cfg = convert.line_config_in(request)
-        return convert.line_out(await self.gw.call(lambda e, at: e.configure_line(cfg, at)))
+        return convert.line_out(await self.gw.call(lambda e, at: e.configure_line(cfg, at), context))
 
     @unary
     async def GetLine(self, request: lines_pb2.GetLineRequest, context: Ctx) -> lines_pb2.Line:
         if not request.line_id:
             raise InvalidArgument("line_id", "must not be empty")
-        return convert.line_out(await self.gw.call(lambda e, at: e.line(request.line_id)))
+        return convert.line_out(await self.gw.call(lambda e, at: e.line(request.line_id), context))
 
     @unary
     async def ListLines(
         self, request: lines_pb2.ListLinesRequest, context: Ctx
     ) -> lines_pb2.ListLinesResponse:
-        views = await self.gw.call(lambda e, at: e.lines())
+        views = await self.gw.call(lambda e, at: e.lines(), context)
         return lines_pb2.ListLinesResponse(lines=[convert.line_out(v) for v in views])
 
 
@@ -216,7 +221,7 @@ class ClockServicer(lines_pb2_grpc.ClockServiceServicer):
             e.tick(target)
             return target
 
-        return self._reading(await self.gw.call(move))
+        return self._reading(await self.gw.call(move, context))
 
 
 def _event_out(ev: BreakEvent, snapshot: bool = False) -> breaks_pb2.BreakEvent:
@@ -242,7 +247,7 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
         sub = self.fanout.subscribe(line_id, supplier_id, types)
         try:
             snapshot, upto = await self.gw.call(
-                lambda e, at: (e.open_breaks(line_id, supplier_id, types), e.book.event_seq)
+                lambda e, at: (e.open_breaks(line_id, supplier_id, types), e.book.event_seq), context
             )
             for b in snapshot:
                 yield breaks_pb2.BreakEvent(
@@ -278,10 +283,10 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
                 else INT64_MAX
             )
             found = await self.gw.call(
-                lambda e, at: e.resolved_breaks(start, stop, line_id, supplier_id, types)
+                lambda e, at: e.resolved_breaks(start, stop, line_id, supplier_id, types), context
             )
         else:
-            found = await self.gw.call(lambda e, at: e.open_breaks(line_id, supplier_id, types))
+            found = await self.gw.call(lambda e, at: e.open_breaks(line_id, supplier_id, types), context)
         return breaks_pb2.ListBreaksResponse(breaks=[convert.break_out(b) for b in found])
 
 
@@ -294,24 +299,24 @@ class SupplyServicer(supply_pb2_grpc.SupplyServiceServicer):
         self, request: supply_pb2.ConfigureSupplierRequest, context: Ctx
     ) -> supply_pb2.Supplier:
         cfg = convert.supplier_in(request)
-        return convert.supplier_out(await self.gw.call(lambda e, at: e.configure_supplier(cfg, at)))
+        return convert.supplier_out(await self.gw.call(lambda e, at: e.configure_supplier(cfg, at), context))
 
     @unary
     async def ReportBuild(self, request: supply_pb2.ReportBuildRequest, context: Ctx) -> supply_pb2.Slot:
         b = convert.build_in(request)
-        return convert.slot_out(await self.gw.call(lambda e, at: e.report_build(b, at)))
+        return convert.slot_out(await self.gw.call(lambda e, at: e.report_build(b, at), context))
 
     @unary
     async def DispatchRack(self, request: supply_pb2.DispatchRackRequest, context: Ctx) -> supply_pb2.Rack:
         d = convert.dispatch_in(request)
-        return convert.rack_out(await self.gw.call(lambda e, at: e.dispatch_rack(d, at)))
+        return convert.rack_out(await self.gw.call(lambda e, at: e.dispatch_rack(d, at), context))
 
     @unary
     async def MoveRack(self, request: supply_pb2.MoveRackRequest, context: Ctx) -> supply_pb2.Rack:
         when = convert.ts_to_ns(request.at, "at") if request.HasField("at") else None
         stage = int(request.stage)
         return convert.rack_out(
-            await self.gw.call(lambda e, at: e.move_rack(request.rack_id, stage, when, at))
+            await self.gw.call(lambda e, at: e.move_rack(request.rack_id, stage, when, at), context)
         )
 
     @unary
@@ -319,8 +324,10 @@ class SupplyServicer(supply_pb2_grpc.SupplyServiceServicer):
         if not request.HasField("eta"):
             raise InvalidArgument("eta", "required")
         eta = convert.ts_to_ns(request.eta, "eta")
-        return convert.rack_out(await self.gw.call(lambda e, at: e.update_rack_eta(request.rack_id, eta, at)))
+        return convert.rack_out(
+            await self.gw.call(lambda e, at: e.update_rack_eta(request.rack_id, eta, at), context)
+        )
 
     @unary
     async def GetRack(self, request: supply_pb2.GetRackRequest, context: Ctx) -> supply_pb2.Rack:
-        return convert.rack_out(await self.gw.call(lambda e, at: e.rack(request.rack_id)))
+        return convert.rack_out(await self.gw.call(lambda e, at: e.rack(request.rack_id), context))

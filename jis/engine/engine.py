@@ -97,6 +97,9 @@ class Engine:
         replay: dict[str, Callable[[LogRecord], object]] = {
             "line": lambda r: self.configure_line(codec.decode_line(r.body), r.at),
             "broadcast": lambda r: self.publish(codec.decode_broadcast(r.body), r.at),
+            "batch": lambda r: self.publish_batch(
+                [codec.decode_broadcast(x) for x in r.body.split(b"\n")], r.at
+            ),
             "clock": lambda r: self.tick(r.at),
             "supplier": lambda r: self.configure_supplier(codec.decode_supplier(r.body), r.at),
             "build": lambda r: self.report_build(codec.decode_build(r.body), r.at),
@@ -158,16 +161,21 @@ class Engine:
         self._journal("line", at, codec.encode_line(cfg))
         return view
 
-    def publish(self, b: Broadcast, at: int) -> PublishResult:
-        self.advance(at)
+    def _apply_broadcast(self, b: Broadcast, at: int, scopes: set[Scope]) -> tuple[PublishResult, bytes]:
+        """Apply one message without evaluating; adds the scopes to re-evaluate to ``scopes``."""
         result, body, touched = self.seq.publish(b, at)
-        line = self.seq.lines[b.line_id]
         if touched is not None:
-            scopes = {(touched.line, s, g) for s, g in touched.scopes}
+            scopes.update((touched.line, s, g) for s, g in touched.scopes)
             if touched.action == Action.INSTALLED:
                 scopes |= self.supply.consume(touched.vehicle)
-            self._evaluate(scopes, at)
-        self.evaluator.heard(line.code, at)
+        return result, body
+
+    def publish(self, b: Broadcast, at: int) -> PublishResult:
+        self.advance(at)
+        scopes: set[Scope] = set()
+        result, body = self._apply_broadcast(b, at, scopes)
+        self._evaluate(scopes, at)
+        self.evaluator.heard(self.seq.lines[b.line_id].code, at)
         self._journal("broadcast", at, body)
         return result
 
@@ -176,17 +184,33 @@ class Engine:
     ) -> list[PublishResult | DomainError]:
         """Apply each message on its own, in order; a refused one changes nothing.
 
-        Entries that are already errors (refused at conversion) pass through.
+        The scopes the batch touched are evaluated once, after its last message (they all
+        share one engine time), so a batch costs one re-match per scope, not one per
+        message; the accepted messages are journaled as one record so that replay does the
+        same. Entries that are already errors (refused at conversion) pass through.
         """
+        self.advance(at)
         out: list[PublishResult | DomainError] = []
+        scopes: set[Scope] = set()
+        bodies: list[bytes] = []
+        heard: set[int] = set()
         for b in batch:
             if isinstance(b, DomainError):
                 out.append(b)
                 continue
             try:
-                out.append(self.publish(b, at))
+                result, body = self._apply_broadcast(b, at, scopes)
             except DomainError as exc:
                 out.append(exc)
+                continue
+            out.append(result)
+            bodies.append(body)
+            heard.add(self.seq.lines[b.line_id].code)
+        self._evaluate(scopes, at)
+        for line in sorted(heard):
+            self.evaluator.heard(line, at)
+        if bodies:
+            self._journal("batch", at, b"\n".join(bodies))
         return out
 
     # -- supplier side -----------------------------------------------------------------

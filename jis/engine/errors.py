@@ -51,3 +51,9 @@ class Unavailable(DomainError):
     """The engine is not ready (recovering) or shutting down; retry."""
 
     code_name = "UNAVAILABLE"
+
+
+class DeadlineExceeded(DomainError):
+    """The caller's deadline passed before the engine reached the request: it was not done."""
+
+    code_name = "DEADLINE_EXCEEDED"

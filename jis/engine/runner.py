@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from jis.alerts.breaks import BreakEvent
 from jis.clock import Clock
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError, ResourceExhausted
+from jis.engine.errors import DeadlineExceeded, DomainError, ResourceExhausted
 from jis.engine.evaluate import NEVER
 from jis.metrics import Metrics
 
@@ -70,14 +70,17 @@ class EngineRunner:
         self._queue.put(_STOP)
         self._thread.join()
 
-    def submit(self, op: Callable[[int], T]) -> concurrent.futures.Future[T]:
-        """Queue ``op(at)``; the future resolves after the group it ran in is committed."""
+    def submit(self, op: Callable[[int], T], deadline: float | None = None) -> concurrent.futures.Future[T]:
+        """Queue ``op(at)``; the future resolves after the group it ran in is committed.
+
+        ``deadline`` (time.monotonic()): if the engine reaches the request later than this,
+        it is not done and the future fails with DeadlineExceeded."""
         if self._queue.qsize() >= self.max_pending:
             raise ResourceExhausted(
                 "", f"engine queue full ({self.max_pending} requests waiting); retry later"
             )
         fut: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._queue.put((op, fut))
+        self._queue.put((op, fut, deadline))
         return fut
 
     def _maybe_snapshot(self, final: bool) -> None:
@@ -128,8 +131,11 @@ class EngineRunner:
                     if item is _STOP:
                         stopping = True
                         continue
-                    op, fut = item
+                    op, fut, deadline = item
                     if not fut.set_running_or_notify_cancel():
+                        continue
+                    if deadline is not None and time.monotonic() > deadline:
+                        done.append((fut, None, DeadlineExceeded("", "the deadline passed while queued")))
                         continue
                     try:
                         done.append((fut, op(self.clock.now()), None))
