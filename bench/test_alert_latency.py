@@ -10,17 +10,12 @@ of a broadcast-sized message measured in the same run.
 from __future__ import annotations
 
 import queue
-import re
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import numpy as np
-import pytest
 from google.protobuf.duration_pb2 import Duration
 
 from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, supply_pb2, supply_pb2_grpc
@@ -29,20 +24,6 @@ from tests.factories import ADD, bc, part
 from tests.serverproc import ServerProcess
 
 ROUNDS = 400
-
-
-@pytest.fixture(scope="module")
-def bare_address() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("bare_server.py"))], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    m = re.search(r"127\.0\.0\.1:(\d+)", line)
-    assert m, line
-    yield f"127.0.0.1:{m.group(1)}"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
