@@ -42,6 +42,8 @@ class Op:
     send: Callable[[Any], object]
     apply: Callable[[Engine], object]
     at: int
+    undo: Callable[[], None] = lambda: None
+    """Undo what creating the op did to the driver's own view (the clock), if the op is lost."""
 
 
 @dataclass
@@ -85,14 +87,19 @@ class Driver:
         ]
 
     def _clock(self, t: int) -> Op:
-        self.now = t
+        before, self.now = self.now, t
         ts = Timestamp()
         ts.FromNanoseconds(t)
+
+        def undo() -> None:
+            self.now = before
+
         return Op(
             "clock",
             lambda c: c.clock.SetClock(lines_pb2.SetClockRequest(now=ts), timeout=10),
             lambda e: e.tick(t),
             t,
+            undo,
         )
 
     def _broadcast(self) -> broadcast_pb2.Broadcast:
@@ -209,6 +216,7 @@ def reference(ops: list[Op]) -> Engine:
 
 def server_state(c: Any, vehicles: list[str], racks: list[str]) -> list[bytes]:
     out = [c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).SerializeToString(deterministic=True)]
+    out.append(c.clock.GetClock(lines_pb2.GetClockRequest(), timeout=10).now.SerializeToString())
     out.append(
         c.sequence.ListSequence(
             sequence_pb2.ListSequenceRequest(line_id=LINE, page_size=10000), timeout=10
@@ -251,6 +259,7 @@ def engine_state(e: Engine, vehicles: list[str], racks: list[str]) -> list[bytes
             deterministic=True
         )
     ]
+    out.append(convert.ns_to_ts(e.last_at).SerializeToString())  # the test clock resumes there
     seq, _ = e.sequence(LINE, INT64_MIN, INT64_MAX, 10000) if LINE in e.seq.lines else ([], False)
     out.append(
         sequence_pb2.ListSequenceResponse(vehicles=[convert.vehicle_out(v) for v in seq]).SerializeToString(
@@ -343,11 +352,16 @@ def run(
             without = engine_state(reference(acked), drv.vehicles, drv.racks)
             if got == without:
                 stats["inflight_lost"] += len(inflight)
+                for op in inflight:
+                    op.undo()
             else:
                 with_inflight = engine_state(reference(acked + inflight), drv.vehicles, drv.racks)
                 assert got == with_inflight, (
                     f"kill point {point}: state equals neither the acknowledged inputs nor them plus the one "
-                    f"in flight ({[o.name for o in inflight]})"
+                    f"in flight ({[o.name for o in inflight]}); parts differing from the replay without it: "
+                    f"{[i for i, (a, b) in enumerate(zip(got, without, strict=True)) if a != b]}, with it: "
+                    f"{[i for i, (a, b) in enumerate(zip(got, with_inflight, strict=True)) if a != b]} "
+                    f"(0 lines, 1 clock, 2 sequence, then vehicles, racks, open breaks, resolved breaks)"
                 )
                 acked.extend(inflight)
                 stats["inflight_applied"] += len(inflight)
