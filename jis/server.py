@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from jis.alerts.fanout import Fanout
+from jis.alerts.fanout import Fanout, KeyedFanout
 from jis.api import servicers
 from jis.clock import Clock
 from jis.config import ServerConfig
@@ -32,6 +32,8 @@ from jis.v1 import (
     breaks_pb2_grpc,
     broadcast_pb2,
     broadcast_pb2_grpc,
+    build_sequence_pb2,
+    build_sequence_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     sequence_pb2,
@@ -49,6 +51,7 @@ SERVICES = [
     lines_pb2.DESCRIPTOR.services_by_name["ClockService"].full_name,
     breaks_pb2.DESCRIPTOR.services_by_name["BreakService"].full_name,
     supply_pb2.DESCRIPTOR.services_by_name["SupplyService"].full_name,
+    build_sequence_pb2.DESCRIPTOR.services_by_name["BuildSequenceService"].full_name,
 ]
 
 
@@ -63,13 +66,16 @@ async def serve(cfg: ServerConfig) -> None:
     store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)
     engine = Engine(store)
+    loop = asyncio.get_running_loop()
     fanout = Fanout()
-    fanout.bind(asyncio.get_running_loop())
+    fanout.bind(loop)
+    feed_fanout: servicers.FeedFanout = KeyedFanout()
     metrics = Metrics()
     runner = EngineRunner(
         engine,
         clock,
         on_events=fanout.publish_threadsafe,
+        on_feed=lambda batch: loop.call_soon_threadsafe(servicers.publish_feed, feed_fanout, batch),
         max_pending=cfg.max_pending,
         metrics=metrics,
         snapshot_every=cfg.snapshot_every,
@@ -95,6 +101,9 @@ async def serve(cfg: ServerConfig) -> None:
     lines_pb2_grpc.add_ClockServiceServicer_to_server(servicers.ClockServicer(gw), server)
     breaks_pb2_grpc.add_BreakServiceServicer_to_server(servicers.BreakServicer(gw, fanout), server)
     supply_pb2_grpc.add_SupplyServiceServicer_to_server(servicers.SupplyServicer(gw), server)
+    build_sequence_pb2_grpc.add_BuildSequenceServiceServicer_to_server(
+        servicers.BuildSequenceServicer(gw, feed_fanout), server
+    )
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -16,9 +16,11 @@ from jis.kernels.warmup import compile_all
 from jis.v1 import (
     breaks_pb2_grpc,
     broadcast_pb2_grpc,
+    build_sequence_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     sequence_pb2_grpc,
+    supply_pb2_grpc,
 )
 from tests.serverproc import ServerProcess
 
@@ -46,6 +48,8 @@ class Client:
         self.lines = lines_pb2_grpc.LineServiceStub(self.channel)
         self.clock = lines_pb2_grpc.ClockServiceStub(self.channel)
         self.breaks = breaks_pb2_grpc.BreakServiceStub(self.channel)
+        self.supply = supply_pb2_grpc.SupplyServiceStub(self.channel)
+        self.build = build_sequence_pb2_grpc.BuildSequenceServiceStub(self.channel)
 
 
 def connect(address: str) -> Client:

@@ -145,7 +145,9 @@ def test_expected_keeps_current_rows_of_active_and_pulled_vehicles(states_seed, 
     v_seq = rng.permutation(nveh).astype(np.int64)
     v_need = rng.integers(0, 100, nveh).astype(np.int64)
     cand = np.arange(ndem, dtype=np.int64)
-    ev, ep, en, keep = matching.expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need)
+    ev, ep, en, keep, erow = matching.expected(
+        cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need
+    )
     current = [
         r for r in range(ndem) if v_off[dem_vehicle[r]] <= r < v_off[dem_vehicle[r]] + v_len[dem_vehicle[r]]
     ]
@@ -155,6 +157,7 @@ def test_expected_keeps_current_rows_of_active_and_pulled_vehicles(states_seed, 
     assert ev.tolist() == [int(dem_vehicle[r]) for r in active]
     assert ep.tolist() == [int(dem_part[r]) for r in active]
     assert en.tolist() == [int(v_need[dem_vehicle[r]]) for r in active]
+    assert erow.tolist() == active
     assert keep.tolist() == [r in current and v_state[dem_vehicle[r]] in (1, 2) for r in range(ndem)]
 
 

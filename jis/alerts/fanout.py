@@ -9,7 +9,9 @@ grows memory without bound.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from jis.alerts.breaks import BreakEvent, BreakType, matches
 
@@ -65,3 +67,58 @@ class Fanout:
         while not sub.queue.empty():
             sub.queue.get_nowait()
         sub.queue.put_nowait(CUT_OFF)
+
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class KeyedSubscription(Generic[K, T]):
+    key: K
+    queue: asyncio.Queue[T | None] = field(repr=False)
+
+
+class KeyedFanout(Generic[K, T]):
+    """Fan-out of items that each concern one key (a build sequence's scope) to the
+    subscribers of that key, on the event loop; same bounded queues and cut-off as
+    :class:`Fanout`. Publishing costs one dict lookup per key in the batch, however many
+    subscribers other keys have."""
+
+    def __init__(self, max_queue: int = 10_000) -> None:
+        self.max_queue = max_queue
+        self._subs: dict[K, set[KeyedSubscription[K, T]]] = {}
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def keys(self) -> set[K]:
+        return set(self._subs)
+
+    def subscribe(self, key: K) -> KeyedSubscription[K, T]:
+        sub: KeyedSubscription[K, T] = KeyedSubscription(key, asyncio.Queue(self.max_queue + 1))
+        self._subs.setdefault(key, set()).add(sub)
+        self._n += 1
+        return sub
+
+    def unsubscribe(self, sub: KeyedSubscription[K, T]) -> None:
+        subs = self._subs.get(sub.key)
+        if subs is None or sub not in subs:
+            return
+        subs.discard(sub)
+        self._n -= 1
+        if not subs:
+            del self._subs[sub.key]
+
+    def publish(self, items: dict[K, list[T]]) -> None:
+        for key, batch in items.items():
+            for sub in list(self._subs.get(key, ())):
+                if sub.queue.qsize() + len(batch) > self.max_queue:
+                    self.unsubscribe(sub)
+                    while not sub.queue.empty():
+                        sub.queue.get_nowait()
+                    sub.queue.put_nowait(None)
+                    continue
+                for item in batch:
+                    sub.queue.put_nowait(item)

@@ -8,6 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.alerts.breaks import SequenceBreak
 from jis.engine.errors import InvalidArgument
+from jis.engine.feed import FeedEntry, FeedEvent
 from jis.engine.model import (
     Broadcast,
     BuildReport,
@@ -20,7 +21,15 @@ from jis.engine.model import (
     SupplierConfig,
     VehicleView,
 )
-from jis.v1 import breaks_pb2, broadcast_pb2, common_pb2, lines_pb2, sequence_pb2, supply_pb2
+from jis.v1 import (
+    breaks_pb2,
+    broadcast_pb2,
+    build_sequence_pb2,
+    common_pb2,
+    lines_pb2,
+    sequence_pb2,
+    supply_pb2,
+)
 
 NS = 1_000_000_000
 MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the Timestamp range limit
@@ -243,3 +252,38 @@ def rack_out(r: RackView) -> supply_pb2.Rack:
     if r.line_side_at is not None:
         out.line_side_at.CopyFrom(ns_to_ts(r.line_side_at))
     return out
+
+
+def feed_entry_out(e: FeedEntry) -> build_sequence_pb2.BuildSequenceEntry:
+    out = build_sequence_pb2.BuildSequenceEntry(
+        vehicle_id=e.vehicle_id, seq_no=e.seq_no, part_number=e.part_number, quantity=e.quantity
+    )
+    if e.need_time is not None:
+        out.need_time.CopyFrom(ns_to_ts(e.need_time))
+    return out
+
+
+def build_sequence_out(
+    line_id: str, supplier_id: str, group: str, entries: list[FeedEntry], cursor: int
+) -> build_sequence_pb2.BuildSequence:
+    return build_sequence_pb2.BuildSequence(
+        line_id=line_id,
+        supplier_id=supplier_id,
+        group=group,
+        cursor=cursor,
+        entries=[feed_entry_out(e) for e in entries],
+    )
+
+
+def feed_change_out(ev: FeedEvent) -> build_sequence_pb2.BuildSequenceUpdate:
+    change = build_sequence_pb2.BuildSequenceChange(
+        cursor=ev.cursor,
+        kind=int(ev.kind),  # type: ignore[arg-type]
+        entry=feed_entry_out(ev.entry),
+        previous_part_number=ev.prev_part_number,
+        call_no=ev.call_no,
+        applied_at=ns_to_ts(ev.at),
+    )
+    if ev.prev_seq_no is not None:
+        change.previous_seq_no = ev.prev_seq_no
+    return build_sequence_pb2.BuildSequenceUpdate(change=change)

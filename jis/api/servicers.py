@@ -7,13 +7,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TypeVar
 
+import numpy as np
+
 from jis.alerts.breaks import BreakEvent, BreakType
-from jis.alerts.fanout import CUT_OFF, Fanout
+from jis.alerts.fanout import CUT_OFF, Fanout, KeyedFanout
 from jis.api import convert
 from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
 from jis.engine.engine import Engine
 from jis.engine.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
+from jis.engine.feed import FeedBatch
 from jis.engine.model import Disposition, PublishResult
 from jis.engine.runner import EngineRunner
 from jis.metrics import Metrics
@@ -22,6 +25,8 @@ from jis.v1 import (
     breaks_pb2_grpc,
     broadcast_pb2,
     broadcast_pb2_grpc,
+    build_sequence_pb2,
+    build_sequence_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     sequence_pb2,
@@ -331,3 +336,73 @@ class SupplyServicer(supply_pb2_grpc.SupplyServiceServicer):
     @unary
     async def GetRack(self, request: supply_pb2.GetRackRequest, context: Ctx) -> supply_pb2.Rack:
         return convert.rack_out(await self.gw.call(lambda e, at: e.rack(request.rack_id), context))
+
+
+ScopeKey = tuple[str, str, str]
+FeedItem = tuple[int, build_sequence_pb2.BuildSequenceUpdate]
+FeedFanout = KeyedFanout[ScopeKey, FeedItem]
+
+
+def publish_feed(fanout: FeedFanout, batch: FeedBatch) -> None:
+    """Hand a drained feed batch to the subscribers of its scopes (on the event loop).
+    Each change is converted to protobuf once, however many streams watch its scope."""
+    watched = fanout.keys()
+    if not watched:
+        return
+    scope = batch.columns["scope"]
+    items: dict[ScopeKey, list[FeedItem]] = {}
+    for code in np.unique(scope).tolist():
+        key = batch.names.scope_names(code)
+        if key in watched:
+            events = batch.events(np.flatnonzero(scope == code))
+            items[key] = [(ev.cursor, convert.feed_change_out(ev)) for ev in events]
+    fanout.publish(items)
+
+
+class BuildSequenceServicer(build_sequence_pb2_grpc.BuildSequenceServiceServicer):
+    def __init__(self, gw: Gateway, fanout: FeedFanout) -> None:
+        self.gw = gw
+        self.fanout = fanout
+
+    @unary
+    async def GetBuildSequence(
+        self, request: build_sequence_pb2.GetBuildSequenceRequest, context: Ctx
+    ) -> build_sequence_pb2.BuildSequence:
+        key = (request.line_id, request.supplier_id, request.group)
+        start = request.from_seq_no if request.HasField("from_seq_no") else None
+        entries, cursor = await self.gw.call(lambda e, at: e.build_sequence(*key, start), context)
+        return convert.build_sequence_out(*key, entries, cursor)
+
+    @stream
+    async def WatchBuildSequence(
+        self, request: build_sequence_pb2.WatchBuildSequenceRequest, context: Ctx
+    ) -> AsyncIterator[build_sequence_pb2.BuildSequenceUpdate]:
+        key = (request.line_id, request.supplier_id, request.group)
+        start = request.from_seq_no if request.HasField("from_seq_no") else None
+        # As for WatchBreaks: subscribe first, then read on the engine thread what the
+        # client lacks up to a cursor; queued changes up to that cursor are skipped.
+        sub = self.fanout.subscribe(key)
+        try:
+            if request.HasField("after_cursor"):
+                after = request.after_cursor
+                missed = await self.gw.call(lambda e, at: e.build_sequence_since(*key, after), context)
+                upto = int(missed.cursors[-1]) if len(missed) else after
+                for ev in missed.events():
+                    yield convert.feed_change_out(ev)
+            else:
+                entries, upto = await self.gw.call(lambda e, at: e.build_sequence(*key, start), context)
+                yield build_sequence_pb2.BuildSequenceUpdate(
+                    snapshot=convert.build_sequence_out(*key, entries, upto)
+                )
+            while True:
+                item = await sub.queue.get()
+                if item is None:
+                    raise ResourceExhausted(
+                        "",
+                        "subscriber too slow: its queue overflowed; reconnect with the last cursor seen",
+                    )
+                cursor, update = item
+                if cursor > upto:
+                    yield update
+        finally:
+            self.fanout.unsubscribe(sub)

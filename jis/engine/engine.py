@@ -15,12 +15,16 @@ import logging
 import pickle
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+
 from jis import __version__
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
 from jis.engine import codec
-from jis.engine.errors import DomainError, InvalidArgument
+from jis.engine.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.evaluate import Evaluator
+from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
 from jis.engine.model import (
+    NO_TIME,
     Action,
     Broadcast,
     BuildReport,
@@ -33,8 +37,9 @@ from jis.engine.model import (
     SupplierConfig,
     VehicleView,
 )
-from jis.engine.sequence import SequenceState
+from jis.engine.sequence import SequenceState, require_id
 from jis.engine.supply import Scope, SupplyState
+from jis.kernels import matching
 from jis.metrics import EngineStats, LineStats
 from jis.store.base import LogRecord, Store, StoreCorrupt
 
@@ -48,6 +53,7 @@ class Engine:
         self.seq = SequenceState(self.book)
         self.supply = SupplyState(self.seq)
         self.evaluator = Evaluator(self.seq, self.supply, self.book)
+        self.feed = BuildFeed(self.seq)
         self.last_at = 0
         """Engine time of the last journaled input."""
         self._replaying = False
@@ -59,11 +65,19 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/1 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/2 (jis {__version__})"
 
     def snapshot(self) -> bytes:
         """The whole state, for the store. Call only with nothing appended since the last commit."""
-        state = (self.SNAPSHOT_FORMAT, self.seq, self.supply, self.book, self.evaluator, self.last_at)
+        state = (
+            self.SNAPSHOT_FORMAT,
+            self.seq,
+            self.supply,
+            self.book,
+            self.evaluator,
+            self.feed,
+            self.last_at,
+        )
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _restore(self, body: bytes) -> bool:
@@ -74,7 +88,7 @@ class Engine:
                 "snapshot format %r is not %r; replaying the whole log", state[0], self.SNAPSHOT_FORMAT
             )
             return False
-        _, self.seq, self.supply, self.book, self.evaluator, self.last_at = state
+        _, self.seq, self.supply, self.book, self.evaluator, self.feed, self.last_at = state
         return True
 
     def save_snapshot(self) -> int:
@@ -121,7 +135,8 @@ class Engine:
                 n += 1
         finally:
             self._replaying = False
-        self.book.drain()  # recovered breaks are state, not news
+        self.book.drain()  # recovered breaks and feed events are state, not news
+        self.feed.drain()
         return n
 
     def _replay_move(self, r: LogRecord) -> None:
@@ -165,6 +180,7 @@ class Engine:
         """Apply one message without evaluating; adds the scopes to re-evaluate to ``scopes``."""
         result, body, touched = self.seq.publish(b, at)
         if touched is not None:
+            self.feed.record(touched, at)
             scopes.update((touched.line, s, g) for s, g in touched.scopes)
             if touched.action == Action.INSTALLED:
                 scopes |= self.supply.consume(touched.vehicle)
@@ -294,6 +310,64 @@ class Engine:
 
     def lines(self) -> list[LineView]:
         return [self.seq.line_view(line_id) for line_id in self.seq.lines]
+
+    def _scope(self, line_id: str, supplier_id: str, group: str) -> Scope:
+        """The scope's codes (-1 for a supplier or group never named); NOT_FOUND for a line
+        that is not configured."""
+        require_id("line_id", line_id)
+        require_id("supplier_id", supplier_id)
+        require_id("group", group)
+        line = self.seq.lines.get(line_id)
+        if line is None:
+            raise NotFound("line_id", f"line {line_id!r} is not configured")
+        return (line.code, self.seq.supplier_ids.get(supplier_id), self.seq.group_ids.get(group))
+
+    def build_sequence(
+        self, line_id: str, supplier_id: str, group: str, from_seq_no: int | None = None
+    ) -> tuple[list[FeedEntry], int]:
+        """E of a scope (from ``from_seq_no`` on) and the feed cursor it reflects."""
+        scope = self._scope(line_id, supplier_id, group)
+        dem = self.seq.scope_demand.get(scope)
+        if dem is None:
+            return [], self.feed.head
+        v, d = self.seq.vehicles.col, self.seq.demand.col
+        e_vehicle, e_part, e_need, _, e_row = matching.expected(
+            dem.view(),
+            d("vehicle"),
+            d("part"),
+            v("dem_off"),
+            v("dem_len"),
+            v("state"),
+            v("seq_no"),
+            v("need_time"),
+        )
+        seq_no = v("seq_no")[e_vehicle]
+        keep = np.flatnonzero(seq_no >= from_seq_no) if from_seq_no is not None else np.arange(len(e_row))
+        qty = d("quantity")[e_row]
+        names, parts = self.seq.vehicle_ids, self.seq.part_numbers
+        entries = [
+            FeedEntry(
+                names.name(int(e_vehicle[i])),
+                int(seq_no[i]),
+                parts.name(int(e_part[i])),
+                int(qty[i]),
+                None if e_need[i] == NO_TIME else int(e_need[i]),
+            )
+            for i in keep.tolist()
+        ]
+        return entries, self.feed.head
+
+    def build_sequence_since(self, line_id: str, supplier_id: str, group: str, after: int) -> FeedBatch:
+        """The scope's feed events after cursor ``after``; FAILED_PRECONDITION for a cursor
+        this server never issued."""
+        scope = self._scope(line_id, supplier_id, group)
+        if not 0 <= after <= self.feed.head:
+            raise FailedPrecondition(
+                "after_cursor",
+                f"cursor {after} was never issued here (the newest is {self.feed.head}); "
+                "start again from 0 to get the whole sequence",
+            )
+        return self.feed.since(scope, after)
 
     def rack(self, rack_id: str) -> RackView:
         return self.supply.rack_view(rack_id)

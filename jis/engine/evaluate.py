@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.engine.model import RackStage
@@ -24,6 +26,33 @@ from jis.kernels import matching
 
 NEVER = np.iinfo(np.int64).max
 Make = Callable[[str], SequenceBreak]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeMatch:
+    """A scope's E (k entries, by seq_no) and S (m slots, in delivery order), matched."""
+
+    e_vehicle: npt.NDArray[np.int32]
+    """int32[k] vehicle rows."""
+    e_part: npt.NDArray[np.int32]
+    """int32[k] demanded part codes."""
+    e_need: I64
+    """int64[k] need times."""
+    e_row: I64
+    """int64[k] demand rows."""
+    s_rows: I64
+    """int64[m] slot rows."""
+    flags: npt.NDArray[np.uint8]
+    """uint8[m] ORPHAN | WRONG_VARIANT | DUPLICATE | OUT_OF_SEQUENCE bits."""
+    first_slot: I64
+    """int64[k] position in S of each E vehicle's first slot, -1: none."""
+    s_e: I64
+    """int64[m] position in E of each slot's vehicle, -1: not in E."""
+    after: I64
+    """int64[m] for an out-of-sequence slot, the S position it belongs after (-1: first)."""
+    s_need: I64
+    """int64[m] need time of each slot's vehicle (NO_NEED if not in E)."""
 
 
 class Evaluator:
@@ -98,14 +127,14 @@ class Evaluator:
         keys = set(self.seq.scope_demand) | set(self.supply.scope_slots)
         return sorted(k for k in keys if k[1] == supplier)
 
-    def evaluate(self, scope: Scope, now: int) -> None:
-        """Re-match one scope at time ``now`` and bring its open breaks in line."""
+    def match(self, scope: Scope) -> ScopeMatch:
+        """E and S of a scope and how they match (the kernels' output, codes only)."""
         seq, sup = self.seq, self.supply
         v, d, s, r = seq.vehicles.col, seq.demand.col, sup.slots.col, sup.racks.col
         dem = seq.scope_demand.get(scope)
         slot_rows = sup.scope_slots.get(scope)
         empty = np.zeros(0, np.int64)
-        e_vehicle, e_part, e_need, keep_dem = matching.expected(
+        e_vehicle, e_part, e_need, keep_dem, e_row = matching.expected(
             dem.view() if dem is not None else empty,
             d("vehicle"),
             d("part"),
@@ -130,9 +159,24 @@ class Evaluator:
             slot_rows.keep(keep_slots)
         if len(self._pos) < len(seq.vehicles):
             self._pos = np.full(2 * len(seq.vehicles), -1, np.int64)
-        s_vehicle = s("vehicle")[s_rows]
         flags, first_slot, s_e, after, s_need = matching.match(
-            e_vehicle, e_part, e_need, s_vehicle, s("part")[s_rows], self._pos
+            e_vehicle, e_part, e_need, s("vehicle")[s_rows], s("part")[s_rows], self._pos
+        )
+        return ScopeMatch(e_vehicle, e_part, e_need, e_row, s_rows, flags, first_slot, s_e, after, s_need)
+
+    def evaluate(self, scope: Scope, now: int) -> None:
+        """Re-match one scope at time ``now`` and bring its open breaks in line."""
+        sup = self.supply
+        s, r = sup.slots.col, sup.racks.col
+        m = self.match(scope)
+        e_vehicle, e_part, e_need = m.e_vehicle, m.e_part, m.e_need
+        s_rows, flags, first_slot, s_e, after, s_need = (
+            m.s_rows,
+            m.flags,
+            m.first_slot,
+            m.s_e,
+            m.after,
+            m.s_need,
         )
         lead = sup.lead_time(scope[1])
         unload = sup.unload_time(scope[1])

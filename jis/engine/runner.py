@@ -27,6 +27,7 @@ from jis.clock import Clock
 from jis.engine.engine import Engine
 from jis.engine.errors import DeadlineExceeded, DomainError, ResourceExhausted
 from jis.engine.evaluate import NEVER
+from jis.engine.feed import FeedBatch
 from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class EngineRunner:
         engine: Engine,
         clock: Clock,
         on_events: Callable[[list[BreakEvent]], None] = lambda events: None,
+        on_feed: Callable[[FeedBatch], object] = lambda batch: None,
         max_pending: int = 10_000,
         max_group: int = 256,
         metrics: Metrics | None = None,
@@ -50,6 +52,7 @@ class EngineRunner:
         self.engine = engine
         self.clock = clock
         self.on_events = on_events
+        self.on_feed = on_feed
         self.max_pending = max_pending
         self.max_group = max_group
         self.metrics = metrics
@@ -146,6 +149,7 @@ class EngineRunner:
                     self.engine.store.commit()
                 committed = time.perf_counter() - t
                 events = self.engine.book.drain()
+                feed = self.engine.feed.drain()
                 self._maybe_snapshot(final=stopping)
                 if self.metrics is not None:
                     self._observe(len(group), committed, events)
@@ -157,6 +161,8 @@ class EngineRunner:
                 os._exit(EXIT_ENGINE_FAILURE)
             if events:
                 self.on_events(events)
+            if feed is not None:
+                self.on_feed(feed)
             for fut, result, error in done:
                 if error is None:
                     fut.set_result(result)

@@ -80,6 +80,20 @@ class Touched:
     action: Action
     scopes: frozenset[tuple[int, int]]
     """(supplier code, group code) pairs whose expected sequence may have changed."""
+    before: Before
+    """The vehicle's row as it was before the message (for the build-sequence feed)."""
+    call_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class Before:
+    """A vehicle's state, seq_no, need_time and part list rows before a message applied."""
+
+    state: int
+    seq_no: int
+    need_time: int
+    dem_off: int
+    dem_len: int
 
 
 class SequenceState:
@@ -351,6 +365,13 @@ class SequenceState:
         v = self.vehicles
         old_scopes = self._scopes(row)
         state, seq = v.col("state"), v.col("seq_no")
+        before = Before(
+            int(state[row]),
+            int(seq[row]),
+            int(v.col("need_time")[row]),
+            int(v.col("dem_off")[row]),
+            int(v.col("dem_len")[row]),
+        )
         if action in (Action.ADD, Action.REINSERT, Action.CHANGE):
             if b.seq_no is not None:
                 if state[row] == VehicleState.ACTIVE:
@@ -377,7 +398,7 @@ class SequenceState:
         if b.checkpoint:
             v.col("checkpoint")[row] = self.checkpoints.intern(b.checkpoint)
         v.col("last_call")[row] = b.call_no
-        return Touched(line.code, row, action, old_scopes | self._scopes(row))
+        return Touched(line.code, row, action, old_scopes | self._scopes(row), before, b.call_no)
 
     def _set_parts(self, row: int, parts: tuple[PartDemand, ...]) -> None:
         start, _ = self.demand.extend(

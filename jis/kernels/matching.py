@@ -55,24 +55,27 @@ def _expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need)
     e_vehicle = np.empty(k, np.int32)
     e_part = np.empty(k, np.int32)
     e_need = np.empty(k, np.int64)
+    e_row = np.empty(k, np.int64)
     for j in range(k):
         r = sel[order[j]]
         e_vehicle[j] = dem_vehicle[r]
         e_part[j] = dem_part[r]
         e_need[j] = v_need[dem_vehicle[r]]
-    return e_vehicle, e_part, e_need, keep
+        e_row[j] = r
+    return e_vehicle, e_part, e_need, keep, e_row
 
 
 def expected(
     cand: I64, dem_vehicle: I32, dem_part: I32, v_off: I64, v_len: I32, v_state: I8, v_seq: I64, v_need: I64
-) -> tuple[I32, I32, I64, B]:
+) -> tuple[I32, I32, I64, B, I64]:
     """E of a scope from its candidate demand rows.
 
     cand: int64[n] demand rows ever listed for the scope. dem_*: demand columns;
     v_*: vehicle columns (dem_off/dem_len delimit each vehicle's current part list).
     Returns (vehicle int32[k], part int32[k], need_time int64[k]) of the active
-    vehicles whose current list has the row, by seq_no, and bool[n]: rows still worth
-    keeping in the candidate list (current rows of active or pulled vehicles).
+    vehicles whose current list has the row, by seq_no, bool[n]: rows still worth
+    keeping in the candidate list (current rows of active or pulled vehicles), and the
+    demand row of each E entry (int64[k]).
     """
     return _expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need)  # type: ignore[no-any-return]
 

@@ -1,0 +1,251 @@
+"""The build-sequence feed: every change to a (line, supplier, group)'s expected sequence.
+
+A supplier plant builds in the order of E (SPEC 3). It keeps a stream open and needs,
+after the sequence from its horizon on, every change as it happens: vehicle added,
+part list changed or moved, pulled, re-inserted, cancelled, installed. Each applied
+broadcast appends one event per scope it changed to one columnar log; an event's
+**cursor** is its row number + 1. Cursors are global and increase with every event,
+so a scope's events have increasing (not consecutive) cursors. Replay applies the
+same broadcasts in the same order, so a restart rebuilds the same cursors: a client
+resumes after the last cursor it saw, with nothing lost and nothing repeated.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from jis.engine.columns import Interner, Table
+from jis.engine.model import NO_TIME, Action, VehicleState
+from jis.engine.sequence import SequenceState, Touched
+
+Scope = tuple[int, int, int]
+
+FEED_COLUMNS = {
+    "scope": np.int32,  # feed scope code (see BuildFeed.scope_keys)
+    "kind": np.int8,  # FeedKind
+    "vehicle": np.int32,
+    "seq_no": np.int64,  # the vehicle's seq_no now, or the last one it held
+    "part": np.int32,
+    "quantity": np.int32,
+    "need_time": np.int64,
+    "prev_seq_no": np.int64,  # NO_TIME: none (the vehicle was not active before)
+    "prev_part": np.int32,  # -1: none (the vehicle did not need this scope before)
+    "call_no": np.int64,
+    "at": np.int64,  # engine time the broadcast was applied
+}
+
+
+class FeedKind(enum.IntEnum):
+    ADDED = 1
+    """The vehicle now needs this part and is in the sequence (ADD, or CHANGE adding the group)."""
+    CHANGED = 2
+    """Variant, quantity, seq_no or need_time changed (CHANGE)."""
+    REMOVED = 3
+    """The vehicle no longer needs this supplier and group (CHANGE or REINSERT dropping it)."""
+    PULLED = 4
+    REINSERTED = 5
+    CANCELLED = 6
+    INSTALLED = 7
+
+
+_LEAVES = {
+    Action.PULL: FeedKind.PULLED,
+    Action.CANCEL: FeedKind.CANCELLED,
+    Action.INSTALLED: FeedKind.INSTALLED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One vehicle of a build sequence, or the subject of a feed event."""
+
+    vehicle_id: str
+    seq_no: int
+    part_number: str
+    quantity: int
+    need_time: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    cursor: int
+    line_id: str
+    supplier_id: str
+    group: str
+    kind: FeedKind
+    entry: FeedEntry
+    prev_seq_no: int | None
+    prev_part_number: str
+    call_no: int
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBatch:
+    """Feed rows as column copies, which the event loop can read while the engine thread
+    goes on appending: the rows drained after a commit, or a scope's rows since a cursor."""
+
+    cursors: npt.NDArray[np.int64]
+    """int64[n]: the cursor of each row."""
+    columns: dict[str, npt.NDArray[np.generic]]
+    """FEED_COLUMNS, each of length n."""
+    names: FeedNames
+
+    def __len__(self) -> int:
+        return len(self.cursors)
+
+    def events(self, rows: npt.NDArray[np.intp] | None = None) -> list[FeedEvent]:
+        """The events at positions ``rows`` (intp[k]) of this batch; all if None."""
+        c = self.columns
+        idx = range(len(self)) if rows is None else rows.tolist()
+        return [self.names.event(int(self.cursors[i]), {k: v[i] for k, v in c.items()}) for i in idx]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedNames:
+    """The interners an event's codes resolve through. They only ever grow, so a code
+    seen in a drained batch resolves from any thread."""
+
+    scope_keys: list[Scope]
+    lines: Interner
+    suppliers: Interner
+    groups: Interner
+    vehicles: Interner
+    parts: Interner
+
+    def scope_names(self, code: int) -> tuple[str, str, str]:
+        line, sup, grp = self.scope_keys[code]
+        return self.lines.name(line), self.suppliers.name(sup), self.groups.name(grp)
+
+    def event(self, cursor: int, row: dict[str, np.generic]) -> FeedEvent:
+        line_id, supplier_id, group = self.scope_names(int(row["scope"]))
+        need = int(row["need_time"])
+        prev_seq = int(row["prev_seq_no"])
+        prev_part = int(row["prev_part"])
+        return FeedEvent(
+            cursor=cursor,
+            line_id=line_id,
+            supplier_id=supplier_id,
+            group=group,
+            kind=FeedKind(int(row["kind"])),
+            entry=FeedEntry(
+                vehicle_id=self.vehicles.name(int(row["vehicle"])),
+                seq_no=int(row["seq_no"]),
+                part_number=self.parts.name(int(row["part"])),
+                quantity=int(row["quantity"]),
+                need_time=None if need == NO_TIME else need,
+            ),
+            prev_seq_no=None if prev_seq == NO_TIME else prev_seq,
+            prev_part_number="" if prev_part < 0 else self.parts.name(prev_part),
+            call_no=int(row["call_no"]),
+            at=int(row["at"]),
+        )
+
+
+class BuildFeed:
+    """The columnar log of build-sequence events, and the scope codes it uses."""
+
+    def __init__(self, seq: SequenceState) -> None:
+        self.seq = seq
+        self.events = Table(FEED_COLUMNS)
+        self.scope_codes: dict[Scope, int] = {}
+        self.scope_keys: list[Scope] = []
+        self._drained = 0
+
+    @property
+    def head(self) -> int:
+        """The cursor of the newest event (0: none yet)."""
+        return len(self.events)
+
+    def names(self) -> FeedNames:
+        s = self.seq
+        return FeedNames(
+            self.scope_keys, s.line_ids, s.supplier_ids, s.group_ids, s.vehicle_ids, s.part_numbers
+        )
+
+    def scope_code(self, scope: Scope) -> int:
+        code = self.scope_codes.get(scope)
+        if code is None:
+            code = self.scope_codes[scope] = len(self.scope_keys)
+            self.scope_keys.append(scope)
+        return code
+
+    def _parts(self, off: int, n: int) -> dict[tuple[int, int], tuple[int, int]]:
+        d = self.seq.demand
+        sup, grp = d.col("supplier")[off : off + n].tolist(), d.col("group")[off : off + n].tolist()
+        part, qty = d.col("part")[off : off + n].tolist(), d.col("quantity")[off : off + n].tolist()
+        return {(s, g): (p, q) for s, g, p, q in zip(sup, grp, part, qty, strict=True)}
+
+    def record(self, t: Touched, at: int) -> None:
+        """Append the events of one applied broadcast (nothing for a no-op CHANGE)."""
+        v = self.seq.vehicles
+        row, b = t.vehicle, t.before
+        old = self._parts(b.dem_off, b.dem_len)
+        new = self._parts(int(v.col("dem_off")[row]), int(v.col("dem_len")[row]))
+        seq_no = int(v.col("seq_no")[row])
+        need = int(v.col("need_time")[row])
+        was_active = b.state == VehicleState.ACTIVE
+        rows: list[tuple[int, ...]] = []
+        for key in sorted(old.keys() | new.keys()):
+            before, after = old.get(key), new.get(key)
+            if t.action in _LEAVES:
+                kind = _LEAVES[t.action]
+            elif after is None:
+                kind = FeedKind.REMOVED
+            elif t.action == Action.REINSERT:
+                kind = FeedKind.REINSERTED
+            elif before is None or t.action == Action.ADD:
+                kind = FeedKind.ADDED
+            elif before != after or (was_active and (b.seq_no, b.need_time) != (seq_no, need)):
+                kind = FeedKind.CHANGED
+            else:
+                continue
+            part, qty = after if after is not None else before  # type: ignore[misc]
+            rows.append(
+                (
+                    self.scope_code((t.line, *key)),
+                    kind,
+                    part,
+                    qty,
+                    -1 if before is None else before[0],
+                )
+            )
+        if not rows:
+            return
+        n = len(rows)
+        cols = np.array(rows, np.int64).T
+        self.events.extend(
+            {
+                "scope": cols[0],
+                "kind": cols[1],
+                "vehicle": np.full(n, row, np.int32),
+                "seq_no": np.full(n, seq_no, np.int64),
+                "part": cols[2],
+                "quantity": cols[3],
+                "need_time": np.full(n, need, np.int64),
+                "prev_seq_no": np.full(n, b.seq_no if was_active else NO_TIME, np.int64),
+                "prev_part": cols[4],
+                "call_no": np.full(n, t.call_no, np.int64),
+                "at": np.full(n, at, np.int64),
+            }
+        )
+
+    def drain(self) -> FeedBatch | None:
+        """The events appended since the last drain (None if there are none)."""
+        lo, hi = self._drained, len(self.events)
+        if lo == hi:
+            return None
+        self._drained = hi
+        cols = {k: self.events.col(k)[lo:hi].copy() for k in FEED_COLUMNS}
+        return FeedBatch(np.arange(lo + 1, hi + 1, dtype=np.int64), cols, self.names())
+
+    def since(self, scope: Scope, after: int) -> FeedBatch:
+        """The scope's events with a cursor greater than ``after``, oldest first."""
+        code = self.scope_codes.get(scope, -1)
+        rows = np.flatnonzero(self.events.col("scope")[after:] == code) + after
+        cols = {k: self.events.col(k)[rows] for k in FEED_COLUMNS}
+        return FeedBatch((rows + 1).astype(np.int64), cols, self.names())
