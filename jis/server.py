@@ -36,6 +36,8 @@ from jis.v1 import (
     build_sequence_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
     sequence_pb2,
     sequence_pb2_grpc,
     supply_pb2,
@@ -52,6 +54,7 @@ SERVICES = [
     breaks_pb2.DESCRIPTOR.services_by_name["BreakService"].full_name,
     supply_pb2.DESCRIPTOR.services_by_name["SupplyService"].full_name,
     build_sequence_pb2.DESCRIPTOR.services_by_name["BuildSequenceService"].full_name,
+    reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
 ]
 
 
@@ -104,6 +107,7 @@ async def serve(cfg: ServerConfig) -> None:
     build_sequence_pb2_grpc.add_BuildSequenceServiceServicer_to_server(
         servicers.BuildSequenceServicer(gw, feed_fanout), server
     )
+    reports_pb2_grpc.add_ReportServiceServicer_to_server(servicers.ReportServicer(gw), server)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

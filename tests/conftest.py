@@ -19,6 +19,7 @@ from jis.v1 import (
     build_sequence_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    reports_pb2_grpc,
     sequence_pb2_grpc,
     supply_pb2_grpc,
 )
@@ -50,6 +51,7 @@ class Client:
         self.breaks = breaks_pb2_grpc.BreakServiceStub(self.channel)
         self.supply = supply_pb2_grpc.SupplyServiceStub(self.channel)
         self.build = build_sequence_pb2_grpc.BuildSequenceServiceStub(self.channel)
+        self.reports = reports_pb2_grpc.ReportServiceStub(self.channel)
 
 
 def connect(address: str) -> Client:

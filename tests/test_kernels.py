@@ -182,7 +182,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
     """A request must never pay the JIT: the dtypes the engine passes are the warm-up's."""
     from jis.engine.engine import Engine
     from jis.engine.model import Broadcast, BuildReport, LineConfig, PartDemand, RackDispatch, SupplierConfig
-    from jis.kernels import sequence
+    from jis.kernels import inventory, sequence
     from jis.kernels.warmup import compile_all
 
     kernels = [
@@ -192,6 +192,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         matching._rack_needs,
         matching._lis_members,
         sequence._sequence_window,
+        inventory._coverage,
     ]
     compile_all()
     warmed = [len(k.signatures) for k in kernels]
@@ -204,4 +205,22 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
     e.dispatch_rack(RackDispatch("R", "S", "G", "L", 6, (("V2", "P"), ("V1", "P")), 10**9), 0)
     e.sequence("L", -10, 10, 10)
     assert len(e.open_breaks()) > 0
+    assert e.inventory("L")[0].expected == 5
     assert [len(k.signatures) for k in kernels] == warmed
+
+
+@given(st.lists(st.tuples(st.integers(-1, 6), st.booleans(), st.integers(0, 3)), max_size=12))
+def test_coverage_is_the_in_order_right_variant_run_from_the_start(slots) -> None:  # type: ignore[no-untyped-def]
+    from jis.kernels import inventory
+
+    slots = sorted(slots, key=lambda s: s[2])  # S is ordered by stage rank
+    s_e = np.array([s[0] for s in slots], np.int64)
+    flags = np.array([0 if s[1] else matching.WRONG_VARIANT for s in slots], np.uint8)
+    rank = np.array([s[2] for s in slots], np.int8)
+    k = 0
+    for i, (e, right, _) in enumerate(slots):
+        if e != i or not right:
+            break
+        k += 1
+    at_plant = sum(1 for _, _, r in slots[:k] if r <= inventory.RANK_AT_DOCK)
+    assert inventory.coverage(s_e, flags, rank) == (k, at_plant)

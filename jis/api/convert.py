@@ -17,6 +17,7 @@ from jis.engine.model import (
     PartDemand,
     RackDispatch,
     RackView,
+    ScopeInventory,
     SlotView,
     SupplierConfig,
     VehicleView,
@@ -27,6 +28,7 @@ from jis.v1 import (
     build_sequence_pb2,
     common_pb2,
     lines_pb2,
+    reports_pb2,
     sequence_pb2,
     supply_pb2,
 )
@@ -287,3 +289,28 @@ def feed_change_out(ev: FeedEvent) -> build_sequence_pb2.BuildSequenceUpdate:
     if ev.prev_seq_no is not None:
         change.previous_seq_no = ev.prev_seq_no
     return build_sequence_pb2.BuildSequenceUpdate(change=change)
+
+
+def inventory_out(at: int, scopes: list[ScopeInventory]) -> reports_pb2.Inventory:
+    return reports_pb2.Inventory(
+        at=ns_to_ts(at),
+        scopes=[
+            reports_pb2.ScopeInventory(
+                line_id=i.line_id,
+                supplier_id=i.supplier_id,
+                group=i.group,
+                expected=i.expected,
+                planned=i.planned,
+                built=i.built,
+                in_transit=i.in_transit,
+                at_dock=i.at_dock,
+                line_side=i.line_side,
+                consumed=i.consumed,
+                covered_vehicles=i.covered,
+                covered_vehicles_at_plant=i.covered_at_plant,
+                coverage=ns_to_duration(i.coverage_ns),
+                plant_coverage=ns_to_duration(i.plant_coverage_ns),
+            )
+            for i in scopes
+        ],
+    )

@@ -29,6 +29,8 @@ from jis.v1 import (
     build_sequence_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
     sequence_pb2,
     sequence_pb2_grpc,
     supply_pb2,
@@ -406,3 +408,18 @@ class BuildSequenceServicer(build_sequence_pb2_grpc.BuildSequenceServiceServicer
                     yield update
         finally:
             self.fanout.unsubscribe(sub)
+
+
+class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def GetInventory(
+        self, request: reports_pb2.GetInventoryRequest, context: Ctx
+    ) -> reports_pb2.Inventory:
+        line_id, supplier_id, group = request.line_id, request.supplier_id, request.group
+        if not line_id:
+            raise InvalidArgument("line_id", "required")
+        at, scopes = await self.gw.call(lambda e, at: (at, e.inventory(line_id, supplier_id, group)), context)
+        return convert.inventory_out(at, scopes)

@@ -19,7 +19,7 @@ import numpy as np
 
 from jis import __version__
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
-from jis.engine import codec
+from jis.engine import codec, inventory
 from jis.engine.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
@@ -33,6 +33,7 @@ from jis.engine.model import (
     PublishResult,
     RackDispatch,
     RackView,
+    ScopeInventory,
     SlotView,
     SupplierConfig,
     VehicleView,
@@ -65,7 +66,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/2 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/3 (jis {__version__})"
 
     def snapshot(self) -> bytes:
         """The whole state, for the store. Call only with nothing appended since the last commit."""
@@ -368,6 +369,19 @@ class Engine:
                 "start again from 0 to get the whole sequence",
             )
         return self.feed.since(scope, after)
+
+    def inventory(self, line_id: str, supplier_id: str = "", group: str = "") -> list[ScopeInventory]:
+        """Per scope of the line (optionally one supplier's, one group's): slots per stage
+        and coverage, now."""
+        line = self.seq.lines.get(line_id)
+        if line is None:
+            raise NotFound("line_id", f"line {line_id!r} is not configured")
+        sup = self.seq.supplier_ids.get(supplier_id) if supplier_id else -1
+        grp = self.seq.group_ids.get(group) if group else -1
+        if (supplier_id and sup < 0) or (group and grp < 0):
+            return []
+        scopes = inventory.scopes_of_line(self.evaluator, line.code, sup, grp)
+        return [inventory.scope_inventory(self.evaluator, s, line.config.takt_ns) for s in scopes]
 
     def rack(self, rack_id: str) -> RackView:
         return self.supply.rack_view(rack_id)

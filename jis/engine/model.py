@@ -196,3 +196,31 @@ class RackView:
     eta: int
     arrived_at: int | None
     line_side_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeInventory:
+    """Slots of one (line, supplier, group) per stage, and its coverage."""
+
+    line_id: str
+    supplier_id: str
+    group: str
+    expected: int
+    """Vehicles in E."""
+    planned: int
+    """Vehicles in E with no slot yet."""
+    built: int
+    """Slots built, not on a rack."""
+    in_transit: int
+    at_dock: int
+    line_side: int
+    consumed: int
+    """Slots consumed by INSTALLED vehicles, since the start."""
+    covered: int
+    """E's first vehicles whose slots come first in S, in order, right variant."""
+    covered_at_plant: int
+    """Of those, the ones whose slots are at line side or the dock."""
+    coverage_ns: int
+    """covered x takt: production time the supply chain covers in sequence."""
+    plant_coverage_ns: int
+    """covered_at_plant x takt."""

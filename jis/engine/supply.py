@@ -74,6 +74,8 @@ class SupplyState:
         self.rack_slots = RowList()
         self.rack_ids = Interner()
         self.scope_slots: dict[Scope, RowList] = {}
+        self.consumed: dict[Scope, int] = {}
+        """Slots consumed by INSTALLED, per scope (they have left S and its candidate rows)."""
 
     # -- suppliers ---------------------------------------------------------------------
 
@@ -154,7 +156,9 @@ class SupplyState:
         for s in self.slots_of_vehicle(vehicle):
             if state[s] == SlotState.BUILT:
                 state[s] = SlotState.CONSUMED
-                touched.add(self._slot_scope(s))
+                scope = self._slot_scope(s)
+                self.consumed[scope] = self.consumed.get(scope, 0) + 1
+                touched.add(scope)
         return touched
 
     def _slot_scope(self, s: int) -> Scope:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jis.kernels import matching
+from jis.kernels import inventory, matching
 from jis.kernels.sequence import sequence_window
 
 
@@ -30,3 +30,4 @@ def compile_all() -> None:
     s_e = matching.match(e, e, np.zeros(2, i64), e[::-1].copy(), e, np.full(2, -1, i64))[2]
     matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
     matching.lis_members(np.zeros(2, i64))
+    inventory.coverage(s_e, np.zeros(2, np.uint8), np.zeros(2, i8))

@@ -130,7 +130,7 @@ class DispatchRackRequest(_message.Message):
     def __init__(self, rack_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., group: _Optional[str] = ..., line_id: _Optional[str] = ..., capacity: _Optional[int] = ..., slots: _Optional[_Iterable[_Union[RackSlot, _Mapping]]] = ..., dispatched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Rack(_message.Message):
-    __slots__ = ("rack_id", "supplier_id", "group", "line_id", "capacity", "stage", "slots", "dispatched_at", "eta", "arrived_at", "line_side_at")
+    __slots__ = ("rack_id", "supplier_id", "group", "line_id", "capacity", "stage", "slots", "dispatched_at", "eta", "arrived_at", "line_side_at", "unloaded_at")
     RACK_ID_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +142,7 @@ class Rack(_message.Message):
     ETA_FIELD_NUMBER: _ClassVar[int]
     ARRIVED_AT_FIELD_NUMBER: _ClassVar[int]
     LINE_SIDE_AT_FIELD_NUMBER: _ClassVar[int]
+    UNLOADED_AT_FIELD_NUMBER: _ClassVar[int]
     rack_id: str
     supplier_id: str
     group: str
@@ -153,7 +154,8 @@ class Rack(_message.Message):
     eta: _timestamp_pb2.Timestamp
     arrived_at: _timestamp_pb2.Timestamp
     line_side_at: _timestamp_pb2.Timestamp
-    def __init__(self, rack_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., group: _Optional[str] = ..., line_id: _Optional[str] = ..., capacity: _Optional[int] = ..., stage: _Optional[_Union[RackStage, str]] = ..., slots: _Optional[_Iterable[_Union[Slot, _Mapping]]] = ..., dispatched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., line_side_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    unloaded_at: _timestamp_pb2.Timestamp
+    def __init__(self, rack_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., group: _Optional[str] = ..., line_id: _Optional[str] = ..., capacity: _Optional[int] = ..., stage: _Optional[_Union[RackStage, str]] = ..., slots: _Optional[_Iterable[_Union[Slot, _Mapping]]] = ..., dispatched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., line_side_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unloaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MoveRackRequest(_message.Message):
     __slots__ = ("rack_id", "stage", "at")
