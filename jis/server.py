@@ -34,6 +34,8 @@ from jis.v1 import (
     broadcast_pb2_grpc,
     build_sequence_pb2,
     build_sequence_pb2_grpc,
+    dock_pb2,
+    dock_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2,
@@ -55,6 +57,7 @@ SERVICES = [
     supply_pb2.DESCRIPTOR.services_by_name["SupplyService"].full_name,
     build_sequence_pb2.DESCRIPTOR.services_by_name["BuildSequenceService"].full_name,
     reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
+    dock_pb2.DESCRIPTOR.services_by_name["DockService"].full_name,
 ]
 
 
@@ -108,6 +111,7 @@ async def serve(cfg: ServerConfig) -> None:
         servicers.BuildSequenceServicer(gw, feed_fanout), server
     )
     reports_pb2_grpc.add_ReportServiceServicer_to_server(servicers.ReportServicer(gw), server)
+    dock_pb2_grpc.add_DockServiceServicer_to_server(servicers.DockServicer(gw), server)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

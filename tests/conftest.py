@@ -17,6 +17,7 @@ from jis.v1 import (
     breaks_pb2_grpc,
     broadcast_pb2_grpc,
     build_sequence_pb2_grpc,
+    dock_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2_grpc,
@@ -52,6 +53,7 @@ class Client:
         self.supply = supply_pb2_grpc.SupplyServiceStub(self.channel)
         self.build = build_sequence_pb2_grpc.BuildSequenceServiceStub(self.channel)
         self.reports = reports_pb2_grpc.ReportServiceStub(self.channel)
+        self.dock = dock_pb2_grpc.DockServiceStub(self.channel)
 
 
 def connect(address: str) -> Client:

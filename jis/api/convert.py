@@ -10,6 +10,8 @@ from jis.alerts.breaks import SequenceBreak
 from jis.engine.errors import InvalidArgument
 from jis.engine.feed import FeedEntry, FeedEvent
 from jis.engine.model import (
+    AppointmentSpec,
+    AppointmentView,
     Broadcast,
     BuildReport,
     LineConfig,
@@ -21,12 +23,14 @@ from jis.engine.model import (
     SlotView,
     SupplierConfig,
     VehicleView,
+    YardView,
 )
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,
     build_sequence_pb2,
     common_pb2,
+    dock_pb2,
     lines_pb2,
     reports_pb2,
     sequence_pb2,
@@ -191,12 +195,12 @@ def supplier_out(cfg: SupplierConfig) -> supply_pb2.Supplier:
     )
 
 
-def _opt_ts(m: Message, name: str) -> int | None:
+def opt_ts(m: Message, name: str) -> int | None:
     return ts_to_ns(getattr(m, name), name) if m.HasField(name) else None
 
 
 def build_in(m: supply_pb2.ReportBuildRequest) -> BuildReport:
-    return BuildReport(m.supplier_id, m.group, m.line_id, m.vehicle_id, m.part_number, _opt_ts(m, "built_at"))
+    return BuildReport(m.supplier_id, m.group, m.line_id, m.vehicle_id, m.part_number, opt_ts(m, "built_at"))
 
 
 def dispatch_in(m: supply_pb2.DispatchRackRequest) -> RackDispatch:
@@ -207,8 +211,8 @@ def dispatch_in(m: supply_pb2.DispatchRackRequest) -> RackDispatch:
         line_id=m.line_id,
         capacity=m.capacity,
         slots=tuple((s.vehicle_id, s.part_number) for s in m.slots),
-        eta=_opt_ts(m, "eta"),
-        dispatched_at=_opt_ts(m, "dispatched_at"),
+        eta=opt_ts(m, "eta"),
+        dispatched_at=opt_ts(m, "dispatched_at"),
     )
 
 
@@ -253,6 +257,8 @@ def rack_out(r: RackView) -> supply_pb2.Rack:
         out.arrived_at.CopyFrom(ns_to_ts(r.arrived_at))
     if r.line_side_at is not None:
         out.line_side_at.CopyFrom(ns_to_ts(r.line_side_at))
+    if r.unloaded_at is not None:
+        out.unloaded_at.CopyFrom(ns_to_ts(r.unloaded_at))
     return out
 
 
@@ -312,5 +318,64 @@ def inventory_out(at: int, scopes: list[ScopeInventory]) -> reports_pb2.Inventor
                 plant_coverage=ns_to_duration(i.plant_coverage_ns),
             )
             for i in scopes
+        ],
+    )
+
+
+def appointment_in(m: dock_pb2.AppointmentSpec) -> AppointmentSpec:
+    for name in ("window_start", "window_end"):
+        if not m.HasField(name):
+            raise InvalidArgument(name, "required")
+    return AppointmentSpec(
+        appointment_id=m.appointment_id,
+        door=m.door,
+        window_start=ts_to_ns(m.window_start, "window_start"),
+        window_end=ts_to_ns(m.window_end, "window_end"),
+        carrier=m.carrier,
+        trailer=m.trailer,
+        supplier_id=m.supplier_id,
+        rack_ids=tuple(m.rack_ids),
+    )
+
+
+def appointment_out(v: AppointmentView) -> dock_pb2.Appointment:
+    s = v.spec
+    out = dock_pb2.Appointment(
+        spec=dock_pb2.AppointmentSpec(
+            appointment_id=s.appointment_id,
+            door=s.door,
+            window_start=ns_to_ts(s.window_start),
+            window_end=ns_to_ts(s.window_end),
+            carrier=s.carrier,
+            trailer=s.trailer,
+            supplier_id=s.supplier_id,
+            rack_ids=list(s.rack_ids),
+        ),
+        state=int(v.state),  # type: ignore[arg-type]
+        booked_at=ns_to_ts(v.booked_at),
+        on_time=v.on_time,
+    )
+    for name in ("gate_in_at", "at_door_at", "unloaded_at", "cancelled_at"):
+        t = getattr(v, name)
+        if t is not None:
+            getattr(out, name).CopyFrom(ns_to_ts(t))
+    for name, d in (
+        ("gate_wait", v.gate_wait_ns),
+        ("door_dwell", v.door_dwell_ns),
+        ("punctuality", v.punctuality_ns),
+    ):
+        if d is not None:
+            getattr(out, name).CopyFrom(ns_to_duration(d))
+    return out
+
+
+def yard_out(y: YardView) -> dock_pb2.Yard:
+    return dock_pb2.Yard(
+        at=ns_to_ts(y.at),
+        waiting=[appointment_out(a) for a in y.waiting],
+        at_door=[appointment_out(a) for a in y.at_door],
+        doors=[
+            dock_pb2.DoorSchedule(door=door, appointments=[appointment_out(a) for a in appts])
+            for door, appts in y.doors.items()
         ],
     )

@@ -27,6 +27,8 @@ from jis.v1 import (
     broadcast_pb2_grpc,
     build_sequence_pb2,
     build_sequence_pb2_grpc,
+    dock_pb2,
+    dock_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2,
@@ -423,3 +425,58 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
             raise InvalidArgument("line_id", "required")
         at, scopes = await self.gw.call(lambda e, at: (at, e.inventory(line_id, supplier_id, group)), context)
         return convert.inventory_out(at, scopes)
+
+
+class DockServicer(dock_pb2_grpc.DockServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def BookAppointment(self, request: dock_pb2.AppointmentSpec, context: Ctx) -> dock_pb2.Appointment:
+        spec = convert.appointment_in(request)
+        return convert.appointment_out(
+            await self.gw.call(lambda e, at: e.book_appointment(spec, at), context)
+        )
+
+    @unary
+    async def ChangeAppointment(
+        self, request: dock_pb2.AppointmentSpec, context: Ctx
+    ) -> dock_pb2.Appointment:
+        spec = convert.appointment_in(request)
+        return convert.appointment_out(
+            await self.gw.call(lambda e, at: e.change_appointment(spec, at), context)
+        )
+
+    @unary
+    async def CancelAppointment(
+        self, request: dock_pb2.CancelAppointmentRequest, context: Ctx
+    ) -> dock_pb2.Appointment:
+        appointment_id = request.appointment_id
+        return convert.appointment_out(
+            await self.gw.call(lambda e, at: e.cancel_appointment(appointment_id, at), context)
+        )
+
+    @unary
+    async def RecordYardEvent(self, request: dock_pb2.YardEventRequest, context: Ctx) -> dock_pb2.Appointment:
+        when = convert.ts_to_ns(request.at, "at") if request.HasField("at") else None
+        appointment_id, kind = request.appointment_id, int(request.kind)
+        return convert.appointment_out(
+            await self.gw.call(lambda e, at: e.yard_event(appointment_id, kind, when, at), context)
+        )
+
+    @unary
+    async def GetAppointment(
+        self, request: dock_pb2.GetAppointmentRequest, context: Ctx
+    ) -> dock_pb2.Appointment:
+        appointment_id = request.appointment_id
+        return convert.appointment_out(
+            await self.gw.call(lambda e, at: e.appointment(appointment_id, at), context)
+        )
+
+    @unary
+    async def GetYard(self, request: dock_pb2.GetYardRequest, context: Ctx) -> dock_pb2.Yard:
+        start, stop = convert.opt_ts(request, "from"), convert.opt_ts(request, "to")
+        start = INT64_MIN if start is None else start
+        stop = INT64_MAX if stop is None else stop
+        door = request.door
+        return convert.yard_out(await self.gw.call(lambda e, at: e.yard(at, start, stop, door), context))

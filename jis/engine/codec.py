@@ -10,7 +10,15 @@ import hashlib
 import json
 from typing import Any
 
-from jis.engine.model import Broadcast, BuildReport, LineConfig, PartDemand, RackDispatch, SupplierConfig
+from jis.engine.model import (
+    AppointmentSpec,
+    Broadcast,
+    BuildReport,
+    LineConfig,
+    PartDemand,
+    RackDispatch,
+    SupplierConfig,
+)
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -95,3 +103,23 @@ def decode_dispatch(data: bytes) -> RackDispatch:
     return RackDispatch(
         rack_id, supplier_id, group, line_id, capacity, tuple((v, p) for v, p in slots), eta, dispatched_at
     )
+
+
+def encode_appointment(a: AppointmentSpec) -> bytes:
+    return dumps(
+        [
+            a.appointment_id,
+            a.door,
+            a.window_start,
+            a.window_end,
+            a.carrier,
+            a.trailer,
+            a.supplier_id,
+            list(a.rack_ids),
+        ]
+    )
+
+
+def decode_appointment(body: bytes) -> AppointmentSpec:
+    appointment_id, door, start, end, carrier, trailer, supplier_id, racks = loads(body)
+    return AppointmentSpec(appointment_id, door, start, end, carrier, trailer, supplier_id, tuple(racks))

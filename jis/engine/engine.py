@@ -20,12 +20,15 @@ import numpy as np
 from jis import __version__
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
 from jis.engine import codec, inventory
+from jis.engine.dock import DockState
 from jis.engine.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
 from jis.engine.model import (
     NO_TIME,
     Action,
+    AppointmentSpec,
+    AppointmentView,
     Broadcast,
     BuildReport,
     LineConfig,
@@ -37,6 +40,7 @@ from jis.engine.model import (
     SlotView,
     SupplierConfig,
     VehicleView,
+    YardView,
 )
 from jis.engine.sequence import SequenceState, require_id
 from jis.engine.supply import Scope, SupplyState
@@ -55,6 +59,7 @@ class Engine:
         self.supply = SupplyState(self.seq)
         self.evaluator = Evaluator(self.seq, self.supply, self.book)
         self.feed = BuildFeed(self.seq)
+        self.dock = DockState(self.supply)
         self.last_at = 0
         """Engine time of the last journaled input."""
         self._replaying = False
@@ -77,6 +82,7 @@ class Engine:
             self.book,
             self.evaluator,
             self.feed,
+            self.dock,
             self.last_at,
         )
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
@@ -89,7 +95,7 @@ class Engine:
                 "snapshot format %r is not %r; replaying the whole log", state[0], self.SNAPSHOT_FORMAT
             )
             return False
-        _, self.seq, self.supply, self.book, self.evaluator, self.feed, self.last_at = state
+        _, self.seq, self.supply, self.book, self.evaluator, self.feed, self.dock, self.last_at = state
         return True
 
     def save_snapshot(self) -> int:
@@ -121,6 +127,10 @@ class Engine:
             "dispatch": lambda r: self.dispatch_rack(codec.decode_dispatch(r.body), r.at),
             "move": self._replay_move,
             "eta": self._replay_eta,
+            "appointment": lambda r: self.book_appointment(codec.decode_appointment(r.body), r.at),
+            "appointment_change": lambda r: self.change_appointment(codec.decode_appointment(r.body), r.at),
+            "appointment_cancel": lambda r: self.cancel_appointment(codec.loads(r.body), r.at),
+            "yard": self._replay_yard,
         }
         n = 0
         self._replaying = True
@@ -143,6 +153,10 @@ class Engine:
     def _replay_move(self, r: LogRecord) -> None:
         rack_id, stage, when = codec.loads(r.body)
         self.move_rack(rack_id, stage, when, r.at)
+
+    def _replay_yard(self, r: LogRecord) -> None:
+        appointment_id, kind, when = codec.loads(r.body)
+        self.yard_event(appointment_id, kind, when, r.at)
 
     def _replay_eta(self, r: LogRecord) -> None:
         rack_id, eta = codec.loads(r.body)
@@ -277,6 +291,43 @@ class Engine:
         self._evaluate([scope], at)
         self._journal("eta", at, codec.dumps([rack_id, eta]))
         return self.supply.rack_view(rack_id)
+
+    # -- dock and yard -----------------------------------------------------------------
+
+    def book_appointment(self, spec: AppointmentSpec, at: int) -> AppointmentView:
+        self.advance(at)
+        row = self.dock.book(spec, at)
+        self._journal("appointment", at, codec.encode_appointment(spec))
+        return self.dock.view(row, at)
+
+    def change_appointment(self, spec: AppointmentSpec, at: int) -> AppointmentView:
+        self.advance(at)
+        row = self.dock.change(spec)
+        self._journal("appointment_change", at, codec.encode_appointment(spec))
+        return self.dock.view(row, at)
+
+    def cancel_appointment(self, appointment_id: str, at: int) -> AppointmentView:
+        self.advance(at)
+        row = self.dock.cancel(appointment_id, at)
+        self._journal("appointment_cancel", at, codec.dumps(appointment_id))
+        return self.dock.view(row, at)
+
+    def yard_event(self, appointment_id: str, kind: int, when: int | None, at: int) -> AppointmentView:
+        """A trailer gated in, reached its door (its racks arrive at the dock) or was unloaded."""
+        self.advance(at)
+        when = at if when is None else when
+        row, arrived = self.dock.event(appointment_id, kind, when)
+        self._evaluate(self.dock.scopes_of(arrived), at)
+        self._journal("yard", at, codec.dumps([appointment_id, kind, when]))
+        return self.dock.view(row, at)
+
+    def appointment(self, appointment_id: str, at: int) -> AppointmentView:
+        return self.dock.view(self.dock.appointment(appointment_id), at)
+
+    def yard(self, at: int, start: int, stop: int, door: str = "") -> YardView:
+        if start > stop:
+            raise InvalidArgument("from", "after to")
+        return self.dock.yard(at, start, stop, door)
 
     # -- queries -----------------------------------------------------------------------
 

@@ -196,6 +196,7 @@ class RackView:
     eta: int
     arrived_at: int | None
     line_side_at: int | None
+    unloaded_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,3 +225,59 @@ class ScopeInventory:
     """covered x takt: production time the supply chain covers in sequence."""
     plant_coverage_ns: int
     """covered_at_plant x takt."""
+
+
+class AppointmentState(enum.IntEnum):
+    """Values match ``jis.v1.AppointmentState``."""
+
+    BOOKED = 1
+    IN_YARD = 2
+    AT_DOOR = 3
+    UNLOADED = 4
+    CANCELLED = 5
+
+
+class YardEvent(enum.IntEnum):
+    """Values match ``jis.v1.YardEventKind``; each moves an appointment one state on."""
+
+    GATE_IN = 1
+    AT_DOOR = 2
+    UNLOADED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentSpec:
+    appointment_id: str
+    door: str
+    window_start: int
+    window_end: int
+    carrier: str
+    trailer: str
+    supplier_id: str
+    rack_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    spec: AppointmentSpec
+    state: AppointmentState
+    booked_at: int
+    gate_in_at: int | None
+    at_door_at: int | None
+    unloaded_at: int | None
+    cancelled_at: int | None
+    gate_wait_ns: int | None
+    """Gate-in to door (to now while waiting)."""
+    door_dwell_ns: int | None
+    """Door to unloaded (to now while at the door)."""
+    punctuality_ns: int | None
+    """Gate-in minus window start."""
+    on_time: bool
+
+
+@dataclass(frozen=True, slots=True)
+class YardView:
+    at: int
+    waiting: list[AppointmentView]
+    at_door: list[AppointmentView]
+    doors: dict[str, list[AppointmentView]]

@@ -54,6 +54,7 @@ RACK_COLUMNS = {
     "eta": np.int64,
     "arrived_at": np.int64,
     "line_side_at": np.int64,
+    "unloaded_at": np.int64,  # unloaded from its trailer at a door: ready for line side
     "slots_off": np.int64,  # the rack's slot rows: rack_slots[slots_off : slots_off + n_slots]
     "n_slots": np.int32,
 }
@@ -223,6 +224,7 @@ class SupplyState:
             eta=d.eta,
             arrived_at=NO_TIME,
             line_side_at=NO_TIME,
+            unloaded_at=NO_TIME,
             slots_off=off,
             n_slots=len(chosen),
         )
@@ -308,6 +310,7 @@ class SupplyState:
         seq = self.seq
         arrived = int(r("arrived_at")[rack])
         line_side = int(r("line_side_at")[rack])
+        unloaded = int(r("unloaded_at")[rack])
         return RackView(
             rack_id=rack_id,
             supplier_id=seq.supplier_ids.name(int(r("supplier")[rack])),
@@ -320,4 +323,5 @@ class SupplyState:
             eta=int(r("eta")[rack]),
             arrived_at=None if arrived == NO_TIME else arrived,
             line_side_at=None if line_side == NO_TIME else line_side,
+            unloaded_at=None if unloaded == NO_TIME else unloaded,
         )
