@@ -12,6 +12,20 @@ import enum
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
+from jis.columns import Interner, Table
+
+NO_TIME = -(2**63)
+HISTORY_COLUMNS = {
+    "type": np.int8,
+    "line": np.int32,  # BreakBook.line_ids code
+    "supplier": np.int32,  # BreakBook.supplier_ids code (0: none)
+    "caused_at": np.int64,
+    "detected_at": np.int64,
+    "resolved_at": np.int64,  # NO_TIME while open
+}
+
 
 class BreakType(enum.IntEnum):
     """SPEC.md 3; values match ``jis.v1.BreakType``."""
@@ -104,6 +118,13 @@ class BreakBook:
     """seq of the last event queued."""
     open_counts: dict[tuple[str, BreakType], int] = field(default_factory=dict)
     """Open breaks per (line_id, type), kept as they open and close (for metrics)."""
+    history: Table = field(default_factory=lambda: Table(HISTORY_COLUMNS))
+    """One row per break ever raised (row = id number - 1), for the KPIs."""
+    line_ids: Interner = field(default_factory=Interner)
+    supplier_ids: Interner = field(default_factory=lambda: Interner([""]))
+    cause_at: int | None = None
+    """Event time of the input being applied (or the moment the clock made something due):
+    what a break raised now is detected *from* (time to detect). Set by the engine."""
 
     def raise_break(self, key: Hashable, make: Callable[[str], SequenceBreak]) -> bool:
         """Open the break ``key`` unless it is open; ``make(break_id)`` builds it."""
@@ -112,6 +133,15 @@ class BreakBook:
         brk = make(f"B{self.next_id:08d}")
         self.next_id += 1
         self.open[key] = brk
+        caused = brk.detected_at if self.cause_at is None else min(self.cause_at, brk.detected_at)
+        self.history.append(
+            type=brk.type,
+            line=self.line_ids.intern(brk.line_id),
+            supplier=self.supplier_ids.intern(brk.supplier_id),
+            caused_at=caused,
+            detected_at=brk.detected_at,
+            resolved_at=NO_TIME,
+        )
         self._emit(True, brk)
         return True
 
@@ -121,6 +151,7 @@ class BreakBook:
         if brk is None:
             return False
         done = replace(brk, resolved_at=at)
+        self.history.col("resolved_at")[int(brk.break_id[1:]) - 1] = at
         self.resolved.append(done)
         self._emit(False, done)
         return True

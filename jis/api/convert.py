@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from jis.alerts.breaks import SequenceBreak
 from jis.engine.errors import InvalidArgument
 from jis.engine.feed import FeedEntry, FeedEvent
+from jis.engine.kpis import Kpis
 from jis.engine.model import (
     AppointmentSpec,
     AppointmentView,
@@ -379,3 +380,45 @@ def yard_out(y: YardView) -> dock_pb2.Yard:
             for door, appts in y.doors.items()
         ],
     )
+
+
+def kpis_out(
+    k: Kpis, line_id: str, supplier_id: str, start: int | None, stop: int | None
+) -> reports_pb2.Kpis:
+    out = reports_pb2.Kpis(
+        line_id=line_id,
+        supplier_id=supplier_id,
+        racks_delivered=k.racks_delivered,
+        racks_on_time=k.racks_on_time,
+        racks_in_full=k.racks_in_full,
+        racks_right_variants=k.racks_right_variants,
+        racks_right_order=k.racks_right_order,
+        racks_otif=k.racks_otif,
+        slots_delivered=k.slots_delivered,
+        slots_in_sequence=k.slots_in_sequence,
+        lead_time_mean=ns_to_duration(round(k.lead_time_mean_ns)),
+        lead_time_stddev=ns_to_duration(round(k.lead_time_stddev_ns)),
+        lead_time_samples=k.lead_time_samples,
+        breaks=[
+            reports_pb2.BreakCount(
+                type=int(t),  # type: ignore[arg-type]
+                raised=k.breaks_raised[t],
+                resolved=k.breaks_resolved[t],
+            )
+            for t in k.breaks_raised
+        ],
+        mean_time_to_detect=ns_to_duration(round(k.mean_time_to_detect_ns)),
+        mean_time_to_resolve=ns_to_duration(round(k.mean_time_to_resolve_ns)),
+        appointments=k.appointments,
+        gate_wait_mean=ns_to_duration(round(k.gate_wait_mean_ns)),
+        door_dwell_mean=ns_to_duration(round(k.door_dwell_mean_ns)),
+    )
+    if start is not None:
+        getattr(out, "from").CopyFrom(ns_to_ts(start))
+    if stop is not None:
+        out.to.CopyFrom(ns_to_ts(stop))
+    if k.otif is not None:
+        out.otif = k.otif
+    if k.sequence_accuracy is not None:
+        out.sequence_accuracy = k.sequence_accuracy
+    return out

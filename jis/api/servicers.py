@@ -426,6 +426,15 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
         at, scopes = await self.gw.call(lambda e, at: (at, e.inventory(line_id, supplier_id, group)), context)
         return convert.inventory_out(at, scopes)
 
+    @unary
+    async def GetKpis(self, request: reports_pb2.GetKpisRequest, context: Ctx) -> reports_pb2.Kpis:
+        line_id, supplier_id = request.line_id, request.supplier_id
+        start, stop = convert.opt_ts(request, "from"), convert.opt_ts(request, "to")
+        lo = INT64_MIN if start is None else start
+        hi = INT64_MAX if stop is None else stop
+        k = await self.gw.call(lambda e, at: e.kpi_report(line_id, supplier_id, lo, hi), context)
+        return convert.kpis_out(k, line_id, supplier_id, start, stop)
+
 
 class DockServicer(dock_pb2_grpc.DockServiceServicer):
     def __init__(self, gw: Gateway) -> None:

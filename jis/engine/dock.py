@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jis.engine.columns import Interner, RowList, Table
+from jis.columns import Interner, RowList, Table
 from jis.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.model import (
     NO_TIME,

@@ -19,11 +19,13 @@ import numpy as np
 
 from jis import __version__
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
+from jis.columns import Interner
 from jis.engine import codec, inventory
 from jis.engine.dock import DockState
 from jis.engine.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
+from jis.engine.kpis import KpiHistory, Kpis
 from jis.engine.model import (
     NO_TIME,
     Action,
@@ -35,6 +37,7 @@ from jis.engine.model import (
     LineView,
     PublishResult,
     RackDispatch,
+    RackStage,
     RackView,
     ScopeInventory,
     SlotView,
@@ -60,6 +63,7 @@ class Engine:
         self.evaluator = Evaluator(self.seq, self.supply, self.book)
         self.feed = BuildFeed(self.seq)
         self.dock = DockState(self.supply)
+        self.kpis = KpiHistory(self.evaluator)
         self.last_at = 0
         """Engine time of the last journaled input."""
         self._replaying = False
@@ -83,6 +87,7 @@ class Engine:
             self.evaluator,
             self.feed,
             self.dock,
+            self.kpis,
             self.last_at,
         )
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
@@ -95,7 +100,9 @@ class Engine:
                 "snapshot format %r is not %r; replaying the whole log", state[0], self.SNAPSHOT_FORMAT
             )
             return False
-        _, self.seq, self.supply, self.book, self.evaluator, self.feed, self.dock, self.last_at = state
+        _, self.seq, self.supply, self.book, self.evaluator, self.feed, self.dock, self.kpis, self.last_at = (
+            state
+        )
         return True
 
     def save_snapshot(self) -> int:
@@ -176,6 +183,12 @@ class Engine:
     def next_deadline(self) -> int:
         return self.evaluator.next_deadline()
 
+    def _begin(self, at: int, cause: int | None = None) -> None:
+        """Before applying an input at ``at``: let time-driven breaks due by then happen,
+        then note when the input's event happened (what its breaks are detected from)."""
+        self.advance(at)
+        self.book.cause_at = at if cause is None else cause
+
     def tick(self, at: int) -> None:
         """The clock was set to ``at`` (test mode): journal it, so a restart resumes there."""
         self.advance(at)
@@ -184,7 +197,7 @@ class Engine:
     # -- lines and broadcasts ----------------------------------------------------------
 
     def configure_line(self, cfg: LineConfig, at: int) -> LineView:
-        self.advance(at)
+        self._begin(at)
         view = self.seq.configure_line(cfg, at)
         line = self.seq.lines[cfg.line_id]
         self.evaluator.check_silence(line.code, at)
@@ -202,7 +215,7 @@ class Engine:
         return result, body
 
     def publish(self, b: Broadcast, at: int) -> PublishResult:
-        self.advance(at)
+        self._begin(at, b.event_time)
         scopes: set[Scope] = set()
         result, body = self._apply_broadcast(b, at, scopes)
         self._evaluate(scopes, at)
@@ -218,9 +231,11 @@ class Engine:
         The scopes the batch touched are evaluated once, after its last message (they all
         share one engine time), so a batch costs one re-match per scope, not one per
         message; the accepted messages are journaled as one record so that replay does the
-        same. Entries that are already errors (refused at conversion) pass through.
+        same. Entries that are already errors (refused at conversion) pass through. Breaks
+        the batch raises are detected from its earliest message's event time.
         """
-        self.advance(at)
+        times = [b.event_time for b in batch if isinstance(b, Broadcast) and b.event_time is not None]
+        self._begin(at, min(times, default=at))
         out: list[PublishResult | DomainError] = []
         scopes: set[Scope] = set()
         bodies: list[bytes] = []
@@ -247,14 +262,14 @@ class Engine:
     # -- supplier side -----------------------------------------------------------------
 
     def configure_supplier(self, cfg: SupplierConfig, at: int) -> SupplierConfig:
-        self.advance(at)
+        self._begin(at)
         code = self.supply.configure_supplier(cfg)
         self._evaluate(self.evaluator.scopes_of_supplier(code), at)
         self._journal("supplier", at, codec.encode_supplier(cfg))
         return cfg
 
     def report_build(self, b: BuildReport, at: int) -> SlotView:
-        self.advance(at)
+        self._begin(at, b.built_at)
         b = BuildReport(
             b.supplier_id,
             b.group,
@@ -269,7 +284,7 @@ class Engine:
         return self.supply.slot_view(row)
 
     def dispatch_rack(self, d: RackDispatch, at: int) -> RackView:
-        self.advance(at)
+        self._begin(at, d.dispatched_at)
         if d.dispatched_at is None:
             d = RackDispatch(d.rack_id, d.supplier_id, d.group, d.line_id, d.capacity, d.slots, d.eta, at)
         _, scope = self.supply.dispatch(d, at)
@@ -278,15 +293,18 @@ class Engine:
         return self.supply.rack_view(d.rack_id)
 
     def move_rack(self, rack_id: str, stage: int, when: int | None, at: int) -> RackView:
-        self.advance(at)
+        self._begin(at, when)
         when = at if when is None else when
-        _, scope = self.supply.move(rack_id, stage, when)
+        arrived = self.supply.arrived_at(rack_id)
+        rack, scope = self.supply.move(rack_id, stage, when)
         self._evaluate([scope], at)
+        if arrived is None and stage != RackStage.RETURNED:
+            self.kpis.delivered(rack, scope, when)
         self._journal("move", at, codec.dumps([rack_id, stage, when]))
         return self.supply.rack_view(rack_id)
 
     def update_rack_eta(self, rack_id: str, eta: int, at: int) -> RackView:
-        self.advance(at)
+        self._begin(at)
         _, scope = self.supply.update_eta(rack_id, eta)
         self._evaluate([scope], at)
         self._journal("eta", at, codec.dumps([rack_id, eta]))
@@ -295,29 +313,32 @@ class Engine:
     # -- dock and yard -----------------------------------------------------------------
 
     def book_appointment(self, spec: AppointmentSpec, at: int) -> AppointmentView:
-        self.advance(at)
+        self._begin(at)
         row = self.dock.book(spec, at)
         self._journal("appointment", at, codec.encode_appointment(spec))
         return self.dock.view(row, at)
 
     def change_appointment(self, spec: AppointmentSpec, at: int) -> AppointmentView:
-        self.advance(at)
+        self._begin(at)
         row = self.dock.change(spec)
         self._journal("appointment_change", at, codec.encode_appointment(spec))
         return self.dock.view(row, at)
 
     def cancel_appointment(self, appointment_id: str, at: int) -> AppointmentView:
-        self.advance(at)
+        self._begin(at)
         row = self.dock.cancel(appointment_id, at)
         self._journal("appointment_cancel", at, codec.dumps(appointment_id))
         return self.dock.view(row, at)
 
     def yard_event(self, appointment_id: str, kind: int, when: int | None, at: int) -> AppointmentView:
         """A trailer gated in, reached its door (its racks arrive at the dock) or was unloaded."""
-        self.advance(at)
+        self._begin(at, when)
         when = at if when is None else when
         row, arrived = self.dock.event(appointment_id, kind, when)
-        self._evaluate(self.dock.scopes_of(arrived), at)
+        scopes = self.dock.scopes_of(arrived)
+        self._evaluate(scopes, at)
+        for rack, scope in zip(arrived, scopes, strict=True):
+            self.kpis.delivered(rack, scope, when)
         self._journal("yard", at, codec.dumps([appointment_id, kind, when]))
         return self.dock.view(row, at)
 
@@ -433,6 +454,28 @@ class Engine:
             return []
         scopes = inventory.scopes_of_line(self.evaluator, line.code, sup, grp)
         return [inventory.scope_inventory(self.evaluator, s, line.config.takt_ns) for s in scopes]
+
+    def kpi_report(self, line_id: str, supplier_id: str, start: int, stop: int) -> Kpis:
+        """KPIs over [start, stop) for a line and/or supplier ("" : all)."""
+        if start > stop:
+            raise InvalidArgument("from", "after to")
+
+        def code(name: str, interner: Interner) -> int:
+            if not name:
+                return -1
+            c = interner.get(name)
+            return c if c >= 0 else -2  # never seen: matches nothing
+
+        return self.kpis.kpis(
+            code(line_id, self.seq.line_ids),
+            code(supplier_id, self.seq.supplier_ids),
+            start,
+            stop,
+            self.book,
+            code(line_id, self.book.line_ids),
+            code(supplier_id, self.book.supplier_ids),
+            self.dock,
+        )
 
     def rack(self, rack_id: str) -> RackView:
         return self.supply.rack_view(rack_id)

@@ -86,6 +86,7 @@ class Evaluator:
         while self.next_deadline() <= now:
             when, _, key = heapq.heappop(self._heap)
             del self._due[key]
+            self.book.cause_at = when  # a time-driven break is caused by the clock reaching it
             if key[0] == "silent":  # type: ignore[index]
                 self.check_silence(key[1], when)  # type: ignore[index]
             else:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from jis.engine.columns import Interner, Table
+from jis.columns import Interner, Table
 from jis.engine.model import NO_TIME, Action, VehicleState
 from jis.engine.sequence import SequenceState, Touched
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
+from jis.columns import Interner, RowList, Table
 from jis.engine import codec
-from jis.engine.columns import Interner, RowList, Table
 from jis.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.lines import LineState
 from jis.engine.model import (
@@ -48,6 +48,7 @@ VEHICLE_COLUMNS = {
     "need_time": np.int64,
     "event_time": np.int64,  # of the last applied message, NO_TIME if none
     "first_event_time": np.int64,  # of the first applied message (lead time KPIs)
+    "added_at": np.int64,  # engine time of its ADD (lead time KPIs when messages carry no event_time)
     "checkpoint": np.int32,
     "dem_off": np.int64,  # current part list: demand rows [dem_off, dem_off + dem_len)
     "dem_len": np.int32,
@@ -391,6 +392,8 @@ class SequenceState:
                 Action.CANCEL: VehicleState.CANCELLED,
                 Action.INSTALLED: VehicleState.INSTALLED,
             }[action]
+        if action == Action.ADD:
+            v.col("added_at")[row] = at
         if b.event_time is not None:
             v.col("event_time")[row] = b.event_time
             if v.col("first_event_time")[row] == NO_TIME:

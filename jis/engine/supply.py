@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jis.engine.columns import Interner, RowList, Table
+from jis.columns import Interner, RowList, Table
 from jis.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.model import (
     NO_TIME,
@@ -258,6 +258,11 @@ class SupplyState:
                 if state[s] == SlotState.BUILT:
                     state[s] = SlotState.RETURNED
         return rack, self._rack_scope(rack)
+
+    def arrived_at(self, rack_id: str) -> int | None:
+        """When the rack reached the dock (None: not yet). NOT_FOUND for an unknown rack."""
+        t = int(self.racks.col("arrived_at")[self.rack(rack_id)])
+        return None if t == NO_TIME else t
 
     def update_eta(self, rack_id: str, eta: int) -> tuple[int, Scope]:
         rack = self.rack(rack_id)

@@ -1,0 +1,216 @@
+"""KPIs over recorded history (SPEC.md 4): what each rack delivery looked like when it
+reached the dock, per-slot lead times, and (from the break book and the dock) breaks,
+detection and resolution times, gate wait and door dwell.
+
+Every delivery is recorded once, as columns, at the moment its rack arrives; a KPI
+query is a handful of numpy masks and reductions over those columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jis.alerts.breaks import NO_TIME as OPEN
+from jis.alerts.breaks import BreakBook, BreakType
+from jis.columns import Table
+from jis.engine.dock import DockState
+from jis.engine.evaluate import Evaluator
+from jis.engine.model import NO_TIME, AppointmentState
+from jis.engine.sequence import UNSEEN
+from jis.engine.supply import Scope
+from jis.kernels import matching
+
+DELIVERY_COLUMNS = {
+    "rack": np.int32,
+    "line": np.int32,
+    "supplier": np.int32,
+    "at": np.int64,  # arrival at the dock
+    "on_time": np.bool_,
+    "in_full": np.bool_,
+    "right_variants": np.bool_,
+    "right_order": np.bool_,
+    "slots": np.int32,
+    "in_sequence": np.int32,
+}
+LEAD_COLUMNS = {
+    "line": np.int32,
+    "supplier": np.int32,
+    "at": np.int64,  # arrival at the dock
+    "lead_ns": np.int64,  # broadcast to arrival
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    racks_delivered: int
+    racks_on_time: int
+    racks_in_full: int
+    racks_right_variants: int
+    racks_right_order: int
+    racks_otif: int
+    slots_delivered: int
+    slots_in_sequence: int
+    lead_time_mean_ns: float
+    lead_time_stddev_ns: float
+    lead_time_samples: int
+    breaks_raised: dict[BreakType, int]
+    breaks_resolved: dict[BreakType, int]
+    mean_time_to_detect_ns: float
+    mean_time_to_resolve_ns: float
+    appointments: int
+    gate_wait_mean_ns: float
+    door_dwell_mean_ns: float
+
+    @property
+    def otif(self) -> float | None:
+        return self.racks_otif / self.racks_delivered if self.racks_delivered else None
+
+    @property
+    def sequence_accuracy(self) -> float | None:
+        return self.slots_in_sequence / self.slots_delivered if self.slots_delivered else None
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else 0.0
+
+
+class KpiHistory:
+    def __init__(self, ev: Evaluator) -> None:
+        self.ev = ev
+        self.deliveries = Table(DELIVERY_COLUMNS)
+        self.leads = Table(LEAD_COLUMNS)
+
+    def delivered(self, rack: int, scope: Scope, at: int) -> None:
+        """Record rack ``rack`` of ``scope`` reaching the dock at ``at`` (after the scope
+        was evaluated with it there)."""
+        sup, seq = self.ev.supply, self.ev.seq
+        m = self.ev.match(scope)
+        idx = np.flatnonzero(sup.slots.col("rack")[m.s_rows] == rack)  # the rack's live slots, in rack order
+        flags, s_e = m.flags[idx], m.s_e[idx]
+        matched = s_e[s_e >= 0]
+        bad = matching.ORPHAN | matching.DUPLICATE
+        right_variants = not np.any(flags & (matching.ORPHAN | matching.WRONG_VARIANT))
+        in_full = bool(
+            idx.size
+            and matched.size == idx.size
+            and not np.any(flags & bad)
+            and int(matched.max() - matched.min()) + 1 == np.unique(matched).size
+        )
+        right_order = bool(np.all(np.diff(matched) > 0))
+        on_time = bool(matched.size and at + sup.unload_time(scope[1]) <= int(m.e_need[matched].min()))
+        self.deliveries.append(
+            rack=rack,
+            line=scope[0],
+            supplier=scope[1],
+            at=at,
+            on_time=on_time,
+            in_full=in_full,
+            right_variants=right_variants,
+            right_order=right_order,
+            slots=idx.size,
+            in_sequence=int((flags == 0).sum()),
+        )
+        v = seq.vehicles.col
+        vehicles = sup.slots.col("vehicle")[m.s_rows[idx]]
+        vehicles = vehicles[v("state")[vehicles] != UNSEEN]
+        first = v("first_event_time")[vehicles]
+        broadcast = np.where(first == NO_TIME, v("added_at")[vehicles], first)
+        n = vehicles.size
+        if n:
+            self.leads.extend(
+                {
+                    "line": np.full(n, scope[0], np.int32),
+                    "supplier": np.full(n, scope[1], np.int32),
+                    "at": np.full(n, at, np.int64),
+                    "lead_ns": at - broadcast,
+                }
+            )
+
+    def kpis(
+        self,
+        line: int,
+        supplier: int,
+        start: int,
+        stop: int,
+        book: BreakBook,
+        book_line: int,
+        book_supplier: int,
+        dock: DockState,
+    ) -> Kpis:
+        """KPIs in [start, stop) for a line and supplier (codes; -1: all; -2: none known).
+        ``book_line``/``book_supplier`` are the same in the break book's codes."""
+
+        def sel(t: Table, time_col: str) -> np.ndarray:
+            c = t.col
+            mask = (c(time_col) >= start) & (c(time_col) < stop)
+            if line != -1:
+                mask &= c("line") == line
+            if supplier != -1:
+                mask &= c("supplier") == supplier
+            return mask
+
+        d = self.deliveries.col
+        dm = sel(self.deliveries, "at")
+        otif = d("on_time") & d("in_full") & d("right_variants") & d("right_order")
+        lead = self.leads.col("lead_ns")[sel(self.leads, "at")].astype(np.float64)
+
+        h = book.history.col
+        who = np.ones(len(book.history), np.bool_)
+        if book_line != -1:
+            who &= h("line") == book_line
+        if book_supplier != -1:
+            who &= h("supplier") == book_supplier
+        detected = who & (h("detected_at") >= start) & (h("detected_at") < stop)
+        resolved = who & (h("resolved_at") != OPEN) & (h("resolved_at") >= start) & (h("resolved_at") < stop)
+        raised_n = np.bincount(h("type")[detected], minlength=len(BreakType) + 1)
+        resolved_n = np.bincount(h("type")[resolved], minlength=len(BreakType) + 1)
+        ttd = (h("detected_at")[detected] - h("caused_at")[detected]).astype(np.float64)
+        ttr = (h("resolved_at")[resolved] - h("detected_at")[resolved]).astype(np.float64)
+
+        a = dock.appointments.col
+        n_appt = len(dock.appointments)
+        mine = np.ones(n_appt, np.bool_)
+        if supplier != -1:
+            mine &= a("supplier") == supplier
+        if line != -1:
+            # An appointment counts for the line of its first rack.
+            has = a("n_racks") > 0
+            first = np.full(n_appt, -1, np.int64)
+            first[has] = dock.appointment_racks.view()[a("racks_off")[has]]
+            rack_line = np.full(n_appt, -1, np.int64)
+            rack_line[has] = self.ev.supply.racks.col("line")[first[has]]
+            mine &= rack_line == line
+        state = a("state")
+        reached = mine & (state >= AppointmentState.AT_DOOR) & (state != AppointmentState.CANCELLED)
+        waited = reached & (a("at_door_at") >= start) & (a("at_door_at") < stop)
+        unloaded = (
+            mine
+            & (state == AppointmentState.UNLOADED)
+            & (a("unloaded_at") >= start)
+            & (a("unloaded_at") < stop)
+        )
+        wait = (a("at_door_at")[waited] - a("gate_in_at")[waited]).astype(np.float64)
+        dwell = (a("unloaded_at")[unloaded] - a("at_door_at")[unloaded]).astype(np.float64)
+
+        return Kpis(
+            racks_delivered=int(dm.sum()),
+            racks_on_time=int((dm & d("on_time")).sum()),
+            racks_in_full=int((dm & d("in_full")).sum()),
+            racks_right_variants=int((dm & d("right_variants")).sum()),
+            racks_right_order=int((dm & d("right_order")).sum()),
+            racks_otif=int((dm & otif).sum()),
+            slots_delivered=int(d("slots")[dm].sum()),
+            slots_in_sequence=int(d("in_sequence")[dm].sum()),
+            lead_time_mean_ns=_mean(lead),
+            lead_time_stddev_ns=float(lead.std()) if lead.size else 0.0,
+            lead_time_samples=int(lead.size),
+            breaks_raised={t: int(raised_n[t]) for t in BreakType},
+            breaks_resolved={t: int(resolved_n[t]) for t in BreakType},
+            mean_time_to_detect_ns=_mean(ttd),
+            mean_time_to_resolve_ns=_mean(ttr),
+            appointments=int((waited | unloaded).sum()),
+            gate_wait_mean_ns=_mean(wait),
+            door_dwell_mean_ns=_mean(dwell),
+        )
