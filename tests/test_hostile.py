@@ -12,13 +12,14 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import message_factory
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, sequence_pb2, supply_pb2
+from jis.server import SERVICES
+from jis.v1 import breaks_pb2, dock_pb2, lines_pb2, reports_pb2, sequence_pb2
 from tests.conftest import Client, connect
 from tests.serverproc import ServerProcess
 
@@ -96,31 +97,39 @@ def build(cls: type[Message], values: dict[str, Any]) -> Message:
     return m
 
 
-UNARY = [
-    ("broadcast", "Publish", broadcast_pb2.PublishRequest),
-    ("broadcast", "PublishBatch", broadcast_pb2.PublishBatchRequest),
-    ("sequence", "GetVehicle", sequence_pb2.GetVehicleRequest),
-    ("sequence", "ListSequence", sequence_pb2.ListSequenceRequest),
-    ("lines", "ConfigureLine", lines_pb2.ConfigureLineRequest),
-    ("lines", "GetLine", lines_pb2.GetLineRequest),
-    ("clock", "SetClock", lines_pb2.SetClockRequest),
-    ("breaks", "ListBreaks", breaks_pb2.ListBreaksRequest),
-    ("supply", "ConfigureSupplier", supply_pb2.ConfigureSupplierRequest),
-    ("supply", "ReportBuild", supply_pb2.ReportBuildRequest),
-    ("supply", "DispatchRack", supply_pb2.DispatchRackRequest),
-    ("supply", "MoveRack", supply_pb2.MoveRackRequest),
-    ("supply", "UpdateRackEta", supply_pb2.UpdateRackEtaRequest),
-    ("supply", "GetRack", supply_pb2.GetRackRequest),
-]
+STUB_OF_SERVICE = {
+    "BroadcastService": "broadcast",
+    "SequenceService": "sequence",
+    "LineService": "lines",
+    "ClockService": "clock",
+    "BreakService": "breaks",
+    "SupplyService": "supply",
+    "BuildSequenceService": "build",
+    "ReportService": "reports",
+    "DockService": "dock",
+}
+
+
+def _methods(streaming: bool) -> list[tuple[str, str, type[Message]]]:
+    """Every RPC the server offers (from its service list), so a new one is covered at once."""
+    out = []
+    for full_name in SERVICES:
+        service = descriptor_pool.Default().FindServiceByName(full_name)
+        for m in service.methods:
+            if m.server_streaming == streaming:
+                cls = message_factory.GetMessageClass(m.input_type)
+                out.append((STUB_OF_SERVICE[service.name], m.name, cls))
+    return out
+
+
+UNARY = _methods(streaming=False)
+STREAMS = _methods(streaming=True)
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Client]]:
     proc = ServerProcess(tmp_path_factory.mktemp("hostile") / "data", "--test-clock").start()
     c = connect(proc.address)
-    from jis.v1 import supply_pb2_grpc
-
-    c.supply = supply_pb2_grpc.SupplyServiceStub(c.channel)  # type: ignore[attr-defined]
     yield proc, c
     c.channel.close()
     proc.stop()
@@ -135,7 +144,15 @@ def fingerprint(c: Client) -> tuple[bytes, ...]:
         for ln in lines.lines
     ]
     brk = c.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(), timeout=10)
-    return (lines.SerializeToString(deterministic=True), *seqs, brk.SerializeToString(deterministic=True))
+    yard = c.dock.GetYard(dock_pb2.GetYardRequest(), timeout=10)
+    kpis = c.reports.GetKpis(reports_pb2.GetKpisRequest(), timeout=10)
+    return (
+        lines.SerializeToString(deterministic=True),
+        *seqs,
+        brk.SerializeToString(deterministic=True),
+        yard.SerializeToString(deterministic=True),
+        kpis.SerializeToString(deterministic=True),
+    )
 
 
 @pytest.mark.parametrize(("service", "method", "cls"), UNARY, ids=[m for _, m, _ in UNARY])
@@ -160,5 +177,36 @@ def test_hostile_requests_get_a_specific_status_and_refusals_change_nothing(
             assert fingerprint(c) == before, f"{method} refused with {code} but changed the state"
         assert proc.proc is not None and proc.proc.poll() is None, "the server died"
         assert code in ALLOWED
+
+    one()
+
+
+def test_every_rpc_is_covered() -> None:
+    assert {m for _, m, _ in UNARY} >= {"Publish", "BookAppointment", "GetKpis", "GetBuildSequence"}
+    assert {m for _, m, _ in STREAMS} == {"WatchBreaks", "WatchBuildSequence"}
+
+
+@pytest.mark.parametrize(("service", "method", "cls"), STREAMS, ids=[m for _, m, _ in STREAMS])
+def test_hostile_stream_requests_get_a_specific_status(
+    hostile: tuple[ServerProcess, Client], service: str, method: str, cls: type[Message]
+) -> None:
+    proc, c = hostile
+    stub = getattr(c, service)
+
+    @settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(message(cls.DESCRIPTOR))
+    def one(values: dict[str, Any]) -> None:
+        call = getattr(stub, method)(build(cls, values), timeout=1.5)
+        try:
+            next(call)
+        except StopIteration:
+            pass
+        except grpc.RpcError as exc:
+            # DEADLINE_EXCEEDED: the stream is open and has nothing to say yet.
+            assert exc.code() in ALLOWED | {grpc.StatusCode.DEADLINE_EXCEEDED}, f"{method} -> {exc.code()}"
+            assert exc.details()
+        finally:
+            call.cancel()
+        assert proc.proc is not None and proc.proc.poll() is None, "the server died"
 
     one()
