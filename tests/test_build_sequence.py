@@ -50,9 +50,15 @@ class Watch:
         return out
 
     def changes(self, n: int) -> list[bs.BuildSequenceChange]:
-        got = self.take(n)
-        assert all(u.WhichOneof("update") == "change" for u in got), got
-        return [u.change for u in got]
+        """The next ``n`` changes, however they are grouped into updates."""
+        out: list[bs.BuildSequenceChange] = []
+        while len(out) < n:
+            (update,) = self.take()
+            assert update.WhichOneof("update") == "changes", update
+            assert update.changes.changes, "an update carries at least one change"
+            out.extend(update.changes.changes)
+        assert len(out) == n, f"{len(out) - n} more changes than expected"
+        return out
 
     def quiet(self, seconds: float = 0.3) -> bool:
         """Nothing more arrived within ``seconds``."""

@@ -284,7 +284,13 @@ def build_sequence_out(
     )
 
 
-def feed_change_out(ev: FeedEvent) -> build_sequence_pb2.BuildSequenceUpdate:
+def feed_changes_out(events: list[FeedEvent]) -> build_sequence_pb2.BuildSequenceUpdate:
+    return build_sequence_pb2.BuildSequenceUpdate(
+        changes=build_sequence_pb2.BuildSequenceChanges(changes=[feed_change_out(ev) for ev in events])
+    )
+
+
+def feed_change_out(ev: FeedEvent) -> build_sequence_pb2.BuildSequenceChange:
     change = build_sequence_pb2.BuildSequenceChange(
         cursor=ev.cursor,
         kind=int(ev.kind),  # type: ignore[arg-type]
@@ -295,7 +301,7 @@ def feed_change_out(ev: FeedEvent) -> build_sequence_pb2.BuildSequenceUpdate:
     )
     if ev.prev_seq_no is not None:
         change.previous_seq_no = ev.prev_seq_no
-    return build_sequence_pb2.BuildSequenceUpdate(change=change)
+    return change
 
 
 def inventory_out(at: int, scopes: list[ScopeInventory]) -> reports_pb2.Inventory:

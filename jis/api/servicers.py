@@ -343,7 +343,10 @@ class SupplyServicer(supply_pb2_grpc.SupplyServiceServicer):
 
 
 ScopeKey = tuple[str, str, str]
-FeedItem = tuple[int, build_sequence_pb2.BuildSequenceUpdate]
+FeedItem = tuple[int, int, build_sequence_pb2.BuildSequenceUpdate]
+"""(last cursor, first cursor, the update carrying those changes)."""
+RESUME_CHUNK = 1000
+"""Most changes in one update when catching up after a cursor."""
 FeedFanout = KeyedFanout[ScopeKey, FeedItem]
 
 
@@ -354,12 +357,15 @@ def publish_feed(fanout: FeedFanout, batch: FeedBatch) -> None:
     if not watched:
         return
     scope = batch.columns["scope"]
+    order = np.argsort(scope, kind="stable")  # rows grouped by scope, in cursor order
+    codes, starts = np.unique(scope[order], return_index=True)
+    bounds = [*starts.tolist(), len(order)]
     items: dict[ScopeKey, list[FeedItem]] = {}
-    for code in np.unique(scope).tolist():
+    for i, code in enumerate(codes.tolist()):
         key = batch.names.scope_names(code)
         if key in watched:
-            events = batch.events(np.flatnonzero(scope == code))
-            items[key] = [(ev.cursor, convert.feed_change_out(ev)) for ev in events]
+            events = batch.events(order[bounds[i] : bounds[i + 1]])
+            items[key] = [(events[-1].cursor, events[0].cursor, convert.feed_changes_out(events))]
     fanout.publish(items)
 
 
@@ -391,8 +397,9 @@ class BuildSequenceServicer(build_sequence_pb2_grpc.BuildSequenceServiceServicer
                 after = request.after_cursor
                 missed = await self.gw.call(lambda e, at: e.build_sequence_since(*key, after), context)
                 upto = int(missed.cursors[-1]) if len(missed) else after
-                for ev in missed.events():
-                    yield convert.feed_change_out(ev)
+                events = missed.events()
+                for i in range(0, len(events), RESUME_CHUNK):
+                    yield convert.feed_changes_out(events[i : i + RESUME_CHUNK])
             else:
                 entries, upto = await self.gw.call(lambda e, at: e.build_sequence(*key, start), context)
                 yield build_sequence_pb2.BuildSequenceUpdate(
@@ -405,9 +412,14 @@ class BuildSequenceServicer(build_sequence_pb2_grpc.BuildSequenceServiceServicer
                         "",
                         "subscriber too slow: its queue overflowed; reconnect with the last cursor seen",
                     )
-                cursor, update = item
-                if cursor > upto:
+                last, first, update = item
+                if first > upto:
                     yield update
+                elif last > upto:  # partly in what was already sent: send the rest
+                    rest = [c for c in update.changes.changes if c.cursor > upto]
+                    yield build_sequence_pb2.BuildSequenceUpdate(
+                        changes=build_sequence_pb2.BuildSequenceChanges(changes=rest)
+                    )
         finally:
             self.fanout.unsubscribe(sub)
 

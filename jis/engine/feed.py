@@ -100,9 +100,10 @@ class FeedBatch:
 
     def events(self, rows: npt.NDArray[np.intp] | None = None) -> list[FeedEvent]:
         """The events at positions ``rows`` (intp[k]) of this batch; all if None."""
-        c = self.columns
-        idx = range(len(self)) if rows is None else rows.tolist()
-        return [self.names.event(int(self.cursors[i]), {k: v[i] for k, v in c.items()}) for i in idx]
+        pick = slice(None) if rows is None else rows
+        cols = {k: v[pick].tolist() for k, v in self.columns.items()}
+        cursors = self.cursors[pick].tolist()
+        return [self.names.event(c, {k: v[i] for k, v in cols.items()}) for i, c in enumerate(cursors)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,28 +122,28 @@ class FeedNames:
         line, sup, grp = self.scope_keys[code]
         return self.lines.name(line), self.suppliers.name(sup), self.groups.name(grp)
 
-    def event(self, cursor: int, row: dict[str, np.generic]) -> FeedEvent:
-        line_id, supplier_id, group = self.scope_names(int(row["scope"]))
-        need = int(row["need_time"])
-        prev_seq = int(row["prev_seq_no"])
-        prev_part = int(row["prev_part"])
+    def event(self, cursor: int, row: dict[str, int]) -> FeedEvent:
+        """One event from its row of plain ints."""
+        line_id, supplier_id, group = self.scope_names(row["scope"])
+        need, prev_seq, prev_part = row["need_time"], row["prev_seq_no"], row["prev_part"]
+        parts = self.parts
         return FeedEvent(
             cursor=cursor,
             line_id=line_id,
             supplier_id=supplier_id,
             group=group,
-            kind=FeedKind(int(row["kind"])),
+            kind=FeedKind(row["kind"]),
             entry=FeedEntry(
-                vehicle_id=self.vehicles.name(int(row["vehicle"])),
-                seq_no=int(row["seq_no"]),
-                part_number=self.parts.name(int(row["part"])),
-                quantity=int(row["quantity"]),
+                vehicle_id=self.vehicles.name(row["vehicle"]),
+                seq_no=row["seq_no"],
+                part_number=parts.name(row["part"]),
+                quantity=row["quantity"],
                 need_time=None if need == NO_TIME else need,
             ),
             prev_seq_no=None if prev_seq == NO_TIME else prev_seq,
-            prev_part_number="" if prev_part < 0 else self.parts.name(prev_part),
-            call_no=int(row["call_no"]),
-            at=int(row["at"]),
+            prev_part_number="" if prev_part < 0 else parts.name(prev_part),
+            call_no=row["call_no"],
+            at=row["at"],
         )
 
 

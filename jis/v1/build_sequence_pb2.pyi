@@ -101,10 +101,16 @@ class BuildSequenceChange(_message.Message):
     applied_at: _timestamp_pb2.Timestamp
     def __init__(self, cursor: _Optional[int] = ..., kind: _Optional[_Union[BuildSequenceChangeKind, str]] = ..., entry: _Optional[_Union[BuildSequenceEntry, _Mapping]] = ..., previous_seq_no: _Optional[int] = ..., previous_part_number: _Optional[str] = ..., call_no: _Optional[int] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class BuildSequenceChanges(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[BuildSequenceChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[BuildSequenceChange, _Mapping]]] = ...) -> None: ...
+
 class BuildSequenceUpdate(_message.Message):
-    __slots__ = ("snapshot", "change")
+    __slots__ = ("snapshot", "changes")
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
-    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
     snapshot: BuildSequence
-    change: BuildSequenceChange
-    def __init__(self, snapshot: _Optional[_Union[BuildSequence, _Mapping]] = ..., change: _Optional[_Union[BuildSequenceChange, _Mapping]] = ...) -> None: ...
+    changes: BuildSequenceChanges
+    def __init__(self, snapshot: _Optional[_Union[BuildSequence, _Mapping]] = ..., changes: _Optional[_Union[BuildSequenceChanges, _Mapping]] = ...) -> None: ...

@@ -62,7 +62,7 @@ class BuildSequenceServiceServicer:
 
     def WatchBuildSequence(self, request, context):
         """Without `after_cursor`: first the build sequence (one `snapshot` update), then every
-        change from then on. With `after_cursor`: every change after that cursor, then live
+        change from then on (`changes` updates). With `after_cursor`: every change after that cursor, then live
         ones; nothing lost and nothing repeated, also across a server restart. A subscriber
         that stops reading is cut off with RESOURCE_EXHAUSTED; it reconnects with the last
         cursor it saw.
