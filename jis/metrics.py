@@ -56,6 +56,15 @@ class EngineStats:
     earliest_need: dict[tuple[str, str], float] = field(default_factory=dict)
     """(line_id, break type name) -> earliest need_time (Unix seconds) among the open breaks."""
     watchers: int = 0
+    coverage: dict[tuple[str, str, str], tuple[int, float, float]] = field(default_factory=dict)
+    """(line, supplier, group) -> (vehicles expected, coverage s, plant coverage s)."""
+    supplier_kpis: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """supplier -> (OTIF, sequence accuracy) over the trailing KPI_WINDOW_S (None: no delivery)."""
+    build_watchers: int = 0
+
+
+KPI_WINDOW_S = 24 * 3600
+"""Trailing window of the KPI gauges (engine clock)."""
 
 
 class _StateCollector(Collector):
@@ -95,7 +104,40 @@ class _StateCollector(Collector):
         for (line_id, kind), t in sorted(st.earliest_need.items()):
             need.add_metric([line_id, kind], t)
         watchers = GaugeMetricFamily("jis_watch_subscribers", "Open WatchBreaks streams", value=st.watchers)
-        yield from (highest, missing, dups, active, lag, breaks, need, watchers)
+        build_watchers = GaugeMetricFamily(
+            "jis_build_sequence_subscribers", "Open WatchBuildSequence streams", value=st.build_watchers
+        )
+        scope = ["line", "supplier", "group"]
+        expected = GaugeMetricFamily(
+            "jis_expected_vehicles", "Vehicles in the expected sequence", labels=scope
+        )
+        coverage = GaugeMetricFamily(
+            "jis_coverage_seconds", "Production covered by in-sequence slots anywhere in supply", labels=scope
+        )
+        plant = GaugeMetricFamily(
+            "jis_plant_coverage_seconds",
+            "Production covered by in-sequence slots at line side or dock",
+            labels=scope,
+        )
+        for key, (n, cov, at_plant) in sorted(st.coverage.items()):
+            expected.add_metric(list(key), n)
+            coverage.add_metric(list(key), cov)
+            plant.add_metric(list(key), at_plant)
+        otif = GaugeMetricFamily(
+            "jis_otif_ratio",
+            "Racks on time, in full, right variants and order (trailing 24 h)",
+            labels=["supplier"],
+        )
+        accuracy = GaugeMetricFamily(
+            "jis_sequence_accuracy_ratio", "Delivered slots in sequence (trailing 24 h)", labels=["supplier"]
+        )
+        for supplier, (o, a) in sorted(st.supplier_kpis.items()):
+            if o is not None:
+                otif.add_metric([supplier], o)
+            if a is not None:
+                accuracy.add_metric([supplier], a)
+        yield from (highest, missing, dups, active, lag, breaks, need, watchers, build_watchers)
+        yield from (expected, coverage, plant, otif, accuracy)
 
 
 class Metrics:

@@ -90,8 +90,8 @@ async def serve(cfg: ServerConfig) -> None:
 
     def snapshot() -> EngineStats:
         if not gw.ready:
-            return EngineStats(watchers=len(fanout))
-        return runner.submit(lambda at: engine.stats(len(fanout))).result(timeout=5)
+            return EngineStats(watchers=len(fanout), build_watchers=len(feed_fanout))
+        return runner.submit(lambda at: engine.stats(len(fanout), len(feed_fanout), at)).result(timeout=5)
 
     metrics.snapshot = snapshot
 

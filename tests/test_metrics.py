@@ -15,9 +15,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client.parser import text_string_to_metric_families
 
-from jis.v1 import broadcast_pb2
+from jis.v1 import broadcast_pb2, build_sequence_pb2, supply_pb2
 from tests.conftest import Client, configure_line, connect
 from tests.factories import ADD, bc, part, pub
 from tests.serverproc import ServerProcess
@@ -84,6 +86,37 @@ def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) 
     assert s[("jis_breaks_open", (("line", "M1"), ("type", "GAP")))] == 1
     assert s[("jis_vehicles_active", (("line", "M1"),))] == 4
     assert s[("jis_store_commit_duration_seconds_count", ())] >= 5
+    # Nothing supplied yet: 4 vehicles expect SUP1's seat, none covered.
+    seat = (("group", "SEAT"), ("line", "M1"), ("supplier", "SUP1"))
+    assert s[("jis_expected_vehicles", seat)] == 4
+    assert s[("jis_coverage_seconds", seat)] == 0
+    # Racks at the dock for the first two vehicles in order: 2 x takt (60 s) covered.
+    c.supply.ConfigureSupplier(
+        supply_pb2.ConfigureSupplierRequest(supplier_id="SUP1", lead_time=Duration(seconds=3600)), timeout=10
+    )
+    c.supply.DispatchRack(
+        supply_pb2.DispatchRackRequest(
+            rack_id="M1-R",
+            supplier_id="SUP1",
+            group="SEAT",
+            line_id="M1",
+            capacity=4,
+            slots=[supply_pb2.RackSlot(vehicle_id=f"M1-V{i}", part_number="S-BLK") for i in (1, 2)],
+            eta=Timestamp(seconds=int(time.time()) + 3600),
+        ),
+        timeout=10,
+    )
+    c.supply.MoveRack(
+        supply_pb2.MoveRackRequest(rack_id="M1-R", stage=supply_pb2.RACK_STAGE_AT_DOCK), timeout=10
+    )
+    s = samples(scrape(metered))
+    assert s[("jis_coverage_seconds", seat)] == 120 and s[("jis_plant_coverage_seconds", seat)] == 120
+    watch = c.build.WatchBuildSequence(
+        build_sequence_pb2.WatchBuildSequenceRequest(line_id="M1", supplier_id="SUP1", group="SEAT")
+    )
+    next(watch)
+    assert samples(scrape(metered))[("jis_build_sequence_subscribers", ())] == 1
+    watch.cancel()
     c.channel.close()
 
 

@@ -48,7 +48,7 @@ from jis.engine.model import (
 from jis.engine.sequence import SequenceState, require_id
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching
-from jis.metrics import EngineStats, LineStats
+from jis.metrics import KPI_WINDOW_S, EngineStats, LineStats
 from jis.store.base import LogRecord, Store, StoreCorrupt
 
 log = logging.getLogger(__name__)
@@ -352,8 +352,9 @@ class Engine:
 
     # -- queries -----------------------------------------------------------------------
 
-    def stats(self, watchers: int = 0) -> EngineStats:
-        """What the metrics endpoint shows; computed on the engine thread at scrape time."""
+    def stats(self, watchers: int = 0, build_watchers: int = 0, at: int | None = None) -> EngineStats:
+        """What the metrics endpoint shows; computed on the engine thread at scrape time
+        (``at``: engine time now, for the trailing KPI window)."""
         lines = {
             line_id: LineStats(
                 highest_call_no=ls.ledger.highest,
@@ -370,7 +371,18 @@ class Engine:
             if b.need_time is not None:
                 key = (b.line_id, b.type.name)
                 earliest[key] = min(earliest.get(key, float("inf")), b.need_time / 1e9)
-        return EngineStats(lines, breaks, earliest, watchers)
+        coverage = {
+            (i.line_id, i.supplier_id, i.group): (i.expected, i.coverage_ns / 1e9, i.plant_coverage_ns / 1e9)
+            for line_id in self.seq.lines
+            for i in self.inventory(line_id)
+        }
+        now = self.last_at if at is None else at
+        supplier_kpis = {}
+        for code in sorted(self.supply.suppliers):
+            supplier_id = self.seq.supplier_ids.name(code)
+            k = self.kpi_report("", supplier_id, now - KPI_WINDOW_S * 10**9, now + 1)
+            supplier_kpis[supplier_id] = (k.otif, k.sequence_accuracy)
+        return EngineStats(lines, breaks, earliest, watchers, coverage, supplier_kpis, build_watchers)
 
     def vehicle(self, vehicle_id: str) -> VehicleView:
         return self.seq.vehicle_view(vehicle_id)
