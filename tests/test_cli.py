@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
-from jis.v1 import broadcast_pb2
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from jis.v1 import broadcast_pb2, dock_pb2, supply_pb2
 from tests.conftest import Client, configure_line
 from tests.factories import ADD, bc, part
 from tests.serverproc import ServerProcess
@@ -66,3 +70,71 @@ def test_cli_exits_1_when_the_server_refuses(server: ServerProcess) -> None:
     r = jis("sequence", "--server", server.address, "--line", "NO-SUCH-LINE")
     assert r.returncode == 1
     assert "NOT_FOUND" in r.stderr and "line_id" in r.stderr
+
+
+def test_cli_shows_inventory_kpis_and_the_dock(server: ServerProcess, client: Client) -> None:
+    configure_line(client, "CLI2")
+    client.supply.ConfigureSupplier(
+        supply_pb2.ConfigureSupplierRequest(supplier_id="SUPD", lead_time=Duration(seconds=3600)), timeout=10
+    )
+    client.broadcast.PublishBatch(
+        broadcast_pb2.PublishBatchRequest(
+            broadcasts=[bc("CLI2", i, ADD, f"CLI2-V{i}", i, [part("SEAT", "S", "SUPD")]) for i in (1, 2, 3)]
+        ),
+        timeout=10,
+    )
+    eta = Timestamp(seconds=int(time.time()) + 3600)
+    client.supply.DispatchRack(
+        supply_pb2.DispatchRackRequest(
+            rack_id="CLI2-R",
+            supplier_id="SUPD",
+            group="SEAT",
+            line_id="CLI2",
+            capacity=4,
+            slots=[supply_pb2.RackSlot(vehicle_id=f"CLI2-V{i}", part_number="S") for i in (1, 2)],
+            eta=eta,
+        ),
+        timeout=10,
+    )
+    start = Timestamp(seconds=int(time.time()) - 60)
+    end = Timestamp(seconds=int(time.time()) + 1800)
+    client.dock.BookAppointment(
+        dock_pb2.AppointmentSpec(
+            appointment_id="CLI2-A",
+            door="CLI-D1",
+            window_start=start,
+            window_end=end,
+            supplier_id="SUPD",
+            trailer="TR-9",
+            rack_ids=["CLI2-R"],
+        ),
+        timeout=10,
+    )
+    for kind in (dock_pb2.YARD_EVENT_KIND_GATE_IN, dock_pb2.YARD_EVENT_KIND_AT_DOOR):
+        client.dock.RecordYardEvent(dock_pb2.YardEventRequest(appointment_id="CLI2-A", kind=kind), timeout=10)
+
+    r = jis("inventory", "--server", server.address, "--line", "CLI2")
+    assert r.returncode == 0, r.stderr
+    header, row = r.stdout.splitlines()[:2]
+    assert header.split()[:4] == ["SUPPLIER", "GROUP", "EXPECTED", "PLANNED"]
+    # 3 expected, V3 planned, 2 at the dock covering 2 minutes (takt 60 s) in sequence.
+    assert row.split()[:8] == ["SUPD", "SEAT", "3", "1", "0", "0", "2", "0"]
+    assert "2.0 min" in row
+    inv = json.loads(jis("inventory", "--server", server.address, "--line", "CLI2", "--json").stdout)
+    assert inv[0]["scopes"][0]["coveredVehiclesAtPlant"] == "2"
+
+    r = jis("kpis", "--server", server.address, "--supplier", "SUPD")
+    assert r.returncode == 0, r.stderr
+    # The line's need times (epoch 2026-01-01) are long past: in sequence, but not on time.
+    assert "(0 of 1 racks)" in r.stdout and "(2 of 2)" in r.stdout
+    k = json.loads(jis("kpis", "--server", server.address, "--supplier", "SUPD", "--json").stdout)[0]
+    assert (k["racksDelivered"], k["slotsInSequence"], k["appointments"]) == ("1", "2", "1")
+
+    r = jis("dock", "--server", server.address, "--door", "CLI-D1")
+    assert r.returncode == 0, r.stderr
+    assert "0 trailer(s) waiting, 1 at a door" in r.stdout
+    assert "CLI2-A" in r.stdout and "AT_DOOR" in r.stdout and "TR-9" in r.stdout
+    yard = json.loads(jis("dock", "--server", server.address, "--door", "CLI-D1", "--json").stdout)[0]
+    assert yard["atDoor"][0]["spec"]["appointmentId"] == "CLI2-A"
+    r = jis("kpis", "--server", server.address, "--since", "not-a-time")
+    assert r.returncode != 0

@@ -15,10 +15,22 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from jis.v1 import breaks_pb2, breaks_pb2_grpc, lines_pb2, lines_pb2_grpc, sequence_pb2, sequence_pb2_grpc
+from jis.v1 import (
+    breaks_pb2,
+    breaks_pb2_grpc,
+    dock_pb2,
+    dock_pb2_grpc,
+    lines_pb2,
+    lines_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
+    sequence_pb2,
+    sequence_pb2_grpc,
+)
 
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
@@ -128,6 +140,123 @@ def _lines(ch: grpc.Channel, a: argparse.Namespace) -> str:
     )
 
 
+def _minutes(d: Duration) -> str:
+    return f"{d.ToNanoseconds() / 60e9:.1f} min"
+
+
+def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    req = reports_pb2.GetInventoryRequest(line_id=a.line, supplier_id=a.supplier, group=a.group)
+    inv = reports_pb2_grpc.ReportServiceStub(ch).GetInventory(req, timeout=TIMEOUT_S)
+    if a.json:
+        return _as_json([inv])
+    rows = [
+        (
+            i.supplier_id,
+            i.group,
+            i.expected,
+            i.planned,
+            i.built,
+            i.in_transit,
+            i.at_dock,
+            i.line_side,
+            i.consumed,
+            _minutes(i.plant_coverage),
+            _minutes(i.coverage),
+        )
+        for i in inv.scopes
+    ]
+    headers = ["SUPPLIER", "GROUP", "EXPECTED", "PLANNED", "BUILT", "IN_TRANSIT", "AT_DOCK", "LINE_SIDE"]
+    return _table([*headers, "CONSUMED", "COVERAGE_AT_PLANT", "COVERAGE"], rows) + (
+        f"\nline {a.line} at {_when(inv.at)}"
+    )
+
+
+def _ratio(k: Message, name: str) -> str:
+    return f"{100 * getattr(k, name):.1f} %" if k.HasField(name) else "n/a"
+
+
+def _kpis(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    req = reports_pb2.GetKpisRequest(line_id=a.line, supplier_id=a.supplier)
+    if a.since:
+        getattr(req, "from").FromJsonString(a.since)
+    if a.until:
+        req.to.FromJsonString(a.until)
+    k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=TIMEOUT_S)
+    if a.json:
+        return _as_json([k])
+    rows = [
+        ("OTIF", f"{_ratio(k, 'otif')} ({k.racks_otif} of {k.racks_delivered} racks)"),
+        ("  on time", k.racks_on_time),
+        ("  in full", k.racks_in_full),
+        ("  right variants", k.racks_right_variants),
+        ("  right order", k.racks_right_order),
+        (
+            "sequence accuracy",
+            f"{_ratio(k, 'sequence_accuracy')} ({k.slots_in_sequence} of {k.slots_delivered})",
+        ),
+        (
+            "lead time",
+            f"{_minutes(k.lead_time_mean)} +- {_minutes(k.lead_time_stddev)} (n={k.lead_time_samples})",
+        ),
+        ("time to detect", _minutes(k.mean_time_to_detect)),
+        ("time to resolve", _minutes(k.mean_time_to_resolve)),
+        ("gate wait", f"{_minutes(k.gate_wait_mean)} ({k.appointments} appointments)"),
+        ("door dwell", _minutes(k.door_dwell_mean)),
+    ]
+    rows += [
+        (
+            f"breaks {breaks_pb2.BreakType.Name(b.type).removeprefix('BREAK_TYPE_')}",
+            f"{b.raised} raised, {b.resolved} resolved",
+        )
+        for b in k.breaks
+        if b.raised or b.resolved
+    ]
+    return _table(["KPI", "VALUE"], rows)
+
+
+def _appointment_row(x: dock_pb2.Appointment) -> tuple[object, ...]:
+    return (
+        x.spec.door,
+        x.spec.appointment_id,
+        dock_pb2.AppointmentState.Name(x.state).removeprefix("APPOINTMENT_STATE_"),
+        f"{_when(x.spec.window_start)} .. {_when(x.spec.window_end)}",
+        x.spec.supplier_id,
+        x.spec.trailer,
+        len(x.spec.rack_ids),
+        _minutes(x.gate_wait) if x.HasField("gate_wait") else "",
+        _minutes(x.door_dwell) if x.HasField("door_dwell") else "",
+        "" if not x.HasField("punctuality") else _minutes(x.punctuality) + ("" if x.on_time else " (late)"),
+    )
+
+
+def _dock(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    req = dock_pb2.GetYardRequest(door=a.door)
+    if a.since:
+        getattr(req, "from").FromJsonString(a.since)
+    if a.until:
+        req.to.FromJsonString(a.until)
+    yard = dock_pb2_grpc.DockServiceStub(ch).GetYard(req, timeout=TIMEOUT_S)
+    if a.json:
+        return _as_json([yard])
+    headers = [
+        "DOOR",
+        "APPOINTMENT",
+        "STATE",
+        "WINDOW",
+        "SUPPLIER",
+        "TRAILER",
+        "RACKS",
+        "GATE_WAIT",
+        "DWELL",
+        "PUNCTUALITY",
+    ]
+    schedule = [_appointment_row(x) for d in yard.doors for x in d.appointments]
+    return (
+        f"yard at {_when(yard.at)}: {len(yard.waiting)} trailer(s) waiting, {len(yard.at_door)} at a door\n"
+        + _table(headers, schedule)
+    )
+
+
 def _run(command: Callable[[grpc.Channel, argparse.Namespace], str], a: argparse.Namespace) -> int:
     with grpc.insecure_channel(a.server) as ch:
         try:
@@ -181,3 +310,22 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("lines", parents=[server], help="configured lines and their ingest position")
     p.set_defaults(run=lambda a: _run(_lines, a))
+
+    p = sub.add_parser("inventory", parents=[server], help="slots per stage and coverage of a line")
+    p.add_argument("--line", required=True)
+    p.add_argument("--supplier", default="", help="only this supplier")
+    p.add_argument("--group", default="", help="only this component group")
+    p.set_defaults(run=lambda a: _run(_inventory, a))
+
+    window = argparse.ArgumentParser(add_help=False)
+    window.add_argument("--since", default="", help="window start, RFC 3339 (default: open)")
+    window.add_argument("--until", default="", help="window end, RFC 3339 (default: open)")
+
+    p = sub.add_parser("kpis", parents=[server, window], help="OTIF, accuracy, lead time, breaks, dock KPIs")
+    p.add_argument("--line", default="", help="only this line")
+    p.add_argument("--supplier", default="", help="only this supplier")
+    p.set_defaults(run=lambda a: _run(_kpis, a))
+
+    p = sub.add_parser("dock", parents=[server, window], help="the yard and each door's schedule")
+    p.add_argument("--door", default="", help="only this door")
+    p.set_defaults(run=lambda a: _run(_dock, a))
