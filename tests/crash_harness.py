@@ -2,7 +2,8 @@
 
 The server runs on the test clock, so the client knows the engine time of every input.
 After each kill and restart, everything a client can read (lines, the sequence, every
-vehicle and rack, open and resolved breaks) must equal an in-process engine that
+vehicle and rack, open and resolved breaks, every build-sequence change with its cursor,
+the yard, the KPIs) must equal an in-process engine that
 replayed exactly the acknowledged inputs, or those plus the one in flight at the kill:
 never anything in between.
 """
@@ -25,7 +26,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from jis.api import convert
 from jis.engine.engine import Engine
 from jis.engine.errors import DomainError
-from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, sequence_pb2, supply_pb2, supply_pb2_grpc
+from jis.v1 import (
+    breaks_pb2,
+    broadcast_pb2,
+    build_sequence_pb2,
+    dock_pb2,
+    lines_pb2,
+    reports_pb2,
+    sequence_pb2,
+    supply_pb2,
+)
 from tests.conftest import connect
 from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, part
 from tests.serverproc import ServerProcess
@@ -56,6 +66,7 @@ class Driver:
     states: dict[str, str] = field(default_factory=dict)
     seqs: dict[str, int] = field(default_factory=dict)
     racks: list[str] = field(default_factory=list)
+    appointments: list[str] = field(default_factory=list)
     next_seq: int = 0
 
     def __post_init__(self) -> None:
@@ -135,6 +146,39 @@ class Driver:
         self.states[v] = "installed"
         return bc(LINE, self.call, INSTALLED, v)
 
+    def _dock_op(self, at: int) -> Op:
+        """Book an appointment for a few racks (doors clash now and then), or move a trailer on."""
+        if self.appointments and self.rng.random() < 0.6:
+            appointment_id = self.rng.choice(self.appointments)
+            kind = self.rng.choice([1, 2, 3])
+            req = dock_pb2.YardEventRequest(appointment_id=appointment_id, kind=kind)  # type: ignore[arg-type]
+            return Op(
+                "yard",
+                lambda c: c.dock.RecordYardEvent(req, timeout=10),
+                lambda e: e.yard_event(appointment_id, kind, None, at),
+                at,
+            )
+        appointment_id = f"CR-A{len(self.appointments):04d}"
+        self.appointments.append(appointment_id)
+        start = self.now + self.rng.randrange(0, 40) * 60 * 10**9
+        spec = dock_pb2.AppointmentSpec(
+            appointment_id=appointment_id,
+            door=f"D{self.rng.randrange(3)}",
+            carrier="C",
+            trailer=f"T{len(self.appointments)}",
+            supplier_id=SUP,
+            rack_ids=self.rng.sample(self.racks, min(len(self.racks), self.rng.randrange(1, 3))),
+        )
+        spec.window_start.FromNanoseconds(start)
+        spec.window_end.FromNanoseconds(start + 30 * 60 * 10**9)
+        a = convert.appointment_in(spec)
+        return Op(
+            "appointment",
+            lambda c: c.dock.BookAppointment(spec, timeout=10),
+            lambda e: e.book_appointment(a, at),
+            at,
+        )
+
     def next_op(self) -> Op:
         roll = self.rng.random()
         at = self.now
@@ -192,6 +236,8 @@ class Driver:
                 lambda e: e.dispatch_rack(d, at),
                 at,
             )
+        if roll < 0.93 and self.racks:
+            return self._dock_op(at)
         if self.racks:
             rack = self.rng.choice(self.racks)
             stage = self.rng.choice([2, 3, 4])
@@ -248,6 +294,24 @@ def server_state(c: Any, vehicles: list[str], racks: list[str]) -> list[bytes]:
             breaks_pb2.ListBreaksRequest(resolved_from=Timestamp()), timeout=10
         ).SerializeToString(deterministic=True)
     )
+    # Every build-sequence change with its cursor (all changes here are of one scope).
+    key = {"line_id": LINE, "supplier_id": SUP, "group": "SEAT"}
+    head = c.build.GetBuildSequence(build_sequence_pb2.GetBuildSequenceRequest(**key), timeout=10).cursor
+    changes: list[build_sequence_pb2.BuildSequenceChange] = []
+    if head:
+        stream = c.build.WatchBuildSequence(
+            build_sequence_pb2.WatchBuildSequenceRequest(after_cursor=0, **key), timeout=30
+        )
+        for update in stream:
+            changes.extend(update.changes.changes)
+            if changes[-1].cursor >= head:
+                break
+        stream.cancel()
+    out.append(build_sequence_pb2.BuildSequenceChanges(changes=changes).SerializeToString(deterministic=True))
+    out.append(c.dock.GetYard(dock_pb2.GetYardRequest(), timeout=10).SerializeToString(deterministic=True))
+    out.append(
+        c.reports.GetKpis(reports_pb2.GetKpisRequest(), timeout=10).SerializeToString(deterministic=True)
+    )
     return out
 
 
@@ -286,13 +350,19 @@ def engine_state(e: Engine, vehicles: list[str], racks: list[str]) -> list[bytes
             breaks=[convert.break_out(b) for b in e.resolved_breaks(0, 2**63 - 1)]
         ).SerializeToString(deterministic=True)
     )
+    events = e.build_sequence_since(LINE, SUP, "SEAT", 0).events() if LINE in e.seq.lines else []
+    changes = [convert.feed_change_out(ev) for ev in events]
+    out.append(build_sequence_pb2.BuildSequenceChanges(changes=changes).SerializeToString(deterministic=True))
+    out.append(
+        convert.yard_out(e.yard(e.last_at, INT64_MIN, INT64_MAX)).SerializeToString(deterministic=True)
+    )
+    k = e.kpi_report("", "", INT64_MIN, INT64_MAX)
+    out.append(convert.kpis_out(k, "", "", None, None).SerializeToString(deterministic=True))
     return out
 
 
 def _connect(address: str) -> Any:
-    c = connect(address)
-    c.supply = supply_pb2_grpc.SupplyServiceStub(c.channel)  # type: ignore[attr-defined]
-    return c
+    return connect(address)
 
 
 def run(
@@ -361,7 +431,8 @@ def run(
                     f"in flight ({[o.name for o in inflight]}); parts differing from the replay without it: "
                     f"{[i for i, (a, b) in enumerate(zip(got, without, strict=True)) if a != b]}, with it: "
                     f"{[i for i, (a, b) in enumerate(zip(got, with_inflight, strict=True)) if a != b]} "
-                    f"(0 lines, 1 clock, 2 sequence, then vehicles, racks, open breaks, resolved breaks)"
+                    f"(0 lines, 1 clock, 2 sequence, then vehicles, racks, open breaks, resolved breaks, "
+                    f"build-sequence changes, yard, KPIs)"
                 )
                 acked.extend(inflight)
                 stats["inflight_applied"] += len(inflight)
