@@ -15,7 +15,7 @@ ENV PATH=/opt/jis/bin:$PATH \
     NUMBA_CACHE_DIR=/cache \
     JIS_HOST=0.0.0.0 \
     JIS_DATA_DIR=/data
-USER jis
+USER 10001
 VOLUME ["/data"]
 EXPOSE 50051
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \

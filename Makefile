@@ -20,12 +20,13 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-## lint: ruff (lint + format check) and strict mypy on jis/, and the generated-code check
+## lint: ruff (lint + format check), strict mypy on jis/, the generated-code check, hadolint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jis tests bench proto
 	$(VENV)/bin/ruff format --check jis tests bench proto
 	$(VENV)/bin/mypy
 	$(PY) proto/generate.py --check
+	$(VENV)/bin/hadolint Dockerfile
 
 ## proto: regenerate jis/v1 from proto/jis/v1
 proto: $(STAMP)
