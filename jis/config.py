@@ -34,6 +34,39 @@ class ServerConfig:
     """Snapshot the state after this many log records (and on a clean stop); 0: only on a clean stop."""
     metrics_port: int = -1
     """HTTP port of the Prometheus /metrics endpoint on --host; -1: none, 0: a free one (logged)."""
+    credentials: str = ""
+    """Credentials file (JSON: identities with a token SHA-256 or client-certificate name, and a
+    role); empty: no authentication, allowed on a loopback address only."""
+    tls_cert: str = ""
+    """PEM server certificate (chain) for TLS on the gRPC port; with --tls-key."""
+    tls_key: str = ""
+    """PEM private key of --tls-cert."""
+    tls_client_ca: str = ""
+    """PEM CA bundle: require client certificates signed by it (mutual TLS)."""
+    insecure: bool = False
+    """Allow a non-loopback --host without TLS and credentials (a trusted network, or a container
+    behind a TLS proxy); logs a warning."""
+
+
+class ConfigError(Exception):
+    """A configuration the server refuses to start with."""
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def check_exposure(cfg: ServerConfig) -> None:
+    """ConfigError unless the server is safe to start as configured: TLS files come in pairs,
+    and anything but a loopback address needs TLS and credentials, or --insecure."""
+    if bool(cfg.tls_cert) != bool(cfg.tls_key):
+        raise ConfigError("--tls-cert and --tls-key go together")
+    if cfg.tls_client_ca and not cfg.tls_cert:
+        raise ConfigError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+    if cfg.host not in LOOPBACK and not cfg.insecure and not (cfg.tls_cert and cfg.credentials):
+        raise ConfigError(
+            f"refusing to listen on {cfg.host} without TLS and credentials: give --tls-cert, --tls-key "
+            "and --credentials, or --insecure for a trusted network"
+        )
 
 
 ENV = {
@@ -47,6 +80,11 @@ ENV = {
     "max_message_bytes": "JIS_MAX_MESSAGE_BYTES",
     "snapshot_every": "JIS_SNAPSHOT_EVERY",
     "metrics_port": "JIS_METRICS_PORT",
+    "credentials": "JIS_CREDENTIALS",
+    "tls_cert": "JIS_TLS_CERT",
+    "tls_key": "JIS_TLS_KEY",
+    "tls_client_ca": "JIS_TLS_CLIENT_CA",
+    "insecure": "JIS_INSECURE",
 }
 
 

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import signal
 import time
+from pathlib import Path
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import _async as health_aio  # the asyncio HealthServicer (health.aio)
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,8 +22,9 @@ from prometheus_client import start_http_server
 
 from jis.alerts.fanout import Fanout, KeyedFanout
 from jis.api import servicers
+from jis.api.auth import Authorizer, Credentials
 from jis.clock import Clock
-from jis.config import ServerConfig
+from jis.config import LOOPBACK, ConfigError, ServerConfig, check_exposure
 from jis.engine.engine import Engine
 from jis.engine.runner import EngineRunner
 from jis.kernels.warmup import compile_all
@@ -68,7 +71,47 @@ def _recover(engine: Engine, clock: Clock) -> int:
     return n
 
 
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
+def _credentials(cfg: ServerConfig) -> Credentials | None:
+    if not cfg.credentials:
+        return None
+    try:
+        return Credentials.load(Path(cfg.credentials))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _authorizer(creds: Credentials | None, runner: EngineRunner) -> Authorizer | None:
+    if creds is None:
+        return None
+
+    async def owner_of(kind: str, ident: str) -> str:
+        return await asyncio.wrap_future(runner.submit(lambda at: runner.engine.owner(kind, ident)))
+
+    return Authorizer(creds, owner_of)
+
+
+def _port_credentials(cfg: ServerConfig) -> grpc.ServerCredentials | None:
+    """TLS for the gRPC port (None: plaintext); files are read now, before anything starts."""
+    if not cfg.tls_cert:
+        return None
+    ca = _read(cfg.tls_client_ca, "client CA bundle") if cfg.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(_read(cfg.tls_key, "TLS key"), _read(cfg.tls_cert, "TLS certificate"))],
+        root_certificates=ca,
+        require_client_auth=ca is not None,
+    )
+
+
 async def serve(cfg: ServerConfig) -> None:
+    check_exposure(cfg)
+    creds, tls = _credentials(cfg), _port_credentials(cfg)
     store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)
     engine = Engine(store)
@@ -86,7 +129,7 @@ async def serve(cfg: ServerConfig) -> None:
         metrics=metrics,
         snapshot_every=cfg.snapshot_every,
     )
-    gw = servicers.Gateway(runner, clock, metrics)
+    gw = servicers.Gateway(runner, clock, metrics, _authorizer(creds, runner))
 
     def snapshot() -> EngineStats:
         if not gw.ready:
@@ -118,7 +161,12 @@ async def serve(cfg: ServerConfig) -> None:
         [*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+    address = f"{cfg.host}:{cfg.port}"
+    if tls is None:
+        port, transport = server.add_insecure_port(address), "plaintext"
+    else:
+        port = server.add_secure_port(address, tls)
+        transport = "TLS, client certificates required" if cfg.tls_client_ca else "TLS"
 
     async def set_health(status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
         for name in ["", *SERVICES]:
@@ -131,7 +179,11 @@ async def serve(cfg: ServerConfig) -> None:
 
     await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
-    log.info("jis listening on %s:%d (data in %s; plaintext gRPC)", cfg.host, port, store.path.resolve())
+    log.info("jis listening on %s:%d (data in %s; %s gRPC)", cfg.host, port, store.path.resolve(), transport)
+    if gw.auth is None:
+        log.warning("no credentials configured: every caller may do everything (local trial only)")
+    if cfg.insecure and cfg.host not in LOOPBACK:
+        log.warning("--insecure: listening on %s without the protection of TLS and credentials", cfg.host)
     http = None
     if cfg.metrics_port >= 0:
         http, _ = start_http_server(cfg.metrics_port, addr=cfg.host, registry=metrics.registry)

@@ -19,9 +19,11 @@ LISTEN = re.compile(r"jis listening on 127\.0\.0\.1:(\d+)")
 class ServerProcess:
     """Start, stop, `kill -9` and restart one server on one data dir."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, tls: grpc.ChannelCredentials | None = None) -> None:
         self.data_dir = data_dir
         self.extra = list(extra)
+        self.tls = tls
+        """Channel credentials for the health check when the server speaks TLS."""
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -67,7 +69,12 @@ class ServerProcess:
 
     def wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        with grpc.insecure_channel(self.address) as ch:
+        ch = (
+            grpc.insecure_channel(self.address)
+            if self.tls is None
+            else grpc.secure_channel(self.address, self.tls)
+        )
+        with ch:
             stub = health_pb2_grpc.HealthStub(ch)
             while time.monotonic() < deadline:
                 try:

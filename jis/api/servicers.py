@@ -12,6 +12,7 @@ import numpy as np
 from jis.alerts.breaks import BreakEvent, BreakType
 from jis.alerts.fanout import CUT_OFF, Fanout, KeyedFanout
 from jis.api import convert
+from jis.api.auth import Authorizer
 from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
 from jis.engine.engine import Engine
@@ -51,10 +52,18 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 class Gateway:
     """The servicers' one way into the engine: its thread, once recovery is done."""
 
-    def __init__(self, runner: EngineRunner, clock: Clock, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        runner: EngineRunner,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        auth: Authorizer | None = None,
+    ) -> None:
         self.runner = runner
         self.clock = clock
         self.metrics = metrics
+        self.auth = auth
+        """None: no credentials configured (local trial), every call allowed."""
         self.ready = False
 
     async def call(self, op: Callable[[Engine, int], T], context: Ctx) -> T:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc import aio
 
+from jis.api.auth import Authorizer
 from jis.engine.errors import DomainError
 from jis.metrics import Metrics
 
@@ -68,14 +69,26 @@ def _observe(servicer: Any, method: str, code: str, started: float) -> None:
         metrics.rpc_duration.labels(method).observe(time.perf_counter() - started)
 
 
+async def _authorize(servicer: Any, method: str, request: Any, context: Ctx) -> None:
+    """With credentials configured: UNAUTHENTICATED / PERMISSION_DENIED unless the caller
+    may make this call (jis.api.auth), before anything else looks at the request."""
+    auth: Authorizer | None = getattr(getattr(servicer, "gw", None), "auth", None)
+    if auth is None:
+        return
+    metadata = {k.lower(): v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+    names = [n.decode() for n in context.auth_context().get("x509_common_name", [])]
+    await auth.check(method, request, metadata, names)
+
+
 def unary(handler: Handler[R]) -> Handler[R]:
-    """Wrap a unary servicer method: DomainError -> its status; anything else -> INTERNAL.
-    Observes the RPC's count and duration once."""
+    """Wrap a unary servicer method: caller authorized, DomainError -> its status, anything
+    else -> INTERNAL. Observes the RPC's count and duration once."""
 
     @functools.wraps(handler)
     async def wrapped(self: Any, request: Any, context: Ctx) -> R:
         started, code = time.perf_counter(), "OK"
         try:
+            await _authorize(self, handler.__name__, request, context)
             return await handler(self, request, context)
         except BaseException as exc:
             code = _code_of(exc, context)
@@ -96,6 +109,7 @@ def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
     async def wrapped(self: Any, request: Any, context: Ctx) -> AsyncIterator[R]:
         started, code = time.perf_counter(), "OK"
         try:
+            await _authorize(self, handler.__name__, request, context)
             async for item in handler(self, request, context):
                 yield item
         except BaseException as exc:

@@ -9,9 +9,10 @@ import sys
 
 from jis import __version__
 from jis.cli.ops import add_commands
-from jis.config import add_server_arguments, from_arguments
+from jis.config import ConfigError, add_server_arguments, from_arguments
 
-EXIT_STORE_CORRUPT = 2
+EXIT_CANNOT_START = 2
+"""The store is unreadable, or the configuration is refused."""
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -22,7 +23,10 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(serve(from_arguments(args)))
     except StoreCorrupt as exc:
         logging.getLogger("jis").critical("cannot start: the store is unreadable: %s", exc)
-        return EXIT_STORE_CORRUPT
+        return EXIT_CANNOT_START
+    except ConfigError as exc:
+        logging.getLogger("jis").critical("cannot start: %s", exc)
+        return EXIT_CANNOT_START
     return 0
 
 

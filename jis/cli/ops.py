@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import json_format
@@ -19,6 +20,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from jis.api.auth import parse_role, token_sha256
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
@@ -257,8 +259,59 @@ def _dock(ch: grpc.Channel, a: argparse.Namespace) -> str:
     )
 
 
+def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
+    """A channel to the server: TLS when a CA bundle is given (the token then travels as
+    call credentials), else plaintext (the token, if any, as an authorization header)."""
+    if tls_ca:
+        with open(tls_ca, "rb") as f:
+            creds = grpc.ssl_channel_credentials(f.read())
+        if token:
+            creds = grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(token))
+        return grpc.secure_channel(server, creds)
+    ch = grpc.insecure_channel(server)
+    return grpc.intercept_channel(ch, _Bearer(token)) if token else ch
+
+
+if TYPE_CHECKING:  # generic in the type stubs only
+    _UnaryUnary = grpc.UnaryUnaryClientInterceptor[Any, Any]
+    _UnaryStream = grpc.UnaryStreamClientInterceptor[Any, Any]
+else:
+    _UnaryUnary, _UnaryStream = grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor
+
+
+class _Bearer(_UnaryUnary, _UnaryStream):
+    """Adds ``authorization: Bearer <token>`` to every call on a plaintext channel."""
+
+    def __init__(self, token: str) -> None:
+        self.header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details: Any) -> Any:
+        return details._replace(metadata=[*(details.metadata or ()), self.header])
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+
+def _token(a: argparse.Namespace) -> int:
+    try:
+        parse_role(a.role)
+    except ValueError as exc:
+        print(f"jis: {exc}", file=sys.stderr)
+        return 2
+    token = secrets.token_urlsafe(32)
+    entry: dict[str, object] = {"name": a.name, "role": a.role, "token_sha256": token_sha256(token)}
+    if a.line:
+        entry["lines"] = a.line
+    print(f"token (give it to {a.name}; it is not stored anywhere): {token}")
+    print(f'credentials-file entry (add to "identities"): {json.dumps(entry)}')
+    return 0
+
+
 def _run(command: Callable[[grpc.Channel, argparse.Namespace], str], a: argparse.Namespace) -> int:
-    with grpc.insecure_channel(a.server) as ch:
+    with channel(a.server, a.token, a.tls_ca) as ch:
         try:
             out = command(ch, a)
         except grpc.RpcError as exc:
@@ -281,6 +334,14 @@ def add_commands(sub: Any) -> None:
         help="gRPC address of the server [env JIS_SERVER; default 127.0.0.1:50051]",
     )
     server.add_argument("--json", action="store_true", help="JSON instead of a table")
+    server.add_argument(
+        "--token", default=os.environ.get("JIS_TOKEN", ""), help="bearer token [env JIS_TOKEN]"
+    )
+    server.add_argument(
+        "--tls-ca",
+        default=os.environ.get("JIS_TLS_CA", ""),
+        help="PEM CA bundle to verify the server's TLS certificate; absent: plaintext [env JIS_TLS_CA]",
+    )
 
     p = sub.add_parser("breaks", parents=[server], help="open sequence breaks, most urgent first")
     p.add_argument("--line", default="", help="only this line")
@@ -325,6 +386,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--line", default="", help="only this line")
     p.add_argument("--supplier", default="", help="only this supplier")
     p.set_defaults(run=lambda a: _run(_kpis, a))
+
+    p = sub.add_parser("token", help="make a bearer token and its credentials-file entry")
+    p.add_argument("name", help="who it is for, e.g. seatco-plant-2")
+    p.add_argument("role", help="admin, operator, mes, dock or supplier:<id>")
+    p.add_argument("--line", action="append", default=[], help="mes only: a line it may publish for")
+    p.set_defaults(run=_token)
 
     p = sub.add_parser("dock", parents=[server, window], help="the yard and each door's schedule")
     p.add_argument("--door", default="", help="only this door")

@@ -489,6 +489,14 @@ class Engine:
             self.dock,
         )
 
+    def owner(self, kind: str, ident: str) -> str:
+        """The supplier a rack (``kind`` "rack_id") or appointment ("appointment_id") belongs to."""
+        if kind == "rack_id":
+            rack = self.supply.rack(ident)
+            return self.seq.supplier_ids.name(int(self.supply.racks.col("supplier")[rack]))
+        row = self.dock.appointment(ident)
+        return self.seq.supplier_ids.name(int(self.dock.appointments.col("supplier")[row]))
+
     def rack(self, rack_id: str) -> RackView:
         return self.supply.rack_view(rack_id)
 
