@@ -1,6 +1,10 @@
 # syntax=docker/dockerfile:1
 # The base image is a build argument so that a locally built base works where no
 # registry is reachable:  docker build --build-arg BASE=my-python:3.11-slim .
+# The server listens on 0.0.0.0 in the container, so it starts only with TLS and
+# credentials mounted (JIS_CREDENTIALS, JIS_TLS_CERT, JIS_TLS_KEY) or, for a local trial
+# or behind a TLS proxy, with -e JIS_INSECURE=1. The HEALTHCHECK speaks plaintext gRPC:
+# with TLS on, override it (docker run --health-cmd) or rely on the proxy's checks.
 ARG BASE=python:3.11-slim
 FROM ${BASE} AS build
 WORKDIR /src
