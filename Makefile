@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint proto bench bench-smoke clean
+.PHONY: serve demo test lint proto bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,14 @@ $(STAMP): pyproject.toml
 ## serve: run the server on its embedded store (127.0.0.1:50051, data in ./jis-data)
 serve: $(STAMP)
 	$(VENV)/bin/jis serve
+
+## demo: a test-clock server on a throwaway store, and a simulated 8-hour day played against it
+demo: $(STAMP)
+	@dir=$$(mktemp -d); \
+	$(VENV)/bin/jis serve --test-clock --port 50061 --data-dir $$dir/data > $$dir/server.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
+	for i in $$(seq 1 120); do grep -q "jis SERVING" $$dir/server.log && break; sleep 0.5; done; \
+	$(VENV)/bin/jis simulate --server 127.0.0.1:50061 --seed 1 --hours 8 --progress
 
 ## test: the whole test suite
 test: $(STAMP)

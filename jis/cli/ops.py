@@ -387,6 +387,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--supplier", default="", help="only this supplier")
     p.set_defaults(run=lambda a: _run(_kpis, a))
 
+    from jis.cli.simulate import add_simulate  # imports the driver only when asked for
+
+    add_simulate(sub, server)
+
     p = sub.add_parser("token", help="make a bearer token and its credentials-file entry")
     p.add_argument("name", help="who it is for, e.g. seatco-plant-2")
     p.add_argument("role", help="admin, operator, mes, dock or supplier:<id>")

@@ -1,0 +1,1 @@
+"""The scenario driver behind `jis simulate`."""

@@ -1,0 +1,63 @@
+"""`jis simulate` against a real server on its test clock: a seeded day raises every break type."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from jis.v1 import breaks_pb2
+from tests.conftest import connect
+from tests.serverproc import ServerProcess
+
+
+def simulate(address: str, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "jis", "simulate", "--server", address, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def test_a_simulated_day_raises_and_resolves_breaks_of_every_type(tmp_path: Path) -> None:
+    proc = ServerProcess(tmp_path / "data", "--test-clock").start()
+    try:
+        r = simulate(proc.address, "--seed", "1", "--hours", "6")
+        assert r.returncode == 0, r.stderr
+        c = connect(proc.address)
+        open_ = c.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(), timeout=30).breaks
+        resolved = c.breaks.ListBreaks(
+            breaks_pb2.ListBreaksRequest(resolved_from=Timestamp()), timeout=30
+        ).breaks
+        c.channel.close()
+    finally:
+        proc.stop()
+    everything = [*open_, *resolved]
+    every_type = {t for name, t in breaks_pb2.BreakType.items() if not name.endswith("UNSPECIFIED")}
+    assert {b.type for b in everything} == every_type
+    assert {b.type for b in resolved} == every_type, "each kind of break is also seen to resolve"
+    # It printed the breaks as they happened, and a summary naming every type.
+    raised_lines = [ln for ln in r.stdout.splitlines() if " + " in ln]
+    assert len(raised_lines) == len(everything)
+    summary = r.stdout.splitlines()[-2]
+    for name in (
+        "GAP",
+        "MISSING",
+        "ORPHAN",
+        "WRONG_VARIANT",
+        "DUPLICATE",
+        "OUT_OF_SEQUENCE",
+        "LATE",
+        "BROADCAST_SILENT",
+    ):
+        assert f"{name} " in summary
+
+
+def test_simulate_needs_a_test_clock_server(server: ServerProcess) -> None:
+    r = simulate(server.address, "--hours", "0.1", "--line", "SIMX")
+    assert r.returncode == 1
+    assert "--test-clock" in r.stderr
+
+
+def test_simulate_says_when_the_server_is_unreachable() -> None:
+    r = simulate("127.0.0.1:1")
+    assert r.returncode == 3 and "cannot reach the server" in r.stderr
