@@ -5,6 +5,7 @@
 # credentials mounted (JIS_CREDENTIALS, JIS_TLS_CERT, JIS_TLS_KEY) or, for a local trial
 # or behind a TLS proxy, with -e JIS_INSECURE=1. The HEALTHCHECK speaks plaintext gRPC:
 # with TLS on, override it (docker run --health-cmd) or rely on the proxy's checks.
+# ops/docker/check-image.sh BASE builds this on a local base, runs it and waits for healthy.
 ARG BASE=python:3.11-slim
 FROM ${BASE} AS build
 WORKDIR /src
