@@ -187,10 +187,11 @@ class Evaluator:
         # MISSING: in E, no slot at all, need_time within the lead time from now.
         unslotted = first_slot < 0
         horizon = e_need - lead
-        for i in np.flatnonzero(unslotted & (horizon <= now)):
-            wanted[(BreakType.MISSING, int(e_vehicle[i]), scope[1], scope[2])] = names.missing(
-                int(e_vehicle[i]), int(e_part[i]), int(e_need[i]), now
-            )
+        due_now = np.flatnonzero(unslotted & (horizon <= now))
+        for v, p, n in zip(
+            e_vehicle[due_now].tolist(), e_part[due_now].tolist(), e_need[due_now].tolist(), strict=True
+        ):
+            wanted[(BreakType.MISSING, v, scope[1], scope[2])] = names.missing(v, p, n, now)
         later = horizon[unslotted & (horizon > now)]
         due = int(later.min()) if later.size else int(NEVER)
 
@@ -273,24 +274,29 @@ class _Names:
         return self.seq.vehicle_ids.name(vehicle)
 
     def missing(self, vehicle: int, part: int, need: int, now: int) -> Make:
-        vid, pn = self._vehicle(vehicle), self.seq.part_numbers.name(part)
-        seq_no = int(self.seq.vehicles.col("seq_no")[vehicle])
-        return lambda bid: SequenceBreak(
-            break_id=bid,
-            type=BreakType.MISSING,
-            line_id=self.line_id,
-            supplier_id=self.supplier_id,
-            group=self.group,
-            vehicle_id=vid,
-            detected_at=now,
-            need_time=need,
-            action=RecoveryAction(
-                RecoveryKind.BUILD_PART,
-                f"build {self.group} {pn} for vehicle {vid} (seq_no {seq_no}, line {self.line_id})",
+        # Called for every MISSING vehicle at every evaluation; the names are looked up only
+        # when the break is new (raise_break calls the maker for unknown keys only).
+        def make(bid: str) -> SequenceBreak:
+            vid, pn = self._vehicle(vehicle), self.seq.part_numbers.name(part)
+            seq_no = int(self.seq.vehicles.col("seq_no")[vehicle])
+            return SequenceBreak(
+                break_id=bid,
+                type=BreakType.MISSING,
+                line_id=self.line_id,
+                supplier_id=self.supplier_id,
+                group=self.group,
                 vehicle_id=vid,
-                part_number=pn,
-            ),
-        )
+                detected_at=now,
+                need_time=need,
+                action=RecoveryAction(
+                    RecoveryKind.BUILD_PART,
+                    f"build {self.group} {pn} for vehicle {vid} (seq_no {seq_no}, line {self.line_id})",
+                    vehicle_id=vid,
+                    part_number=pn,
+                ),
+            )
+
+        return make
 
     def slot_break(
         self,
