@@ -39,6 +39,8 @@ from jis.v1 import (
     build_sequence_pb2_grpc,
     dock_pb2,
     dock_pb2_grpc,
+    interop_pb2,
+    interop_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2,
@@ -61,6 +63,7 @@ SERVICES = [
     build_sequence_pb2.DESCRIPTOR.services_by_name["BuildSequenceService"].full_name,
     reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
     dock_pb2.DESCRIPTOR.services_by_name["DockService"].full_name,
+    interop_pb2.DESCRIPTOR.services_by_name["InteropService"].full_name,
 ]
 
 
@@ -155,6 +158,7 @@ async def serve(cfg: ServerConfig) -> None:
     )
     reports_pb2_grpc.add_ReportServiceServicer_to_server(servicers.ReportServicer(gw), server)
     dock_pb2_grpc.add_DockServiceServicer_to_server(servicers.DockServicer(gw), server)
+    interop_pb2_grpc.add_InteropServiceServicer_to_server(servicers.InteropServicer(gw), server)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

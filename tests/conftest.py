@@ -18,6 +18,7 @@ from jis.v1 import (
     broadcast_pb2_grpc,
     build_sequence_pb2_grpc,
     dock_pb2_grpc,
+    interop_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2_grpc,
@@ -54,6 +55,7 @@ class Client:
         self.build = build_sequence_pb2_grpc.BuildSequenceServiceStub(self.channel)
         self.reports = reports_pb2_grpc.ReportServiceStub(self.channel)
         self.dock = dock_pb2_grpc.DockServiceStub(self.channel)
+        self.interop = interop_pb2_grpc.InteropServiceStub(self.channel)
 
 
 def connect(address: str) -> Client:

@@ -8,6 +8,7 @@ repeated fields long and short.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -38,6 +39,14 @@ text = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
     st.integers(100, 5000).map(lambda n: "x" * n),
 )
+_DELJIT = (Path(__file__).resolve().parent / "fixtures" / "deljit_day.edi").read_bytes()
+edi_bytes = st.one_of(
+    st.binary(max_size=300),
+    st.integers(0, len(_DELJIT)).map(lambda n: _DELJIT[:n]),  # cut anywhere
+    st.tuples(st.integers(0, len(_DELJIT) - 1), st.binary(min_size=1, max_size=3)).map(
+        lambda t: _DELJIT[: t[0]] + t[1] + _DELJIT[t[0] + len(t[1]) :]  # a few bytes overwritten
+    ),
+)
 INT_BOUNDS = {
     F.TYPE_INT64: (-(2**63), 2**63 - 1),
     F.TYPE_SINT64: (-(2**63), 2**63 - 1),
@@ -67,6 +76,8 @@ def message(descriptor: Any, depth: int = 0) -> st.SearchStrategy[dict[str, Any]
             value = text
         elif f.type == F.TYPE_BOOL:
             value = st.booleans()
+        elif f.type == F.TYPE_BYTES:
+            value = edi_bytes
         elif f.type == F.TYPE_ENUM:
             value = st.integers(-3, 12)
         else:
@@ -107,6 +118,7 @@ STUB_OF_SERVICE = {
     "BuildSequenceService": "build",
     "ReportService": "reports",
     "DockService": "dock",
+    "InteropService": "interop",
 }
 
 

@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,30 @@ class Credentials:
         return None
 
 
+current_identity: ContextVar[Identity | None] = ContextVar("current_identity", default=None)
+"""The caller of the RPC being handled (None without credentials configured), for the
+checks a servicer can only make once it has read the request (e.g. an EDIFACT payload)."""
+
+
+def require_lines(line_ids: list[tuple[str, str]]) -> None:
+    """PERMISSION_DENIED unless the caller may publish for each (field, line id)."""
+    ident = current_identity.get()
+    if ident is None or ident.role != Role.MES or not ident.lines:
+        return
+    for name, line_id in line_ids:
+        if line_id not in ident.lines:
+            raise PermissionDenied(name, f"{ident.name} may not publish for line {line_id!r}")
+
+
+def require_supplier(name: str, supplier_id: str) -> None:
+    """PERMISSION_DENIED if the caller is a supplier other than ``supplier_id``."""
+    ident = current_identity.get()
+    if ident is not None and ident.role == Role.SUPPLIER and ident.supplier_id != supplier_id:
+        raise PermissionDenied(
+            name, f"{ident.name} acts for supplier {ident.supplier_id!r}, not {supplier_id!r}"
+        )
+
+
 # -- rules ---------------------------------------------------------------------------
 
 READERS = frozenset({Role.OPERATOR, Role.ADMIN})
@@ -194,6 +219,9 @@ RULES: dict[str, Rule] = {
     "RecordYardEvent": _rule(Role.DOCK),
     "GetAppointment": _rule(Role.OPERATOR, Role.DOCK, Role.SUPPLIER, owner="appointment_id"),
     "GetYard": _rule(Role.OPERATOR, Role.DOCK),
+    # InteropService: lines and rack owners are checked once the request is read
+    "ImportDeljit": _rule(Role.MES),
+    "ExportDesadv": _rule(Role.OPERATOR, Role.DOCK, Role.SUPPLIER),
 }
 
 
@@ -222,6 +250,7 @@ class Authorizer:
             await self._own(ident, method, rule, request)
         if ident.role == Role.MES and rule.line_check and ident.lines:
             self._lines(ident, request)
+        current_identity.set(ident)
         return ident
 
     async def _own(self, ident: Identity, method: str, rule: Rule, request: Any) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from jis.alerts.breaks import BreakEvent, BreakType
 from jis.alerts.fanout import CUT_OFF, Fanout, KeyedFanout
 from jis.api import convert
-from jis.api.auth import Authorizer
+from jis.api.auth import Authorizer, require_lines, require_supplier
 from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
 from jis.engine.engine import Engine
@@ -20,6 +20,7 @@ from jis.engine.errors import DomainError, InvalidArgument, ResourceExhausted, U
 from jis.engine.feed import FeedBatch
 from jis.engine.model import Disposition, PublishResult
 from jis.engine.runner import EngineRunner
+from jis.interop import edifact
 from jis.metrics import Metrics
 from jis.v1 import (
     breaks_pb2,
@@ -30,6 +31,8 @@ from jis.v1 import (
     build_sequence_pb2_grpc,
     dock_pb2,
     dock_pb2_grpc,
+    interop_pb2,
+    interop_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2,
@@ -43,7 +46,8 @@ from jis.v1 import (
 T = TypeVar("T")
 
 MAX_BATCH = 10_000
-"""Most broadcasts in one PublishBatch call."""
+"""Most broadcasts in one PublishBatch call (or one DELJIT interchange)."""
+MAX_DESADV_RACKS = 256
 DEFAULT_PAGE = 500
 MAX_PAGE = 10_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -95,6 +99,31 @@ def _publish_reply(r: PublishResult) -> broadcast_pb2.PublishResponse:
     )
 
 
+def _batch_results(
+    out: Any, sent: list[tuple[str, int]], results: list[PublishResult | DomainError]
+) -> tuple[int, int, int]:
+    """Append one BroadcastResult per message to ``out``; returns (applied, duplicates, rejected)."""
+    applied = duplicates = rejected = 0
+    for (line_id, call_no), r in zip(sent, results, strict=True):
+        if isinstance(r, DomainError):
+            rejected += 1
+            out.add(
+                line_id=line_id,
+                call_no=call_no,
+                disposition=broadcast_pb2.DISPOSITION_REJECTED,
+                code=status_of(r).value[0],
+                message=str(r),
+                field=r.field,
+            )
+        else:
+            out.add(line_id=r.line_id, call_no=r.call_no, disposition=int(r.disposition))
+            if r.disposition == Disposition.APPLIED:
+                applied += 1
+            else:
+                duplicates += 1
+    return applied, duplicates, rejected
+
+
 class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
@@ -125,35 +154,17 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
                 batch.append(exc)  # type: ignore[arg-type]
         results = await self.gw.call(lambda e, at: e.publish_batch(batch, at), context)
         reply = broadcast_pb2.PublishBatchResponse()
-        for m, r in zip(request.broadcasts, results, strict=True):
-            if isinstance(r, DomainError):
-                reply.rejected += 1
-                reply.results.add(
-                    line_id=m.line_id,
-                    call_no=m.call_no,
-                    disposition=broadcast_pb2.DISPOSITION_REJECTED,
-                    code=status_of(r).value[0],
-                    message=str(r),
-                    field=r.field,
-                )
-            else:
-                reply.results.append(
-                    broadcast_pb2.BroadcastResult(
-                        line_id=r.line_id,
-                        call_no=r.call_no,
-                        disposition=int(r.disposition),  # type: ignore[arg-type]
-                    )
-                )
-                if r.disposition == Disposition.APPLIED:
-                    reply.applied += 1
-                else:
-                    reply.duplicates += 1
+        pairs = [(m.line_id, m.call_no) for m in request.broadcasts]
+        reply.applied, reply.duplicates, reply.rejected = _batch_results(reply.results, pairs, results)
+        self._count(reply.applied, reply.duplicates, reply.rejected)
+        return reply
+
+    def _count(self, applied: int, duplicates: int, rejected: int) -> None:
         if self.gw.metrics is not None:
             counted = self.gw.metrics.broadcasts
-            counted.labels("applied").inc(reply.applied)
-            counted.labels("duplicate").inc(reply.duplicates)
-            counted.labels("rejected").inc(reply.rejected)
-        return reply
+            counted.labels("applied").inc(applied)
+            counted.labels("duplicate").inc(duplicates)
+            counted.labels("rejected").inc(rejected)
 
 
 class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
@@ -510,3 +521,66 @@ class DockServicer(dock_pb2_grpc.DockServiceServicer):
         stop = INT64_MAX if stop is None else stop
         door = request.door
         return convert.yard_out(await self.gw.call(lambda e, at: e.yard(at, start, stop, door), context))
+
+
+class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    @unary
+    async def ImportDeljit(
+        self, request: interop_pb2.ImportDeljitRequest, context: Ctx
+    ) -> interop_pb2.ImportDeljitResponse:
+        try:
+            reference, messages = edifact.read_deljit(request.interchange)
+        except edifact.EdiError as exc:
+            raise InvalidArgument("interchange", str(exc)) from None
+        accepted = [m for m in messages if m.error is None]
+        require_lines(
+            [(f"interchange message {m.reference} LOC", b.line_id) for m in accepted for b in m.broadcasts]
+        )
+        batch = [b for m in accepted for b in m.broadcasts]
+        if len(batch) > MAX_BATCH:
+            raise InvalidArgument(
+                "interchange", f"{len(batch)} broadcasts; at most {MAX_BATCH} per interchange"
+            )
+        results = await self.gw.call(lambda e, at: e.publish_batch(batch, at), context) if batch else []
+        reply = interop_pb2.ImportDeljitResponse(interchange_reference=reference)
+        k = 0
+        for m in messages:
+            out = reply.messages.add(reference=m.reference, accepted=m.error is None)
+            if m.error is not None:
+                out.error, out.segment_position, out.segment_tag = str(m.error), m.error.position, m.error.tag
+                reply.messages_refused += 1
+                continue
+            n = len(m.broadcasts)
+            counts = _batch_results(
+                out.results, [(b.line_id, b.call_no) for b in m.broadcasts], results[k : k + n]
+            )
+            k += n
+            reply.applied += counts[0]
+            reply.duplicates += counts[1]
+            reply.rejected += counts[2]
+        if self.gw.metrics is not None:
+            counted = self.gw.metrics.broadcasts
+            counted.labels("applied").inc(reply.applied)
+            counted.labels("duplicate").inc(reply.duplicates)
+            counted.labels("rejected").inc(reply.rejected)
+        return reply
+
+    @unary
+    async def ExportDesadv(
+        self, request: interop_pb2.ExportDesadvRequest, context: Ctx
+    ) -> interop_pb2.Desadv:
+        rack_ids = list(request.rack_ids)
+        if not rack_ids:
+            raise InvalidArgument("rack_ids", "at least one rack")
+        if len(rack_ids) > MAX_DESADV_RACKS:
+            raise InvalidArgument("rack_ids", f"at most {MAX_DESADV_RACKS} racks")
+        at, racks = await self.gw.call(lambda e, at: (at, [e.rack(r) for r in rack_ids]), context)
+        for i, rack in enumerate(racks):
+            require_supplier(f"rack_ids[{i}]", rack.supplier_id)
+        reference = f"DA{at // 10**6 % 10**13:013d}"  # unique per millisecond of engine time
+        sender = request.sender or racks[0].supplier_id
+        data = edifact.write_desadv(racks, sender, request.recipient or "JIS", reference, at)
+        return interop_pb2.Desadv(interchange=data, reference=reference)

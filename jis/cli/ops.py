@@ -24,8 +24,11 @@ from jis.api.auth import parse_role, token_sha256
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
+    broadcast_pb2,
     dock_pb2,
     dock_pb2_grpc,
+    interop_pb2,
+    interop_pb2_grpc,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2,
@@ -310,6 +313,40 @@ def _token(a: argparse.Namespace) -> int:
     return 0
 
 
+def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    with open(a.file, "rb") as f:
+        data = f.read()
+    reply = interop_pb2_grpc.InteropServiceStub(ch).ImportDeljit(
+        interop_pb2.ImportDeljitRequest(interchange=data), timeout=TIMEOUT_S * 6
+    )
+    if a.json:
+        return _as_json([reply])
+    rows = []
+    for m in reply.messages:
+        if not m.accepted:
+            rows.append(
+                (m.reference, "REFUSED", "", "", f"segment {m.segment_position} {m.segment_tag}: {m.error}")
+            )
+        for r in m.results:
+            status = broadcast_pb2.Disposition.Name(r.disposition).removeprefix("DISPOSITION_")
+            rows.append((m.reference, status, r.line_id, r.call_no, r.message))
+    return _table(["MESSAGE", "RESULT", "LINE", "CALL_NO", "DETAIL"], rows) + (
+        f"\ninterchange {reply.interchange_reference}: {reply.applied} applied, "
+        f"{reply.duplicates} duplicate(s), {reply.rejected} rejected, "
+        f"{reply.messages_refused} message(s) refused"
+    )
+
+
+def _desadv(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    req = interop_pb2.ExportDesadvRequest(rack_ids=a.rack_ids, sender=a.sender, recipient=a.recipient)
+    reply = interop_pb2_grpc.InteropServiceStub(ch).ExportDesadv(req, timeout=TIMEOUT_S)
+    if a.output:
+        with open(a.output, "wb") as f:
+            f.write(reply.interchange)
+        return f"DESADV {reply.reference} for {len(a.rack_ids)} rack(s) written to {a.output}"
+    return str(reply.interchange.decode("utf-8"))
+
+
 def _run(command: Callable[[grpc.Channel, argparse.Namespace], str], a: argparse.Namespace) -> int:
     with channel(a.server, a.token, a.tls_ca) as ch:
         try:
@@ -386,6 +423,18 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--line", default="", help="only this line")
     p.add_argument("--supplier", default="", help="only this supplier")
     p.set_defaults(run=lambda a: _run(_kpis, a))
+
+    p = sub.add_parser("deljit", parents=[server], help="EDIFACT DELJIT: import an interchange as broadcasts")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="the interchange file (UNA optional)")
+    p.set_defaults(run=lambda a: _run(_deljit, a))
+
+    p = sub.add_parser("desadv", parents=[server], help="EDIFACT DESADV for dispatched racks")
+    p.add_argument("rack_ids", nargs="+", metavar="RACK")
+    p.add_argument("-o", "--output", default="", help="write the interchange here (default: stdout)")
+    p.add_argument("--sender", default="", help="UNB sender (default: the racks' supplier)")
+    p.add_argument("--recipient", default="", help="UNB recipient (default: JIS)")
+    p.set_defaults(run=lambda a: _run(_desadv, a))
 
     from jis.cli.simulate import add_simulate  # imports the driver only when asked for
 

@@ -1,0 +1,1 @@
+"""Industry interfaces: EDIFACT DELJIT in, DESADV out."""

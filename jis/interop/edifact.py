@@ -1,0 +1,316 @@
+"""EDIFACT at the edge: DELJIT interchanges in (as broadcasts), DESADV out (for racks).
+
+Tokenizing (UNA service characters, release character ``?``) is pydifact's; this module
+checks the envelope (UNB/UNZ and UNH/UNT control references and counts, directories
+D.96A, D.97A, D.04B) and maps segments to the engine's values. A malformed message is
+refused alone, with the message reference, segment position (1-based within the
+interchange, UNA not counted) and tag; the other messages of the interchange go on.
+
+DELJIT mapping (one broadcast per SEQ group; header values apply to every group):
+
+| segment | qualifier | becomes |
+| --- | --- | --- |
+| BGM | any | mandatory (document number is not used) |
+| DTM (header) | 137 document date | ``event_time`` |
+| NAD | SE or SU (supplier) | ``supplier_id`` of every part; BY (buyer) is read and ignored |
+| LOC (header or group) | 11 place of unloading | ``line_id`` (the group's wins) |
+| SEQ | 1 add, 2 cancel, 3 change, ZP pull, ZR reinsert, ZI installed | ``action``; 2nd element ``seq_no`` |
+| RFF | AAN (delivery schedule number) | ``call_no`` |
+| DTM (group) | 2 requested delivery | ``need_time`` |
+| GIR | VV (VIN) or BN (production number) | ``vehicle_id`` |
+| LIN | 3rd element, item number | ``group`` of a part |
+| PIA | 1 (additional id), item number | ``part_number`` (the variant) |
+| QTY | 113, 12 or 1 | ``quantity`` (absent: 1) |
+
+Dates: DTM format 203 (CCYYMMDDHHMM), 204 (CCYYMMDDHHMMSS) or 102 (CCYYMMDD), UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydifact.exceptions import EDISyntaxError, ValidationError
+from pydifact.parser import Parser
+from pydifact.segments import Segment
+from pydifact.serializer import Serializer
+
+from jis.engine.model import Action, Broadcast, PartDemand, RackView
+
+DIRECTORIES = {("D", "96A"), ("D", "97A"), ("D", "04B")}
+ACTIONS = {
+    "1": Action.ADD,
+    "2": Action.CANCEL,
+    "3": Action.CHANGE,
+    "ZP": Action.PULL,
+    "ZR": Action.REINSERT,
+    "ZI": Action.INSTALLED,
+}
+DATE_FORMATS = {"203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S", "102": "%Y%m%d"}
+MAX_INTERCHANGE_BYTES = 8 * 1024 * 1024
+
+
+class EdiError(Exception):
+    """A structural or content error, located by message, segment position and tag."""
+
+    def __init__(self, text: str, position: int = 0, tag: str = "", message: str = "") -> None:
+        where = ", ".join(
+            x
+            for x in (f"message {message}" if message else "", f"segment {position}" if position else "")
+            if x
+        )
+        super().__init__(f"{where} ({tag}): {text}" if where else text)
+        self.text, self.position, self.tag, self.message = text, position, tag, message
+
+
+@dataclass
+class DeljitMessage:
+    reference: str
+    broadcasts: list[Broadcast] = field(default_factory=list)
+    error: EdiError | None = None
+
+
+def _parse(data: bytes) -> list[Segment]:
+    if len(data) > MAX_INTERCHANGE_BYTES:
+        raise EdiError(f"interchange larger than {MAX_INTERCHANGE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("iso8859-1")  # UNOC/UNOA interchanges are Latin-1
+    try:
+        with warnings.catch_warnings():
+            # pydifact warns for every segment it has no directory XML for; the envelope and
+            # content checks below are this module's.
+            warnings.simplefilter("ignore")
+            return [s for s in Parser().parse(text.strip()) if s.tag != "UNA"]
+    except (EDISyntaxError, ValidationError) as exc:
+        raise EdiError(f"not an EDIFACT interchange: {exc}") from None
+
+
+def _el(seg: Segment, i: int, j: int = 0) -> str:
+    """Component ``j`` of element ``i`` ('' when absent)."""
+    if i >= len(seg.elements):
+        return ""
+    e = seg.elements[i]
+    if isinstance(e, list):
+        return str(e[j]) if j < len(e) and e[j] is not None else ""
+    return str(e) if j == 0 and e is not None else ""
+
+
+def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
+    """The interchange's control reference and its messages, each converted or refused.
+
+    Raises EdiError for an interchange whose envelope is broken (then nothing applies)."""
+    segs = _parse(data)
+    if not segs or segs[0].tag != "UNB":
+        raise EdiError(
+            "an interchange starts with UNB (after an optional UNA)", 1, segs[0].tag if segs else ""
+        )
+    if segs[-1].tag != "UNZ":
+        raise EdiError("an interchange ends with UNZ", len(segs), segs[-1].tag)
+    reference = _el(segs[0], 4)
+    unz = segs[-1]
+    if _el(unz, 1) != reference:
+        raise EdiError(
+            f"UNZ control reference {_el(unz, 1)!r} differs from UNB's {reference!r}", len(segs), "UNZ"
+        )
+    messages: list[DeljitMessage] = []
+    i = 1
+    while i < len(segs) - 1:
+        if segs[i].tag != "UNH":
+            raise EdiError("segment outside a message (expected UNH)", i + 1, segs[i].tag)
+        j = i
+        while j < len(segs) - 1 and segs[j].tag != "UNT":
+            j += 1
+        if segs[j].tag != "UNT":
+            raise EdiError("message without UNT", i + 1, "UNH")
+        ref = _el(segs[i], 0)
+        msg = DeljitMessage(ref)
+        try:
+            msg.broadcasts = _message(segs, i, j, ref)
+        except EdiError as exc:
+            msg.error = exc
+        messages.append(msg)
+        i = j + 1
+    if _el(unz, 0) != str(len(messages)):
+        raise EdiError(
+            f"UNZ counts {_el(unz, 0)!r} messages, the interchange has {len(messages)}", len(segs), "UNZ"
+        )
+    return reference, messages
+
+
+def _date(seg: Segment, pos: int, ref: str) -> int:
+    value, fmt = _el(seg, 0, 1), _el(seg, 0, 2) or "203"
+    pattern = DATE_FORMATS.get(fmt)
+    if pattern is None:
+        raise EdiError(f"date format {fmt!r} not accepted (203, 204 or 102)", pos, "DTM", ref)
+    try:
+        t = dt.datetime.strptime(value, pattern).replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise EdiError(f"bad date {value!r} for format {fmt}", pos, "DTM", ref) from None
+    return int(t.timestamp()) * 10**9
+
+
+def _int(value: str, what: str, pos: int, tag: str, ref: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise EdiError(f"{what} {value!r} is not a whole number", pos, tag, ref) from None
+
+
+@dataclass
+class _Group:
+    pos: int
+    action: Action
+    seq_no: int | None
+    line_id: str = ""
+    call_no: int | None = None
+    vehicle_id: str = ""
+    need_time: int | None = None
+    parts: list[list[Any]] = field(default_factory=list)
+    """[group, part_number, quantity, LIN position]"""
+
+
+def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadcast]:
+    unh, unt = segs[start], segs[end]
+    kind = [_el(unh, 1, k) for k in range(3)]
+    if kind[0] != "DELJIT" or (kind[1], kind[2]) not in DIRECTORIES:
+        raise EdiError(
+            f"message type {':'.join(kind)!r} is not DELJIT D.96A, D.97A or D.04B", start + 1, "UNH", ref
+        )
+    if _el(unt, 1) != ref:
+        raise EdiError(f"UNT reference {_el(unt, 1)!r} differs from UNH's {ref!r}", end + 1, "UNT", ref)
+    if _el(unt, 0) != str(end - start + 1):
+        raise EdiError(
+            f"UNT counts {_el(unt, 0)!r} segments, the message has {end - start + 1}", end + 1, "UNT", ref
+        )
+    event_time: int | None = None
+    supplier, line_id, has_bgm = "", "", False
+    groups: list[_Group] = []
+    for k in range(start + 1, end):
+        seg, pos = segs[k], k + 1
+        g = groups[-1] if groups else None
+        tag, q = seg.tag, _el(seg, 0)
+        if tag == "BGM":
+            has_bgm = True
+        elif tag == "SEQ":
+            code = _el(seg, 0)
+            if code not in ACTIONS:
+                raise EdiError(f"action code {code!r} not accepted ({', '.join(ACTIONS)})", pos, tag, ref)
+            raw = _el(seg, 1)
+            groups.append(_Group(pos, ACTIONS[code], _int(raw, "seq_no", pos, tag, ref) if raw else None))
+        elif tag == "DTM" and _el(seg, 0, 0) == "137" and g is None:
+            event_time = _date(seg, pos, ref)
+        elif tag == "DTM" and _el(seg, 0, 0) == "2" and g is not None:
+            g.need_time = _date(seg, pos, ref)
+        elif tag == "NAD" and q in ("SE", "SU"):
+            supplier = _el(seg, 1)
+        elif tag == "LOC" and q == "11":
+            if g is None:
+                line_id = _el(seg, 1)
+            else:
+                g.line_id = _el(seg, 1)
+        elif tag == "RFF" and q == "AAN" and g is not None:
+            g.call_no = _int(_el(seg, 0, 1), "call number", pos, tag, ref)
+        elif tag == "GIR" and g is not None:
+            for e in range(1, len(seg.elements)):
+                if _el(seg, e, 1) in ("VV", "BN") and _el(seg, e, 0):
+                    g.vehicle_id = _el(seg, e, 0)
+                    break
+        elif tag == "LIN" and g is not None:
+            g.parts.append([_el(seg, 2, 0), "", 1, pos])
+        elif tag == "PIA" and g is not None and g.parts:
+            g.parts[-1][1] = _el(seg, 1, 0)
+        elif tag == "QTY" and q in ("113", "12", "1") and g is not None and g.parts:
+            g.parts[-1][2] = _int(_el(seg, 0, 1), "quantity", pos, tag, ref)
+    if not has_bgm:
+        raise EdiError("mandatory BGM segment missing", start + 1, "BGM", ref)
+    if not groups:
+        raise EdiError("no SEQ group: a DELJIT message needs at least one", end + 1, "SEQ", ref)
+    out = []
+    for g in groups:
+        if g.call_no is None:
+            raise EdiError("SEQ group without RFF+AAN (call number)", g.pos, "RFF", ref)
+        if not g.vehicle_id:
+            raise EdiError("SEQ group without GIR vehicle reference (VV or BN)", g.pos, "GIR", ref)
+        if g.parts and not supplier:
+            raise EdiError("parts given but no NAD+SE/SU supplier", g.pos, "NAD", ref)
+        parts = []
+        for group, part_number, qty, lin_pos in g.parts:
+            if not part_number:
+                raise EdiError("LIN without PIA part number", lin_pos, "PIA", ref)
+            parts.append(PartDemand(group, part_number, supplier, qty))
+        out.append(
+            Broadcast(
+                line_id=g.line_id or line_id,
+                call_no=g.call_no,
+                action=int(g.action),
+                vehicle_id=g.vehicle_id,
+                seq_no=g.seq_no,
+                event_time=event_time,
+                need_time=g.need_time,
+                parts=tuple(parts),
+            )
+        )
+    return out
+
+
+# -- DESADV --------------------------------------------------------------------------
+
+
+def _stamp(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y%m%d%H%M")
+
+
+def write_desadv(racks: list[RackView], sender: str, recipient: str, reference: str, now: int) -> bytes:
+    """One DESADV D.04B message per rack (despatch and estimated arrival dates, the rack as
+    a package with its id in GIN, one LIN group per slot in rack order)."""
+    when = dt.datetime.fromtimestamp(now / 1e9, dt.UTC)
+    segs = [Segment("UNB", ["UNOC", "3"], sender, recipient, [f"{when:%y%m%d}", f"{when:%H%M}"], reference)]
+    for n, rack in enumerate(racks, start=1):
+        body = [
+            Segment("UNH", str(n), ["DESADV", "D", "04B", "UN"]),
+            Segment("BGM", "351", f"{reference}-{n}", "9"),
+            Segment("DTM", ["137", _stamp(now), "203"]),
+            Segment("DTM", ["11", _stamp(rack.dispatched_at), "203"]),
+            Segment("DTM", ["132", _stamp(rack.eta), "203"]),
+            Segment("NAD", "SE", [rack.supplier_id]),
+            Segment("LOC", "11", rack.line_id),
+            Segment("CPS", "1"),
+            Segment("PAC", "1", "", "RACK"),
+            Segment("QTY", ["52", str(rack.capacity)]),
+            Segment("PCI", "17"),
+            Segment("GIN", "ML", rack.rack_id),
+        ]
+        for slot in rack.slots:
+            body += [
+                Segment("LIN", str(slot.position + 1), "", [rack.group, "IN"]),
+                Segment("PIA", "1", [slot.part_number, "SA"]),
+                Segment("QTY", ["12", "1"]),
+                Segment("GIR", "1", [slot.vehicle_id, "VV"]),
+            ]
+        body.append(Segment("UNT", str(len(body) + 1), str(n)))
+        segs += body
+    segs.append(Segment("UNZ", str(len(racks)), reference))
+    return Serializer().serialize(segs, with_una_header=True).encode("utf-8")
+
+
+def read_desadv_racks(data: bytes) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """(rack id, [(vehicle id, part number) in rack order]) per DESADV message: the reading
+    side of :func:`write_desadv`, for checks and for partners' round trips."""
+    rack, part = "", ""
+    slots: list[tuple[str, str]] = []
+    for seg in _parse(data):
+        if seg.tag == "UNH":
+            rack, slots = "", []
+        elif seg.tag == "GIN":
+            rack = _el(seg, 1)
+        elif seg.tag == "PIA":
+            part = _el(seg, 1, 0)
+        elif seg.tag == "GIR":
+            slots.append((_el(seg, 1, 0), part))
+        elif seg.tag == "UNT":
+            yield rack, slots
