@@ -14,8 +14,10 @@ import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from jis.interop.edifact import read_desadv_racks
+from jis.interop.edifact import EdiError, read_deljit, read_desadv_racks
 from jis.v1 import broadcast_pb2, interop_pb2, lines_pb2, sequence_pb2, supply_pb2
 from tests.conftest import Client, connect
 from tests.factories import ADD, CANCEL, CHANGE, bc, part
@@ -223,3 +225,26 @@ def test_desadv_parses_back_with_pydifact_to_the_same_racks(
     with pytest.raises(grpc.RpcError) as err:
         client.interop.ExportDesadv(interop_pb2.ExportDesadvRequest(rack_ids=["NO-SUCH-RACK"]), timeout=10)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "rack_id" in err.value.details()
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.integers(0, len(DAY)).map(lambda n: DAY[:n]),
+        st.tuples(st.integers(0, len(DAY) - 1), st.binary(min_size=1, max_size=4)).map(
+            lambda t: DAY[: t[0]] + t[1] + DAY[t[0] + len(t[1]) :]
+        ),
+        st.tuples(st.integers(0, len(DAY) - 1), st.integers(1, 40)).map(
+            lambda t: DAY[: t[0]] + DAY[t[0] + t[1] :]
+        ),
+    )
+)
+def test_damaged_interchanges_give_an_edifact_error_or_messages_never_a_crash(data: bytes) -> None:
+    try:
+        _, messages = read_deljit(data)
+    except EdiError as exc:
+        assert str(exc)
+        return
+    for m in messages:
+        assert m.error is None or (m.error.tag and m.error.position > 0)

@@ -86,7 +86,8 @@ def _parse(data: bytes) -> list[Segment]:
             # content checks below are this module's.
             warnings.simplefilter("ignore")
             return [s for s in Parser().parse(text.strip()) if s.tag != "UNA"]
-    except (EDISyntaxError, ValidationError) as exc:
+    except (EDISyntaxError, ValidationError, ValueError, IndexError, TypeError, KeyError) as exc:
+        # pydifact signals some malformed input with plain ValueError (e.g. a lowercase tag)
         raise EdiError(f"not an EDIFACT interchange: {exc}") from None
 
 
