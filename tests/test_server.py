@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import descriptor_pool
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from prometheus_client.parser import text_string_to_metric_families
 
-from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, sequence_pb2
+from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, sequence_pb2, supply_pb2
 from tests.conftest import Client, configure_line, connect
 from tests.factories import ADD, CHANGE, PULL, REINSERT, bc, part, pub
 from tests.serverproc import ServerProcess
@@ -115,8 +119,9 @@ def test_sigterm_stops_cleanly_and_restart_recovers(fresh_server: ServerProcess)
     fresh_server.restart()
     client = connect(fresh_server.address)
     assert client.sequence.GetVehicle(sequence_pb2.GetVehicleRequest(vehicle_id="T1-V")).seq_no == 10
-    # A clean stop leaves a snapshot: the restart restores it and replays nothing.
-    assert "restored the snapshot taken at log position 2" in fresh_server.log_text()
+    # A clean stop leaves a snapshot: the restart restores it and replays nothing. The log
+    # holds the line, then the publish inside its commit group's marks (group, broadcast, eval).
+    assert "restored the snapshot taken at log position 4" in fresh_server.log_text()
     assert "recovered 0 log records" in fresh_server.log_text()
     client.channel.close()
 
@@ -218,3 +223,86 @@ def test_a_request_whose_deadline_passed_while_queued_is_not_done(fresh_server: 
         client.lines.GetLine(lines_pb2.GetLineRequest(line_id="DL-LATE"), timeout=10)
     assert info.value.code() == grpc.StatusCode.NOT_FOUND  # the late write was not done
     client.channel.close()
+
+
+def test_concurrent_inputs_evaluated_per_commit_group_replay_to_the_same_breaks(tmp_path: Path) -> None:
+    """Many clients at once, so requests share commit groups (evaluated once per group, with a
+    clock moving in between); after kill -9 the replay reaches the same breaks, ids and
+    detection times included."""
+    proc = ServerProcess(tmp_path / "data", "--test-clock", "--metrics-port", "0").start()
+    t0 = 1_800_000_000
+    try:
+        c = connect(proc.address)
+        c.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=t0)), timeout=10)
+        req = lines_pb2.ConfigureLineRequest(
+            line_id="G1", takt=Duration(seconds=60), heartbeat=Duration(seconds=600)
+        )
+        req.epoch.FromSeconds(t0)
+        c.lines.ConfigureLine(req, timeout=10)
+        c.supply.ConfigureSupplier(
+            supply_pb2.ConfigureSupplierRequest(supplier_id="SUP1", lead_time=Duration(seconds=1800)),
+            timeout=10,
+        )
+        calls = iter(range(1, 10_000))
+        lock = threading.Lock()
+
+        def publisher(k: int) -> None:
+            cc = connect(proc.address)
+            for i in range(40):
+                with lock:
+                    n = next(calls)
+                cc.broadcast.Publish(pub(bc("G1", n, ADD, f"G1-{k}-{i}", n, [part()])), timeout=30)
+                if i % 3 == 0:
+                    cc.supply.ReportBuild(
+                        supply_pb2.ReportBuildRequest(
+                            supplier_id="SUP1",
+                            group="SEAT",
+                            line_id="G1",
+                            vehicle_id=f"G1-{k}-{i}",
+                            part_number="S-RED",
+                        ),
+                        timeout=30,
+                    )
+            cc.channel.close()
+
+        def clock() -> None:
+            cc = connect(proc.address)
+            for m in range(1, 30):
+                cc.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=t0 + 60 * m)), timeout=30)
+            cc.channel.close()
+
+        threads = [threading.Thread(target=publisher, args=(k,)) for k in range(6)]
+        threads.append(threading.Thread(target=clock))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+
+        def state() -> list[bytes]:
+            open_ = c.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(), timeout=30)
+            resolved = c.breaks.ListBreaks(
+                breaks_pb2.ListBreaksRequest(resolved_from=Timestamp()), timeout=30
+            )
+            seq = c.sequence.ListSequence(
+                sequence_pb2.ListSequenceRequest(line_id="G1", page_size=1000), timeout=30
+            )
+            return [m.SerializeToString(deterministic=True) for m in (open_, resolved, seq)]
+
+        with urllib.request.urlopen(proc.metrics_url(), timeout=10) as r:
+            groups = {
+                s.labels.get("le"): s.value
+                for fam in text_string_to_metric_families(r.read().decode())
+                for s in fam.samples
+                if s.name == "jis_engine_group_requests_bucket"
+            }
+        assert groups["1.0"] < groups["+Inf"], "some commit groups held more than one request"
+        before = state()
+        kinds = {b.type for b in breaks_pb2.ListBreaksResponse.FromString(before[0]).breaks}
+        assert breaks_pb2.BREAK_TYPE_MISSING in kinds and breaks_pb2.BREAK_TYPE_WRONG_VARIANT in kinds
+        proc.kill9()
+        proc.restart()
+        assert state() == before
+        c.channel.close()
+    finally:
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.stop()

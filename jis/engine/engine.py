@@ -67,6 +67,9 @@ class Engine:
         self.last_at = 0
         """Engine time of the last journaled input."""
         self._replaying = False
+        self._grouping = False
+        self._group_marked = False
+        self._pending: set[Scope] = set()
 
     # -- journal -----------------------------------------------------------------------
 
@@ -138,6 +141,8 @@ class Engine:
             "appointment_change": lambda r: self.change_appointment(codec.decode_appointment(r.body), r.at),
             "appointment_cancel": lambda r: self.cancel_appointment(codec.loads(r.body), r.at),
             "yard": self._replay_yard,
+            "group": lambda r: self._replay_group(r.at),
+            "eval": lambda r: self._replay_eval(r.at),
         }
         n = 0
         self._replaying = True
@@ -157,6 +162,15 @@ class Engine:
         self.feed.drain()
         return n
 
+    def _replay_group(self, at: int) -> None:
+        self._grouping = True
+        self._group_marked = True
+
+    def _replay_eval(self, at: int) -> None:
+        self.last_at = max(self.last_at, at)
+        self._flush()
+        self._grouping = False
+
     def _replay_move(self, r: LogRecord) -> None:
         rack_id, stage, when = codec.loads(r.body)
         self.move_rack(rack_id, stage, when, r.at)
@@ -170,14 +184,48 @@ class Engine:
         self.update_rack_eta(rack_id, eta, r.at)
 
     def _evaluate(self, scopes: Iterable[Scope], at: int) -> None:
-        for scope in sorted(set(scopes)):
+        scopes = set(scopes)
+        if not scopes:
+            return
+        if self._grouping:
+            if not self._group_marked:  # precedes the input's own record in the log
+                self._journal("group", at, b"")
+                self._group_marked = True
+            self._pending |= scopes
+            return
+        for scope in sorted(scopes):
             self.evaluator.evaluate(scope, at)
+
+    # -- commit groups -----------------------------------------------------------------
+
+    def begin_group(self) -> None:
+        """The runner applies the requests waiting together and commits them once; the
+        scopes they touch are evaluated once per group (at its last input's time), not once
+        per input. The log marks where that happened ("group" ... "eval"), so replay
+        evaluates at the same points; a log without marks evaluates after every input."""
+        self._grouping = True
+
+    def end_group(self) -> None:
+        self._flush()
+        self._grouping = False
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, set()
+        if self._group_marked:
+            self._group_marked = False
+            for scope in sorted(pending):
+                self.evaluator.evaluate(scope, self.last_at)
+            self._journal("eval", self.last_at, b"")
 
     # -- time --------------------------------------------------------------------------
 
     def advance(self, at: int) -> None:
         """Raise and resolve what time alone changes, up to ``at``. Not journaled: replay
-        reaches the same moments from the journaled inputs' times."""
+        reaches the same moments from the journaled inputs' times. Scopes still waiting for
+        their group's evaluation are evaluated first when a deadline is due, so every
+        time-driven break still happens at its own moment."""
+        if self._pending and self.evaluator.next_deadline() <= at:
+            self._flush()
         self.evaluator.advance(at)
 
     def next_deadline(self) -> int:

@@ -130,6 +130,7 @@ class EngineRunner:
             try:
                 if not group:
                     self.engine.advance(self.clock.now())
+                self.engine.begin_group()
                 for item in group:
                     if item is _STOP:
                         stopping = True
@@ -144,6 +145,7 @@ class EngineRunner:
                         done.append((fut, op(self.clock.now()), None))
                     except DomainError as exc:
                         done.append((fut, None, exc))
+                self.engine.end_group()  # the group's touched scopes, evaluated once
                 t = time.perf_counter()
                 if self.engine.store is not None:
                     self.engine.store.commit()
