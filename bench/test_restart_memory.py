@@ -1,7 +1,7 @@
 """Restart time with many logged broadcasts, and resident memory per active vehicle.
 
 The stores are written in-process through the engine exactly as the server writes them
-(commit groups, a snapshot every 100,000 log records), then a real server process starts
+(commit groups, a snapshot every 100,000 inputs), then a real server process starts
 on them: the time to SERVING is the restart time (recovery + kernel load), and its
 resident memory minus that of a server on an empty store, per active vehicle (10 parts
 each), is the memory figure. Need times lie far ahead, so no vehicle is MISSING: breaks are
@@ -34,7 +34,7 @@ def write_store(data_dir: Path, broadcasts: int, rolling: bool) -> None:
     e = Engine(store)
     e.configure_line(LineConfig("L", 60 * 10**9, 10**15, EPOCH_2100), 0)
     store.commit()
-    call, last_snapshot = 0, 0
+    call, snapshot_inputs = 0, 0
     for k in range(broadcasts // BATCH):
         batch = []
         for i in range(BATCH):
@@ -48,8 +48,9 @@ def write_store(data_dir: Path, broadcasts: int, rolling: bool) -> None:
         e.publish_batch(batch, 0)
         e.end_group()
         store.commit()
-        if store.last_seq() - last_snapshot >= 100_000:
-            last_snapshot = e.save_snapshot()
+        if e.inputs - snapshot_inputs >= 100_000:  # the server's default --snapshot-every
+            e.save_snapshot()
+            snapshot_inputs = e.inputs
     store.close()
 
 

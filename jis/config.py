@@ -31,7 +31,8 @@ class ServerConfig:
     max_message_bytes: int = 16 * 1024 * 1024
     """Largest gRPC message accepted or sent."""
     snapshot_every: int = 100_000
-    """Snapshot the state after this many log records (and on a clean stop); 0: only on a clean stop."""
+    """Snapshot the state after this many inputs (each broadcast of a batch counts) and on a
+    clean stop; 0: only on a clean stop. Bounds what a restart after a crash replays."""
     metrics_port: int = -1
     """HTTP port of the Prometheus /metrics endpoint on --host; -1: none, 0: a free one (logged)."""
     credentials: str = ""

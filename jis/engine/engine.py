@@ -67,6 +67,9 @@ class Engine:
         self.last_at = 0
         """Engine time of the last journaled input."""
         self._replaying = False
+        self.inputs = 0
+        """Inputs journaled (or replayed) by this process; a batch counts each message.
+        What the snapshot interval counts, so a log of large batches still snapshots."""
         self._grouping = False
         self._group_marked = False
         self._pending: set[Scope] = set()
@@ -75,6 +78,10 @@ class Engine:
 
     def _journal(self, kind: str, at: int, body: bytes) -> None:
         self.last_at = max(self.last_at, at)
+        if kind == "batch":
+            self.inputs += body.count(b"\n") + 1
+        elif kind not in ("group", "eval"):
+            self.inputs += 1
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 

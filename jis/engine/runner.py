@@ -58,6 +58,7 @@ class EngineRunner:
         self.metrics = metrics
         self.snapshot_every = snapshot_every
         self._last_snapshot = engine.store.last_seq() if engine.store is not None else 0
+        self._inputs_at_snapshot = 0
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="jis-engine", daemon=True)
 
@@ -87,13 +88,16 @@ class EngineRunner:
         return fut
 
     def _maybe_snapshot(self, final: bool) -> None:
-        """After a commit: snapshot every `snapshot_every` log records, and when stopping."""
+        """After a commit: snapshot every `snapshot_every` inputs (each message of a batch
+        counts), and when stopping."""
         store = self.engine.store
         if store is None or store.last_seq() == self._last_snapshot:
             return
-        if final or (self.snapshot_every and store.last_seq() - self._last_snapshot >= self.snapshot_every):
+        due = self.snapshot_every and self.engine.inputs - self._inputs_at_snapshot >= self.snapshot_every
+        if final or due:
             t = time.perf_counter()
             self._last_snapshot = self.engine.save_snapshot()
+            self._inputs_at_snapshot = self.engine.inputs
             log.info("snapshot at log position %d in %.2fs", self._last_snapshot, time.perf_counter() - t)
 
     def _observe(self, requests: int, committed: float, events: list[BreakEvent]) -> None:
