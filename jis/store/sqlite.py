@@ -24,7 +24,15 @@ CREATE TABLE IF NOT EXISTS snapshot (
     seq  INTEGER PRIMARY KEY,
     body BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS snapshot_chunk (
+    seq  INTEGER NOT NULL,
+    idx  INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (seq, idx)
+);
 """
+CHUNK = 64 * 1024 * 1024
+"""Snapshots are stored in pieces: SQLite refuses a single value over 1 GB."""
 
 
 class SqliteStore:
@@ -78,17 +86,35 @@ class SqliteStore:
         return self._last
 
     def save_snapshot(self, seq: int, body: bytes) -> None:
+        """Replace the snapshot by ``body`` (taken at log position ``seq``), atomically. The
+        ``snapshot`` row holds the number of chunks; the bytes are in ``snapshot_chunk``."""
+        view = memoryview(body)
+        chunks = [(seq, i, view[off : off + CHUNK]) for i, off in enumerate(range(0, len(body), CHUNK))]
         with self._db:
             self._db.execute("BEGIN")
-            self._db.execute("INSERT OR REPLACE INTO snapshot (seq, body) VALUES (?, ?)", (seq, body))
+            self._db.execute("DELETE FROM snapshot_chunk WHERE seq <= ?", (seq,))
+            self._db.executemany("INSERT INTO snapshot_chunk (seq, idx, body) VALUES (?, ?, ?)", chunks)
+            self._db.execute(
+                "INSERT OR REPLACE INTO snapshot (seq, body) VALUES (?, ?)", (seq, str(len(chunks)).encode())
+            )
             self._db.execute("DELETE FROM snapshot WHERE seq < ?", (seq,))
 
     def latest_snapshot(self) -> tuple[int, bytes] | None:
         try:
             row = self._db.execute("SELECT seq, body FROM snapshot ORDER BY seq DESC LIMIT 1").fetchone()
+            if row is None:
+                return None
+            seq, head = int(row[0]), bytes(row[1])
+            if not head.isdigit():  # written before snapshots were chunked: the body itself
+                return seq, head
+            parts = self._db.execute(
+                "SELECT body FROM snapshot_chunk WHERE seq = ? ORDER BY idx", (seq,)
+            ).fetchall()
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(f"{self.path}: {exc}") from exc
-        return None if row is None else (int(row[0]), bytes(row[1]))
+        if len(parts) != int(head):
+            raise StoreCorrupt(f"{self.path}: snapshot at {seq} has {len(parts)} of {int(head)} chunks")
+        return seq, b"".join(bytes(p[0]) for p in parts)
 
     def close(self) -> None:
         self._db.close()
