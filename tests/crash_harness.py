@@ -363,10 +363,6 @@ def engine_state(e: Engine, vehicles: list[str], racks: list[str]) -> list[bytes
     return out
 
 
-def _connect(address: str) -> Any:
-    return connect(address)
-
-
 def run(
     data_dir: Path,
     seed: int,
@@ -381,13 +377,13 @@ def run(
     acked: list[Op] = []
     stats = {"kills": 0, "acked_ops": 0, "inflight_applied": 0, "inflight_lost": 0}
     try:
-        c = _connect(proc.address)
+        c = connect(proc.address)
         for op in drv.setup():
             op.send(c)
             acked.append(op)
         c.channel.close()
         for point in range(kill_points):
-            c = _connect(proc.address)
+            c = connect(proc.address)
             inflight: list[Op] = []
             stop = threading.Event()
 
@@ -418,7 +414,7 @@ def run(
             c.channel.close()
             stats["kills"] += 1
             proc.restart()
-            c = _connect(proc.address)
+            c = connect(proc.address)
             got = server_state(c, drv.vehicles, drv.racks)
             c.channel.close()
             without = engine_state(reference(acked), drv.vehicles, drv.racks)

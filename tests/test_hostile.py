@@ -13,15 +13,15 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import descriptor_pool, message_factory
+from google.protobuf import message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jis.server import SERVICES
 from jis.v1 import breaks_pb2, dock_pb2, lines_pb2, reports_pb2, sequence_pb2
 from tests.conftest import Client, connect
+from tests.rpcs import every_rpc
 from tests.serverproc import ServerProcess
 
 F = FieldDescriptor
@@ -108,34 +108,8 @@ def build(cls: type[Message], values: dict[str, Any]) -> Message:
     return m
 
 
-STUB_OF_SERVICE = {
-    "BroadcastService": "broadcast",
-    "SequenceService": "sequence",
-    "LineService": "lines",
-    "ClockService": "clock",
-    "BreakService": "breaks",
-    "SupplyService": "supply",
-    "BuildSequenceService": "build",
-    "ReportService": "reports",
-    "DockService": "dock",
-    "InteropService": "interop",
-}
-
-
-def _methods(streaming: bool) -> list[tuple[str, str, type[Message]]]:
-    """Every RPC the server offers (from its service list), so a new one is covered at once."""
-    out = []
-    for full_name in SERVICES:
-        service = descriptor_pool.Default().FindServiceByName(full_name)
-        for m in service.methods:
-            if m.server_streaming == streaming:
-                cls = message_factory.GetMessageClass(m.input_type)
-                out.append((STUB_OF_SERVICE[service.name], m.name, cls))
-    return out
-
-
-UNARY = _methods(streaming=False)
-STREAMS = _methods(streaming=True)
+UNARY = [(stub, name, cls) for stub, name, cls, streaming in every_rpc() if not streaming]
+STREAMS = [(stub, name, cls) for stub, name, cls, streaming in every_rpc() if streaming]
 
 
 @pytest.fixture(scope="module")

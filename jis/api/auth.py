@@ -136,14 +136,19 @@ current_identity: ContextVar[Identity | None] = ContextVar("current_identity", d
 checks a servicer can only make once it has read the request (e.g. an EDIFACT payload)."""
 
 
-def require_lines(line_ids: list[tuple[str, str]]) -> None:
-    """PERMISSION_DENIED unless the caller may publish for each (field, line id)."""
-    ident = current_identity.get()
+def check_lines(ident: Identity | None, line_ids: list[tuple[str, str]]) -> None:
+    """PERMISSION_DENIED unless ``ident`` may publish for each (field, line id): only a mes
+    identity that lists its lines is limited."""
     if ident is None or ident.role != Role.MES or not ident.lines:
         return
     for name, line_id in line_ids:
         if line_id not in ident.lines:
             raise PermissionDenied(name, f"{ident.name} may not publish for line {line_id!r}")
+
+
+def require_lines(line_ids: list[tuple[str, str]]) -> None:
+    """:func:`check_lines` for the caller of the RPC being handled."""
+    check_lines(current_identity.get(), line_ids)
 
 
 def require_supplier(name: str, supplier_id: str) -> None:
@@ -248,7 +253,7 @@ class Authorizer:
             raise PermissionDenied("", f"{ident.name} ({ident.role.value}) may not call {method}")
         if ident.role == Role.SUPPLIER:
             await self._own(ident, method, rule, request)
-        if ident.role == Role.MES and rule.line_check and ident.lines:
+        if rule.line_check:
             self._lines(ident, request)
         current_identity.set(ident)
         return ident
@@ -275,6 +280,4 @@ class Authorizer:
             pairs = [(f"broadcasts[{i}].line_id", b.line_id) for i, b in enumerate(request.broadcasts)]
         else:
             pairs = [("broadcast.line_id", request.broadcast.line_id)]
-        for name, line_id in pairs:
-            if line_id not in ident.lines:
-                raise PermissionDenied(name, f"{ident.name} may not publish for line {line_id!r}")
+        check_lines(ident, pairs)

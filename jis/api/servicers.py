@@ -124,6 +124,14 @@ def _batch_results(
     return applied, duplicates, rejected
 
 
+def _count_broadcasts(metrics: Metrics | None, applied: int, duplicates: int, rejected: int) -> None:
+    """Once per batch (PublishBatch, a DELJIT interchange), not per message."""
+    if metrics is not None:
+        metrics.broadcasts.labels("applied").inc(applied)
+        metrics.broadcasts.labels("duplicate").inc(duplicates)
+        metrics.broadcasts.labels("rejected").inc(rejected)
+
+
 class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
@@ -156,15 +164,8 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         reply = broadcast_pb2.PublishBatchResponse()
         pairs = [(m.line_id, m.call_no) for m in request.broadcasts]
         reply.applied, reply.duplicates, reply.rejected = _batch_results(reply.results, pairs, results)
-        self._count(reply.applied, reply.duplicates, reply.rejected)
+        _count_broadcasts(self.gw.metrics, reply.applied, reply.duplicates, reply.rejected)
         return reply
-
-    def _count(self, applied: int, duplicates: int, rejected: int) -> None:
-        if self.gw.metrics is not None:
-            counted = self.gw.metrics.broadcasts
-            counted.labels("applied").inc(applied)
-            counted.labels("duplicate").inc(duplicates)
-            counted.labels("rejected").inc(rejected)
 
 
 class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
@@ -561,11 +562,7 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             reply.applied += counts[0]
             reply.duplicates += counts[1]
             reply.rejected += counts[2]
-        if self.gw.metrics is not None:
-            counted = self.gw.metrics.broadcasts
-            counted.labels("applied").inc(reply.applied)
-            counted.labels("duplicate").inc(reply.duplicates)
-            counted.labels("rejected").inc(reply.rejected)
+        _count_broadcasts(self.gw.metrics, reply.applied, reply.duplicates, reply.rejected)
         return reply
 
     @unary
