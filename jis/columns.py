@@ -134,6 +134,16 @@ class RowList:
         self._data[self._n] = row
         self._n += 1
 
+    def extend(self, rows: npt.NDArray[np.int64]) -> None:
+        need = self._n + len(rows)
+        if need > len(self._data):
+            cap = max(len(self._data), 16)
+            while cap < need:
+                cap *= 2
+            self._data = np.concatenate([self._data[: self._n], np.empty(cap - self._n, np.int64)])
+        self._data[self._n : need] = rows
+        self._n = need
+
     def view(self) -> npt.NDArray[np.int64]:
         return self._data[: self._n]
 

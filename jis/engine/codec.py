@@ -1,12 +1,11 @@
-"""Canonical encoding of accepted inputs, for the durable log and for digests.
+"""Canonical encoding of accepted inputs, for the durable log.
 
 One compact JSON array per record: stable across versions, readable with sqlite3,
-and the same bytes for the same content (so its hash tells duplicates from conflicts).
+and the same bytes for the same content (digests: :mod:`jis.kernels.digest`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -70,11 +69,6 @@ def encode_line(cfg: LineConfig) -> bytes:
 def decode_line(data: bytes) -> LineConfig:
     line_id, takt, heartbeat, epoch = loads(data)
     return LineConfig(line_id, takt, heartbeat, epoch)
-
-
-def digest(body: bytes) -> int:
-    """64-bit content digest (as an unsigned int) of an encoded record."""
-    return int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "little")
 
 
 def encode_supplier(cfg: SupplierConfig) -> bytes:

@@ -20,7 +20,7 @@ import numpy as np
 from jis import __version__
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
 from jis.columns import Interner
-from jis.engine import codec, inventory
+from jis.engine import bulk, codec, inventory
 from jis.engine.dock import DockState
 from jis.engine.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.evaluate import Evaluator
@@ -33,6 +33,8 @@ from jis.engine.model import (
     AppointmentView,
     Broadcast,
     BuildReport,
+    ColumnsOutcome,
+    Disposition,
     LineConfig,
     LineView,
     PublishResult,
@@ -45,6 +47,7 @@ from jis.engine.model import (
     VehicleView,
     YardView,
 )
+from jis.engine.packed import PackedBroadcasts
 from jis.engine.sequence import SequenceState, require_id
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching
@@ -76,16 +79,17 @@ class Engine:
 
     # -- journal -----------------------------------------------------------------------
 
-    def _journal(self, kind: str, at: int, body: bytes) -> None:
+    def _journal(self, kind: str, at: int, body: bytes, inputs: int = 1) -> None:
+        """Append a record; ``inputs``: how many inputs it carries (0 for marks)."""
         self.last_at = max(self.last_at, at)
         if kind == "batch":
             self.inputs += body.count(b"\n") + 1
         elif kind not in ("group", "eval"):
-            self.inputs += 1
+            self.inputs += inputs
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/3 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/4 (jis {__version__})"
 
     def snapshot(self) -> bytes:
         """The whole state, for the store. Call only with nothing appended since the last commit."""
@@ -138,6 +142,7 @@ class Engine:
             "batch": lambda r: self.publish_batch(
                 [codec.decode_broadcast(x) for x in r.body.split(b"\n")], r.at
             ),
+            "columns": lambda r: self.publish_columns(PackedBroadcasts.decode(r.body), r.at),
             "clock": lambda r: self.tick(r.at),
             "supplier": lambda r: self.configure_supplier(codec.decode_supplier(r.body), r.at),
             "build": lambda r: self.report_build(codec.decode_build(r.body), r.at),
@@ -313,6 +318,48 @@ class Engine:
         if bodies:
             self._journal("batch", at, b"\n".join(bodies))
         return out
+
+    def publish_columns(self, p: PackedBroadcasts, at: int) -> ColumnsOutcome:
+        """Apply packed messages in order, each on its own, exactly as :meth:`publish_batch`
+        would: runs of plain messages as array operations (:mod:`jis.engine.bulk`), any
+        other message on the per-message path. Journaled as one record of the columns,
+        which replay applies the same way."""
+        n = len(p)
+        times = p.event_time[p.event_time != NO_TIME]
+        self._begin(at, int(times.min()) if len(times) else at)
+        disposition = np.zeros(n, np.int8)
+        errors: dict[int, DomainError] = {}
+        scopes: set[Scope] = set()
+        heard: set[int] = set()
+        digests = p.digests()
+        i = 0
+        while i < n:
+            plan = bulk.plan_run(self.seq, p, i)
+            if plan is not None:
+                run = bulk.apply_run(self.seq, p, plan, digests, at)
+                scopes |= self.feed.record_run(run, at)
+                installed = run.rows[run.action == Action.INSTALLED]
+                for row in installed[self.seq.vehicles.col("first_slot")[installed] >= 0].tolist():
+                    scopes |= self.supply.consume(row)
+                disposition[plan.lo : plan.hi] = Disposition.APPLIED
+                heard.add(plan.line.code)
+                i = plan.hi
+                continue
+            try:
+                result, _ = self._apply_broadcast(p.message(i), at, scopes)
+            except DomainError as exc:
+                errors[i] = exc
+                disposition[i] = Disposition.REJECTED
+            else:
+                disposition[i] = result.disposition
+                heard.add(self.seq.lines[result.line_id].code)
+            i += 1
+        self._evaluate(scopes, at)
+        for line in sorted(heard):
+            self.evaluator.heard(line, at)
+        if heard:
+            self._journal("columns", at, p.encode(), inputs=n - len(errors))
+        return ColumnsOutcome(disposition, errors)
 
     # -- supplier side -----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jis.columns import Interner, Table
+from jis.engine.bulk import RunTouched, ranges
 from jis.engine.model import NO_TIME, Action, VehicleState
 from jis.engine.sequence import SequenceState, Touched
 
@@ -57,6 +58,13 @@ _LEAVES = {
     Action.CANCEL: FeedKind.CANCELLED,
     Action.INSTALLED: FeedKind.INSTALLED,
 }
+
+
+_RUN_KINDS = np.zeros(8, np.int8)
+"""Feed kind by action, for the actions of a run."""
+_RUN_KINDS[Action.ADD] = FeedKind.ADDED
+for _action, _kind in _LEAVES.items():
+    _RUN_KINDS[_action] = _kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +242,50 @@ class BuildFeed:
                 "at": np.full(n, at, np.int64),
             }
         )
+
+    def record_run(self, t: RunTouched, at: int) -> set[Scope]:
+        """Append the events of an applied run (see :mod:`jis.engine.bulk`): what
+        :meth:`record` appends for each of its messages, in the same order. Returns the
+        scopes the run changed."""
+        v, d = self.seq.vehicles, self.seq.demand
+        lengths = v.col("dem_len")[t.rows].astype(np.int64)  # ADD: the new parts; else unchanged
+        drows = ranges(v.col("dem_off")[t.rows], lengths)
+        if len(drows) == 0:
+            return set()
+        msg = np.repeat(np.arange(len(t.rows)), lengths)
+        sup, grp = d.col("supplier")[drows], d.col("group")[drows]
+        order = np.lexsort((grp, sup, msg))  # per message by (supplier, group), as record() sorts
+        drows, msg, sup, grp = drows[order], msg[order], sup[order], grp[order]
+        key = sup.astype(np.int64) * (int(grp.max()) + 1) + grp
+        keys, first = np.unique(key, return_index=True)
+        codes = np.empty(len(keys), np.int64)
+        scopes = set()
+        for u in np.argsort(first, kind="stable").tolist():  # new scope codes in order of first use
+            scope = (t.line, int(sup[first[u]]), int(grp[first[u]]))
+            codes[u] = self.scope_code(scope)
+            scopes.add(scope)
+        action = t.action[msg]
+        add = action == Action.ADD
+        part = d.col("part")[drows]
+        rows = t.rows[msg]
+        was_active = t.before_state[msg] == VehicleState.ACTIVE
+        n = len(drows)
+        self.events.extend(
+            {
+                "scope": codes[np.searchsorted(keys, key)],
+                "kind": _RUN_KINDS[action],
+                "vehicle": rows,
+                "seq_no": v.col("seq_no")[rows],
+                "part": part,
+                "quantity": d.col("quantity")[drows],
+                "need_time": v.col("need_time")[rows],
+                "prev_seq_no": np.where(was_active, t.before_seq[msg], NO_TIME),
+                "prev_part": np.where(add, -1, part),
+                "call_no": t.call_no[msg],
+                "at": np.full(n, at, np.int64),
+            }
+        )
+        return scopes
 
     def drain(self) -> FeedBatch | None:
         """The events appended since the last drain (None if there are none)."""

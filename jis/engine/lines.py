@@ -52,14 +52,18 @@ class CallLedger:
             )
         return False
 
-    def record(self, call_no: int, digest: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """Mark ``call_no`` applied. Returns (gap runs closed, gap runs opened), inclusive."""
+    def _grow(self, call_no: int) -> None:
+        """Make room for call numbers up to ``call_no``."""
         if call_no > len(self.applied):
             cap = len(self.applied)
             while cap < call_no:
                 cap *= 2
             self.applied = np.concatenate([self.applied, np.zeros(cap - len(self.applied), np.bool_)])
             self.digests = np.concatenate([self.digests, np.zeros(cap - len(self.digests), np.uint64)])
+
+    def record(self, call_no: int, digest: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Mark ``call_no`` applied. Returns (gap runs closed, gap runs opened), inclusive."""
+        self._grow(call_no)
         self.applied[call_no - 1] = True
         self.digests[call_no - 1] = digest
         closed: list[tuple[int, int]] = []
@@ -85,6 +89,18 @@ class CallLedger:
             bisect.insort(self.gap_starts, start)
             self.gap_ends[start] = end
         return closed, opened
+
+    def record_following(self, calls: np.ndarray, digests: np.ndarray) -> None:
+        """Mark applied calls ``highest + 1, highest + 2, ...`` (int64[k], consecutive) with
+        their digests: what :meth:`record` does for each, as they open and close no gap."""
+        if len(calls) == 0:
+            return
+        assert int(calls[0]) == self.highest + 1, "record_following needs the next call_no"
+        last = int(calls[-1])
+        self._grow(last)
+        self.applied[calls - 1] = True
+        self.digests[calls - 1] = digests
+        self.highest = last
 
     @property
     def missing(self) -> int:

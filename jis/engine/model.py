@@ -7,6 +7,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from jis.engine.errors import DomainError
 
 NO_TIME = -(2**63)
 """Sentinel for "no time" in int64 time columns."""
@@ -39,6 +46,8 @@ class Disposition(enum.IntEnum):
 
     APPLIED = 1
     DUPLICATE = 2
+    REJECTED = 3
+    """Only in batch outcomes: the message was refused; nothing changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,16 @@ class Broadcast:
     event_time: int | None = None
     need_time: int | None = None
     parts: tuple[PartDemand, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnsOutcome:
+    """What happened to each message of a packed publish."""
+
+    disposition: npt.NDArray[np.int8]
+    """int8[n]: a :class:`Disposition` per message."""
+    errors: dict[int, DomainError]
+    """Message index -> why it was refused (the REJECTED ones)."""
 
 
 @dataclass(frozen=True, slots=True)

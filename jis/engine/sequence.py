@@ -28,6 +28,7 @@ from jis.engine.model import (
     VehicleState,
     VehicleView,
 )
+from jis.engine.packed import broadcast_digest
 from jis.kernels.sequence import sequence_window
 
 MAX_ID_LEN = 128
@@ -230,7 +231,7 @@ class SequenceState:
             raise InvalidArgument("call_no", f"must be between 1 and {INT64_MAX}, got {b.call_no}")
         line = self.line(b.line_id)
         body = codec.encode_broadcast(b)
-        digest = codec.digest(body)
+        digest = broadcast_digest(b)
         if line.ledger.classify(b.call_no, digest):
             line.duplicates += 1
             line.last_broadcast_at = line.heard_from = at
