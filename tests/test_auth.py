@@ -24,6 +24,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.api.auth import RULES, Role, token_sha256
+from jis.api.pack import pack
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,
@@ -290,6 +291,10 @@ def test_mes_publishes_for_its_lines_only_and_operator_only_reads(secured: Serve
     assert (
         err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "broadcast.line_id" in err.value.details()
     )
+    with pytest.raises(grpc.RpcError) as err:  # packed columns: every line named is checked
+        mes.broadcast.PublishColumns(pack([bc("LA", 51, ADD, "VM3", 51, []), bc("LB", 1, ADD, "VM2", 1, [])]))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED and "line_ids[1]" in err.value.details()
+    assert mes.broadcast.PublishColumns(pack([bc("LA", 51, ADD, "VM3", 51, [])]), timeout=10).applied == 1
     with pytest.raises(grpc.RpcError) as err:
         mes.lines.ConfigureLine(lines_pb2.ConfigureLineRequest(line_id="LB"), timeout=10)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED

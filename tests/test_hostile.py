@@ -50,6 +50,7 @@ edi_bytes = st.one_of(
 INT_BOUNDS = {
     F.TYPE_INT64: (-(2**63), 2**63 - 1),
     F.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    F.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
     F.TYPE_UINT64: (0, 2**64 - 1),
     F.TYPE_INT32: (-(2**31), 2**31 - 1),
     F.TYPE_SINT32: (-(2**31), 2**31 - 1),

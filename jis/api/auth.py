@@ -191,6 +191,7 @@ RULES: dict[str, Rule] = {
     # BroadcastService
     "Publish": _rule(Role.MES, line_check=True),
     "PublishBatch": _rule(Role.MES, line_check=True),
+    "PublishColumns": _rule(Role.MES, line_check=True),
     # SequenceService, LineService, ClockService
     "GetVehicle": _rule(Role.OPERATOR, Role.MES),
     "ListSequence": _rule(Role.OPERATOR, Role.MES),
@@ -278,6 +279,8 @@ class Authorizer:
     def _lines(ident: Identity, request: Any) -> None:
         if hasattr(request, "broadcasts"):
             pairs = [(f"broadcasts[{i}].line_id", b.line_id) for i, b in enumerate(request.broadcasts)]
+        elif hasattr(request, "line_ids"):  # packed columns: every line the request names
+            pairs = [(f"line_ids[{i}]", line_id) for i, line_id in enumerate(request.line_ids)]
         else:
             pairs = [("broadcast.line_id", request.broadcast.line_id)]
         check_lines(ident, pairs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -26,6 +27,7 @@ from jis.engine.model import (
     VehicleView,
     YardView,
 )
+from jis.engine.packed import PackedBroadcasts
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,
@@ -79,6 +81,33 @@ def broadcast_in(m: broadcast_pb2.Broadcast) -> Broadcast:
         event_time=ts_to_ns(m.event_time, "event_time") if m.HasField("event_time") else None,
         need_time=ts_to_ns(m.need_time, "need_time") if m.HasField("need_time") else None,
         parts=tuple(PartDemand(p.group, p.part_number, p.supplier_id, p.quantity) for p in m.parts),
+    )
+
+
+def columns_in(m: broadcast_pb2.BroadcastColumns, max_messages: int) -> PackedBroadcasts:
+    """The packed columns, shape-checked (InvalidArgument naming the column). Packed
+    repeated fields copy into numpy arrays without a per-element Python step."""
+    return PackedBroadcasts.build(
+        line_ids=m.line_ids,
+        line=np.array(m.line, np.uint32),
+        call_no=np.array(m.call_no, np.uint64),
+        action=np.array(m.action, np.int64),
+        vehicle_id=m.vehicle_id,
+        seq_no=np.array(m.seq_no, np.int64),
+        seq_no_absent=np.array(m.seq_no_absent, np.uint32),
+        checkpoints=m.checkpoints,
+        checkpoint=np.array(m.checkpoint, np.uint32),
+        event_time_ns=np.array(m.event_time_ns, np.int64),
+        need_time_ns=np.array(m.need_time_ns, np.int64),
+        part_count=np.array(m.part_count, np.int64),
+        groups=m.groups,
+        part_numbers=m.part_numbers,
+        supplier_ids=m.supplier_ids,
+        part_group=np.array(m.part_group, np.uint32),
+        part_number=np.array(m.part_number, np.uint32),
+        part_supplier=np.array(m.part_supplier, np.uint32),
+        part_quantity=np.array(m.part_quantity, np.uint32),
+        max_messages=max_messages,
     )
 
 

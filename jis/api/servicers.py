@@ -167,6 +167,24 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         _count_broadcasts(self.gw.metrics, reply.applied, reply.duplicates, reply.rejected)
         return reply
 
+    @unary
+    async def PublishColumns(
+        self, request: broadcast_pb2.BroadcastColumns, context: Ctx
+    ) -> broadcast_pb2.PublishColumnsResponse:
+        packed = convert.columns_in(request, MAX_BATCH)
+        outcome = await self.gw.call(lambda e, at: e.publish_columns(packed, at), context)
+        disposition = outcome.disposition
+        reply = broadcast_pb2.PublishColumnsResponse(
+            applied=int(np.count_nonzero(disposition == Disposition.APPLIED)),
+            duplicates=int(np.count_nonzero(disposition == Disposition.DUPLICATE)),
+            rejected=len(outcome.errors),
+        )
+        reply.disposition.extend(disposition.tolist())
+        for i, err in sorted(outcome.errors.items()):
+            reply.rejections.add(index=i, code=status_of(err).value[0], message=str(err), field=err.field)
+        _count_broadcasts(self.gw.metrics, reply.applied, reply.duplicates, reply.rejected)
+        return reply
+
 
 class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
     def __init__(self, gw: Gateway) -> None:

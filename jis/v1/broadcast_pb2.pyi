@@ -95,3 +95,71 @@ class PublishBatchResponse(_message.Message):
     duplicates: int
     rejected: int
     def __init__(self, results: _Optional[_Iterable[_Union[BroadcastResult, _Mapping]]] = ..., applied: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+
+class BroadcastColumns(_message.Message):
+    __slots__ = ("line_ids", "line", "call_no", "action", "vehicle_id", "seq_no", "seq_no_absent", "checkpoints", "checkpoint", "event_time_ns", "need_time_ns", "part_count", "groups", "part_numbers", "supplier_ids", "part_group", "part_number", "part_supplier", "part_quantity")
+    LINE_IDS_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    CALL_NO_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_NO_FIELD_NUMBER: _ClassVar[int]
+    SEQ_NO_ABSENT_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    NEED_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    PART_COUNT_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    PART_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIER_IDS_FIELD_NUMBER: _ClassVar[int]
+    PART_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PART_SUPPLIER_FIELD_NUMBER: _ClassVar[int]
+    PART_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    line_ids: _containers.RepeatedScalarFieldContainer[str]
+    line: _containers.RepeatedScalarFieldContainer[int]
+    call_no: _containers.RepeatedScalarFieldContainer[int]
+    action: _containers.RepeatedScalarFieldContainer[_common_pb2.Action]
+    vehicle_id: _containers.RepeatedScalarFieldContainer[str]
+    seq_no: _containers.RepeatedScalarFieldContainer[int]
+    seq_no_absent: _containers.RepeatedScalarFieldContainer[int]
+    checkpoints: _containers.RepeatedScalarFieldContainer[str]
+    checkpoint: _containers.RepeatedScalarFieldContainer[int]
+    event_time_ns: _containers.RepeatedScalarFieldContainer[int]
+    need_time_ns: _containers.RepeatedScalarFieldContainer[int]
+    part_count: _containers.RepeatedScalarFieldContainer[int]
+    groups: _containers.RepeatedScalarFieldContainer[str]
+    part_numbers: _containers.RepeatedScalarFieldContainer[str]
+    supplier_ids: _containers.RepeatedScalarFieldContainer[str]
+    part_group: _containers.RepeatedScalarFieldContainer[int]
+    part_number: _containers.RepeatedScalarFieldContainer[int]
+    part_supplier: _containers.RepeatedScalarFieldContainer[int]
+    part_quantity: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, line_ids: _Optional[_Iterable[str]] = ..., line: _Optional[_Iterable[int]] = ..., call_no: _Optional[_Iterable[int]] = ..., action: _Optional[_Iterable[_Union[_common_pb2.Action, str]]] = ..., vehicle_id: _Optional[_Iterable[str]] = ..., seq_no: _Optional[_Iterable[int]] = ..., seq_no_absent: _Optional[_Iterable[int]] = ..., checkpoints: _Optional[_Iterable[str]] = ..., checkpoint: _Optional[_Iterable[int]] = ..., event_time_ns: _Optional[_Iterable[int]] = ..., need_time_ns: _Optional[_Iterable[int]] = ..., part_count: _Optional[_Iterable[int]] = ..., groups: _Optional[_Iterable[str]] = ..., part_numbers: _Optional[_Iterable[str]] = ..., supplier_ids: _Optional[_Iterable[str]] = ..., part_group: _Optional[_Iterable[int]] = ..., part_number: _Optional[_Iterable[int]] = ..., part_supplier: _Optional[_Iterable[int]] = ..., part_quantity: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Rejection(_message.Message):
+    __slots__ = ("index", "code", "message", "field")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    code: int
+    message: str
+    field: str
+    def __init__(self, index: _Optional[int] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
+
+class PublishColumnsResponse(_message.Message):
+    __slots__ = ("applied", "duplicates", "rejected", "disposition", "rejections")
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    applied: int
+    duplicates: int
+    rejected: int
+    disposition: _containers.RepeatedScalarFieldContainer[Disposition]
+    rejections: _containers.RepeatedCompositeFieldContainer[Rejection]
+    def __init__(self, applied: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ..., disposition: _Optional[_Iterable[_Union[Disposition, str]]] = ..., rejections: _Optional[_Iterable[_Union[Rejection, _Mapping]]] = ...) -> None: ...
