@@ -1,18 +1,119 @@
-"""Benchmark fixtures. Sizes shrink to a smoke run with JIS_BENCH_SMOKE=1 (what CI runs)."""
+"""Benchmark fixtures. Sizes shrink to a smoke run with JIS_BENCH_SMOKE=1 (what CI runs).
+
+Every benchmark hands its figures and its targets to ``report``; at the end of the
+session the results table is written as JSON and markdown (with the machine's
+description) to ``$JIS_BENCH_OUT`` (default ``bench/results/``): every target with its
+measured ratio, its bound and met or missed.
+"""
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import platform
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 SMOKE = os.environ.get("JIS_BENCH_SMOKE") == "1"
+OUT = Path(os.environ.get("JIS_BENCH_OUT", "bench/results"))
+
+TargetSpec = tuple[str, float, str, float]
+"""(what, measured, ">=" or "<=", bound)."""
+Report = Callable[[str, dict[str, Any], Sequence[TargetSpec]], None]
+_RESULTS: list[dict[str, Any]] = []
+
+
+@pytest.fixture(scope="session")
+def report() -> Report:
+    """``report(benchmark, figures, targets)``: print the figures and keep them for the table."""
+
+    def add(name: str, figures: dict[str, Any], targets: Sequence[TargetSpec] = ()) -> None:
+        checked = [
+            {
+                "target": what,
+                "measured": measured,
+                "bound": f"{op} {bound}",
+                "met": measured >= bound if op == ">=" else measured <= bound,
+            }
+            for what, measured, op, bound in targets
+        ]
+        _RESULTS.append({"benchmark": name, "figures": figures, "targets": checked})
+        print(f"\n{name}: {figures}")
+        for t in checked:
+            print(
+                f"  {'met   ' if t['met'] else 'MISSED'} {t['target']}: {t['measured']} (target {t['bound']})"
+            )
+
+    return add
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    mem = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kib / 2**20:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    packages = {p: metadata.version(p) for p in ("numpy", "numba", "grpcio", "protobuf")}
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        **packages,
+    }
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _RESULTS:
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    run = {
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "smoke": SMOKE,
+        "machine": machine(),
+        "results": _RESULTS,
+    }
+    (OUT / "results.json").write_text(json.dumps(run, indent=2) + "\n")
+    m = run["machine"]
+    lines = [
+        f"# jis benchmarks, {run['when']}{' (smoke sizes)' if SMOKE else ''}",
+        "",
+        f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory']}; {m['os']}; Python {m['python']}, "
+        f"numpy {m['numpy']}, numba {m['numba']}, grpcio {m['grpcio']}, protobuf {m['protobuf']}.",
+        "",
+        "| benchmark | target | measured | bound | |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in _RESULTS:
+        for t in r["targets"]:
+            lines.append(
+                f"| {r['benchmark']} | {t['target']} | {t['measured']} | {t['bound']} | "
+                f"{'met' if t['met'] else 'missed'} |"
+            )
+    lines += ["", "## Figures", ""]
+    for r in _RESULTS:
+        lines.append(f"- **{r['benchmark']}**: " + ", ".join(f"{k} {v}" for k, v in r["figures"].items()))
+    (OUT / "results.md").write_text("\n".join(lines) + "\n")
+    print(f"\nresults table: {OUT / 'results.md'} and {OUT / 'results.json'}")
 
 
 def pytest_report_header() -> list[str]:

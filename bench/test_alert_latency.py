@@ -18,6 +18,7 @@ import grpc
 import numpy as np
 from google.protobuf.duration_pb2 import Duration
 
+from bench.conftest import Report
 from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, supply_pb2, supply_pb2_grpc
 from tests.conftest import connect
 from tests.factories import ADD, bc, part
@@ -44,7 +45,7 @@ def bare_echo(address: str, payload: bytes, rounds: int) -> list[float]:
     return out
 
 
-def test_publish_to_alert_latency(tmp_path: Path, bare_address: str, smoke: bool) -> None:
+def test_publish_to_alert_latency(tmp_path: Path, bare_address: str, smoke: bool, report: Report) -> None:
     rounds = 20 if smoke else ROUNDS
     proc = ServerProcess(tmp_path / "data").start()
     try:
@@ -97,5 +98,9 @@ def test_publish_to_alert_latency(tmp_path: Path, bare_address: str, smoke: bool
         "bare_unary_echo": bare,
         "alert_p99_over_bare_p99": round(sa["p99_us"] / bare["p99_us"], 2),
     }
-    print(f"\npublish-to-alert {result}")
+    report(
+        "publish to alert on WatchBreaks (unary publish, durable)",
+        result,
+        [("alert p99 / bare unary echo p99", result["alert_p99_over_bare_p99"], "<=", 3.0)],
+    )
     assert len(send_to_alert) == rounds

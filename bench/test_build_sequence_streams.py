@@ -19,6 +19,7 @@ import grpc
 import numpy as np
 from google.protobuf.duration_pb2 import Duration
 
+from bench.conftest import Report
 from jis.v1 import (
     broadcast_pb2,
     broadcast_pb2_grpc,
@@ -118,12 +119,12 @@ async def run(address: str, suppliers: int, rounds: int, per_round: int) -> dict
     }
 
 
-def test_build_sequence_streams_under_batch_ingest(tmp_path: Path, smoke: bool) -> None:
+def test_build_sequence_streams_under_batch_ingest(tmp_path: Path, smoke: bool, report: Report) -> None:
     suppliers, rounds, per_round = (2, 2, 20) if smoke else (100, 5, 1000)
     proc = ServerProcess(tmp_path / "data").start()
     try:
         result = asyncio.run(run(proc.address, suppliers, rounds, per_round))
     finally:
         proc.stop()
-    print(f"\nbuild-sequence streams {result}")
+    report("WatchBuildSequence streams while PublishBatch ingests (no target number)", result, [])
     assert result["streams"] == suppliers * GROUPS

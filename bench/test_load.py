@@ -22,6 +22,7 @@ from pathlib import Path
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
+from bench.conftest import Report
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
@@ -124,7 +125,7 @@ async def load(address: str, pid: int, seconds: float, concurrency: int) -> dict
     }
 
 
-def test_bounded_load(tmp_path: Path, smoke: bool) -> None:
+def test_bounded_load(tmp_path: Path, smoke: bool, report: Report) -> None:
     seconds = float(os.environ.get("JIS_LOAD_SECONDS", "2" if smoke else "30"))
     proc = ServerProcess(tmp_path / "data", "--max-pending", "64").start()
     try:
@@ -133,6 +134,6 @@ def test_bounded_load(tmp_path: Path, smoke: bool) -> None:
         assert proc.proc.poll() is None, "the server died under load"
     finally:
         proc.stop()
-    print(f"\nload {result}")
+    report("bounded load (statuses and memory; no target number)", result, [])
     by_status = result["by_status"]
     assert isinstance(by_status, dict) and set(by_status) <= DOCUMENTED, by_status

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 
+from bench.conftest import Report, TargetSpec
 from jis.kernels import matching
 
 SIZES = [10_000, 100_000, 1_000_000]
@@ -71,7 +72,7 @@ def _time(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("n", SIZES, ids=[f"{n // 1000}k" for n in SIZES])
-def test_full_rematch(benchmark, n: int, smoke: bool) -> None:  # type: ignore[no-untyped-def]
+def test_full_rematch(benchmark, n: int, smoke: bool, report: Report) -> None:  # type: ignore[no-untyped-def]
     n = min(n, 2_000) if smoke else n
     e_vehicle, e_part, e_need, s_vehicle, s_part = scenario(n)
     nveh = int(max(e_vehicle.max(), s_vehicle.max())) + 1
@@ -104,4 +105,10 @@ def test_full_rematch(benchmark, n: int, smoke: bool) -> None:  # type: ignore[n
         "out_of_sequence": oos,
     }
     benchmark.extra_info.update(info)
-    print(f"\nfull re-match {info}")
+    targets: list[TargetSpec] = []
+    if n >= 1_000_000:  # the targets are set at 1M slots
+        targets = [
+            ("speed-up over plain numpy", info["speedup_vs_numpy"], ">=", 5.0),
+            ("time / direct-lookup lower bound", info["ratio_to_lower_bound"], "<=", 5.0),
+        ]
+    report(f"full re-match kernel, {n:,} slots", info, targets)

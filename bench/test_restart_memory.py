@@ -14,6 +14,7 @@ import os
 import time
 from pathlib import Path
 
+from bench.conftest import Report
 from jis.engine.engine import Engine
 from jis.engine.model import Action, Broadcast, LineConfig, PartDemand
 from jis.store import SqliteStore
@@ -69,7 +70,7 @@ def start(data_dir: Path) -> tuple[float, int, ServerProcess]:
     return elapsed, rss_kib(proc.proc.pid), proc
 
 
-def test_restart_time_and_memory_per_vehicle(tmp_path: Path, smoke: bool) -> None:
+def test_restart_time_and_memory_per_vehicle(tmp_path: Path, smoke: bool, report: Report) -> None:
     logged = int(os.environ.get("JIS_BENCH_RESTART_N", "2000" if smoke else "1000000"))
     active = 2000 if smoke else 100_000
     t = time.perf_counter()
@@ -93,5 +94,12 @@ def test_restart_time_and_memory_per_vehicle(tmp_path: Path, smoke: bool) -> Non
         "rss_active_mib": round(active_rss / 1024, 1),
         "bytes_per_active_vehicle": round((active_rss - empty_rss) * 1024 / active),
     }
-    print(f"\nrestart and memory {result}")
+    report(
+        f"restart with {logged:,} logged broadcasts; memory with {active:,} active vehicles",
+        result,
+        [
+            ("restart to SERVING, s", result["restart_to_serving_s"], "<=", 10.0),
+            ("resident bytes per active vehicle (10 parts)", result["bytes_per_active_vehicle"], "<=", 2048),
+        ],
+    )
     assert restart_s > 0

@@ -19,6 +19,7 @@ import grpc
 import numpy as np
 from google.protobuf.duration_pb2 import Duration
 
+from bench.conftest import Report
 from jis.v1 import broadcast_pb2, broadcast_pb2_grpc, lines_pb2, lines_pb2_grpc, supply_pb2, supply_pb2_grpc
 from tests.factories import ADD, bc, part
 from tests.serverproc import ServerProcess
@@ -79,7 +80,9 @@ async def bare(address: str, payload: bytes, seconds: float) -> dict[str, float]
         return await drive(lambda n: echo(payload, timeout=30), seconds)
 
 
-def test_unary_publish_against_bare_echo(tmp_path: Path, bare_address: str, smoke: bool) -> None:
+def test_unary_publish_against_bare_echo(
+    tmp_path: Path, bare_address: str, smoke: bool, report: Report
+) -> None:
     seconds = 1.0 if smoke else 10.0
     proc = ServerProcess(tmp_path / "data").start()
     try:
@@ -94,5 +97,12 @@ def test_unary_publish_against_bare_echo(tmp_path: Path, bare_address: str, smok
         "calls_ratio": round(ours["calls_per_s"] / base["calls_per_s"], 2),
         "p99_ratio": round(ours["p99_ms"] / base["p99_ms"], 2),
     }
-    print(f"\nunary publish {result}")
+    report(
+        f"unary Publish, {CONCURRENCY} concurrent callers (durable, matched, alert emitted)",
+        result,
+        [
+            ("calls/s / bare unary echo calls/s", result["calls_ratio"], ">=", 0.7),
+            ("p99 / bare unary echo p99", result["p99_ratio"], "<=", 2.0),
+        ],
+    )
     assert ours["calls"] > 0 and base["calls"] > 0

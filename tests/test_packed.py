@@ -17,6 +17,7 @@ import pickle
 import random
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -84,39 +85,45 @@ def pack(msgs: list[Broadcast], rng: random.Random) -> PackedBroadcasts:
 class Feed:
     """A random MES feed on lines A and B (and an unknown line X), mostly plain."""
 
-    def __init__(self, rng: random.Random, plain: float) -> None:
+    def __init__(self, rng: random.Random, plain: float, rare: float = 1.0) -> None:
         self.rng = rng
         self.plain = plain
+        self.rare = rare
+        """Scales the odds of every anomaly other than the action."""
         self.call = {"A": 0, "B": 0, "X": 0}
         self.next_vehicle = 0
         self.next_seq = {"A": 0, "B": 0, "X": 0}
         self.sent: list[Broadcast] = []
+        self.line = "A"
+        self.active: dict[str, list[str]] = {"A": [], "B": [], "X": []}
 
     def parts(self, v: int) -> tuple[PartDemand, ...]:
         r = self.rng
         out = [PartDemand(f"G{g}", f"P{(v + g) % 3}", f"S{g % 2}", 1) for g in range(r.randint(0, 4))]
-        if r.random() < 0.05 and out:
+        if r.random() < 0.05 * self.rare and out:
             out.append(out[0])  # (supplier, group) twice
-        if r.random() < 0.05 and out:
+        if r.random() < 0.05 * self.rare and out:
             out[0] = PartDemand(out[0].group, out[0].part_number, out[0].supplier_id, 0)
-        if r.random() < 0.03 and out:
+        if r.random() < 0.03 * self.rare and out:
             out[0] = PartDemand(" ", out[0].part_number, out[0].supplier_id, 1)
         return tuple(out)
 
     def message(self, t: int) -> Broadcast:
         r = self.rng
-        line = "X" if r.random() < 0.02 else r.choice("AAB")
+        if r.random() < 0.3 * self.rare:  # lines come in stretches (a run is one line's)
+            self.line = r.choice("AAB")
+        line = "X" if r.random() < 0.02 * self.rare else self.line
         self.call[line] += 1
         call = self.call[line]
-        if r.random() < 0.04:
+        if r.random() < 0.04 * self.rare:
             call += r.randint(1, 3)  # a gap
             self.call[line] = call
-        elif r.random() < 0.04 and call > 3:
+        elif r.random() < 0.04 * self.rare and call > 3:
             call -= r.randint(1, 3)  # late, duplicate or conflicting
-        elif r.random() < 0.01:
+        elif r.random() < 0.01 * self.rare:
             call += 200_000  # too far ahead
         event = None if r.random() < 0.3 else t - r.randint(0, 5) * 10**9
-        cp = r.choice(["", "", "PAINT_OUT", "x" * 300 if r.random() < 0.05 else "BODY"])
+        cp = r.choice(["", "", "PAINT_OUT", "x" * 300 if r.random() < 0.05 * self.rare else "BODY"])
         if r.random() < self.plain or not self.sent:
             action = r.choice(
                 [Action.ADD, Action.ADD, Action.ADD, Action.INSTALLED, Action.PULL, Action.CANCEL]
@@ -124,22 +131,25 @@ class Feed:
         else:
             action = r.choice([*Action, 99])
         if action == Action.ADD or not self.sent:
-            if r.random() < 0.05 and self.sent:
+            if r.random() < 0.05 * self.rare and self.sent:
                 v = int(r.choice(self.sent).vehicle_id[1:])  # already known
             else:
                 v = self.next_vehicle
                 self.next_vehicle += 1
-            vid = "" if r.random() < 0.01 else f"V{v}"
+            vid = "" if r.random() < 0.01 * self.rare else f"V{v}"
+        elif self.active[line] and r.random() > 0.5 * self.rare:  # the oldest active one leaves
+            vid = self.active[line].pop(0)
+            v = int(vid[1:])
         else:
             v = int(r.choice(self.sent[-40:]).vehicle_id[1:] or 0)
             vid = f"V{v}"
         self.next_seq[line] += 1
         seq = (
             self.next_seq[line]
-            if r.random() < 0.9
+            if r.random() < 1 - 0.1 * self.rare
             else r.randint(max(0, self.next_seq[line] - 10), self.next_seq[line])
         )
-        missing = {Action.CHANGE: 0.5, Action.ADD: 0.02}.get(
+        missing = {Action.CHANGE: 0.5, Action.ADD: 0.02 * self.rare}.get(
             Action(action) if action != 99 else Action.PULL, 0.0
         )
         seq_no = None if r.random() < missing else seq
@@ -147,6 +157,8 @@ class Feed:
         b = Broadcast(line, call, int(action), vid, seq_no, cp, event, need, self.parts(v))
         if vid:
             self.sent.append(b)
+            if action == Action.ADD:
+                self.active[line].append(vid)
         return b
 
     def batch(self, t: int) -> list[Broadcast]:
@@ -237,9 +249,11 @@ def builds(e: Engine, rng: random.Random, t: int) -> list[str]:
     return out
 
 
-def drive(seed: int, calls: int, plain: float, data: Path | None = None) -> tuple[Engine, Engine, list[Any]]:
+def drive(
+    seed: int, calls: int, plain: float, rare: float = 1.0, data: Path | None = None
+) -> tuple[Engine, Engine, list[Any]]:
     rng = random.Random(seed)
-    feed = Feed(rng, plain)
+    feed = Feed(rng, plain, rare)
     one = Engine()
     packed = Engine(SqliteStore(data, synchronous="OFF") if data else None)
     setup(one)
@@ -279,9 +293,17 @@ def _no_seq(m: Broadcast) -> Broadcast:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), plain=st.sampled_from([0.6, 0.9, 0.99, 1.0]))
-def test_packed_equals_one_by_one(seed: int, plain: float) -> None:
-    one, packed, outcomes = drive(seed, calls=8, plain=plain)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    plain=st.sampled_from([0.6, 0.9, 0.99, 1.0]),
+    rare=st.sampled_from([1.0, 0.2, 0.03]),
+    min_run=st.sampled_from([1, bulk.MIN_RUN]),
+)
+def test_packed_equals_one_by_one(seed: int, plain: float, rare: float, min_run: int) -> None:
+    """min_run 1: every run, however short, goes through the array path (the most of it
+    to check); the default: short runs back off to the per-message path."""
+    with mock.patch.object(bulk, "MIN_RUN", min_run):
+        one, packed, outcomes = drive(seed, calls=8, plain=plain, rare=rare)
     assert engine_state(packed) == engine_state(one)
     assert any(d[0] == Disposition.APPLIED for o in outcomes for d in o)
 
@@ -297,7 +319,7 @@ def test_runs_are_taken_and_the_log_replays(tmp_path: Path, monkeypatch: pytest.
         return apply_run(seq, p, plan, digests, at)
 
     monkeypatch.setattr(bulk, "apply_run", counting)
-    one, packed, outcomes = drive(7, calls=30, plain=0.97, data=tmp_path)
+    one, packed, outcomes = drive(7, calls=30, plain=0.995, rare=0.03, data=tmp_path)
     assert engine_state(packed) == engine_state(one)
     flat = [d for o in outcomes for d in o]
     applied = sum(d[0] == Disposition.APPLIED for d in flat)

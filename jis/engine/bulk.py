@@ -33,7 +33,16 @@ I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
 WINDOW = 4096
-"""Most messages checked for one run (bounds the work of a run that ends early)."""
+"""Most messages checked for one run."""
+MIN_RUN = 16
+"""A run shorter than this is not worth its fixed cost: the engine then takes the next
+messages one by one (1, 2, 4 … up to MAX_BACKOFF of them) before looking for a run again,
+so a feed with few plain runs costs about what the per-message path costs."""
+MAX_BACKOFF = 256
+MIN_WINDOW = 64
+"""Fewest messages checked for one run: after a short run the next window shrinks to
+twice its length (not below this), so a feed that alternates plain and other messages
+costs O(MIN_WINDOW) array work per message, not O(WINDOW)."""
 
 _FAST = np.array([Action.ADD, Action.PULL, Action.CANCEL, Action.INSTALLED], np.int64)
 _LEFT = np.zeros(8, np.int8)
@@ -91,16 +100,17 @@ class Plan:
     """int64[hi - lo]: the need_time an ADD sets (unused for the other actions)."""
 
 
-def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int) -> Plan | None:
-    """The longest run of messages from ``lo`` on that :func:`apply_run` may apply, or
-    None if message ``lo`` itself must take the per-message path."""
-    hi = min(len(p), lo + WINDOW)
+def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WINDOW) -> Plan | None:
+    """The longest run of at most ``window`` messages from ``lo`` on that :func:`apply_run`
+    may apply, or None if message ``lo`` itself must take the per-message path."""
+    hi = min(len(p), lo + window)
     line = seq.lines.get(p.line_ids[p.line[lo]])
     if line is None:
         return None
     act = p.action[lo:hi]
     k = hi - lo
-    ok = (p.line[lo:hi] == p.line[lo]) & np.isin(act, _FAST)
+    lines = _canonical(p.line_ids)[p.line[lo:hi]]  # the same line may sit at two indexes
+    ok = (lines == lines[0]) & np.isin(act, _FAST)
 
     calls = p.call_no[lo:hi]
     first = int(calls[0])

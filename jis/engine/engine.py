@@ -332,10 +332,14 @@ class Engine:
         scopes: set[Scope] = set()
         heard: set[int] = set()
         digests = p.digests()
-        i = 0
+        i, window, backoff, skip_until = 0, bulk.WINDOW, 1, 0
         while i < n:
-            plan = bulk.plan_run(self.seq, p, i)
+            plan = bulk.plan_run(self.seq, p, i, window) if i >= skip_until else None
             if plan is not None:
+                length = plan.hi - plan.lo
+                window = (
+                    bulk.WINDOW if length == window else min(bulk.WINDOW, max(bulk.MIN_WINDOW, 2 * length))
+                )
                 run = bulk.apply_run(self.seq, p, plan, digests, at)
                 scopes |= self.feed.record_run(run, at)
                 installed = run.rows[run.action == Action.INSTALLED]
@@ -344,7 +348,13 @@ class Engine:
                 disposition[plan.lo : plan.hi] = Disposition.APPLIED
                 heard.add(plan.line.code)
                 i = plan.hi
+                if length >= bulk.MIN_RUN:
+                    backoff = 1
+                else:  # runs are short here: take the next messages one by one before looking again
+                    skip_until, backoff = i + backoff, min(bulk.MAX_BACKOFF, 2 * backoff)
                 continue
+            if i >= skip_until:
+                skip_until, backoff = i + backoff, min(bulk.MAX_BACKOFF, 2 * backoff)
             try:
                 result, _ = self._apply_broadcast(p.message(i), at, scopes)
             except DomainError as exc:

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from jis.engine.errors import InvalidArgument
 from jis.engine.model import NO_TIME, Action, Broadcast, PartDemand
-from jis.kernels.digest import message_digests, string_hashes
+from jis.kernels.digest import message_digests, one_digest, string_hashes
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -295,29 +295,25 @@ class PackedBroadcasts:
 def broadcast_digest(b: Broadcast) -> int:
     """The content digest of one message, equal to its digest packed as columns."""
     parts = b.parts
-    k = len(parts)
     has_seq = b.seq_no is not None and b.action not in (Action.PULL, Action.CANCEL, Action.INSTALLED)
-    h = string_hashes(
-        [b.line_id, b.vehicle_id, b.checkpoint]
-        + [p.group for p in parts]
-        + [p.part_number for p in parts]
-        + [p.supplier_id for p in parts]
+    strings = [b.line_id, b.vehicle_id, b.checkpoint]
+    strings += [p.group for p in parts]
+    strings += [p.part_number for p in parts]
+    strings += [p.supplier_id for p in parts]
+    n = len(strings)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, strings), np.int64, count=n), out=offsets[1:])
+    ints = np.array(
+        [
+            b.call_no,
+            b.action,
+            has_seq,
+            b.seq_no if has_seq else 0,
+            NO_TIME if b.event_time is None else b.event_time,
+            NO_TIME if b.need_time is None else b.need_time,
+            *(p.quantity for p in parts),
+        ],
+        np.int64,
     )
-    seq = b.seq_no if has_seq and b.seq_no is not None and -(2**63) <= b.seq_no < 2**63 else 0
-    out = message_digests(
-        h[0:1],
-        np.array([b.call_no], np.uint64),
-        np.array([b.action], np.int64),
-        h[1:2],
-        np.array([has_seq]),
-        np.array([seq], np.int64),
-        h[2:3],
-        np.array([NO_TIME if b.event_time is None else b.event_time], np.int64),
-        np.array([NO_TIME if b.need_time is None else b.need_time], np.int64),
-        np.array([0, k], np.int64),
-        h[3 : 3 + k],
-        h[3 + k : 3 + 2 * k],
-        h[3 + 2 * k : 3 + 3 * k],
-        np.array([p.quantity for p in parts], np.int64),
-    )
-    return int(out[0])
+    cp = np.frombuffer("".join(strings).encode("utf-32-le", "surrogatepass"), np.uint32)
+    return int(one_digest(ints, cp, offsets))
