@@ -45,6 +45,42 @@ class Interner:
     def __len__(self) -> int:
         return len(self._names)
 
+    def __getstate__(self) -> list[str]:
+        """Pickled as the names alone (half the bytes); the codes are rebuilt on load, in
+        about the time unpickling them took."""
+        return self._names
+
+    def __setstate__(self, names: list[str]) -> None:
+        self._names = list(names)
+        self._codes = dict(zip(self._names, range(len(self._names)), strict=True))
+
+
+def with_room(col: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:
+    """``col`` at the start of an array of ``capacity`` elements, zero after ``len(col)``.
+
+    No copy when ``col`` already lies at the start of zeroed memory that large: the
+    snapshot loader (jis.engine.engine) allocates each array that was pickled as the
+    first rows of a larger one (a Table column or RowList trimmed to its length) with
+    the larger one's size, as a zeroed uint8 array that only this column views.
+    """
+    base = col.base
+    nbytes = capacity * col.itemsize
+    if (
+        isinstance(base, np.ndarray)
+        and base.dtype == np.uint8
+        and base.ndim == 1
+        and base.flags.c_contiguous
+        and base.base is None
+        and col.ndim == 1
+        and col.flags.c_contiguous
+        and base.nbytes >= nbytes
+        and base.ctypes.data == col.ctypes.data
+    ):
+        return base[:nbytes].view(col.dtype)
+    grown = np.zeros(capacity, col.dtype)
+    grown[: len(col)] = col
+    return grown
+
 
 class Table:
     """Columns of one dtype each, grown by doubling; rows are appended, never removed.
@@ -105,6 +141,17 @@ class Table:
         """Copies of all columns (for snapshots)."""
         return {k: v[: self._n].copy() for k, v in self._data.items()}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled trimmed to its rows; restored with the same capacity (zero after the rows)."""
+        columns = {k: v[: self._n] for k, v in self._data.items()}
+        return {"dtypes": self._dtypes, "n": self._n, "cap": self._cap, "columns": columns}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._dtypes = state["dtypes"]
+        self._n = state["n"]
+        self._cap = state["cap"]
+        self._data = {k: with_room(v, self._cap) for k, v in state["columns"].items()}
+
     @classmethod
     def from_arrays(
         cls, dtypes: Mapping[str, npt.DTypeLike], arrays: Mapping[str, npt.NDArray[np.generic]]
@@ -155,3 +202,12 @@ class RowList:
 
     def to_array(self) -> npt.NDArray[np.int64]:
         return self._data[: self._n].copy()
+
+    def __getstate__(self) -> tuple[npt.NDArray[np.int64], int]:
+        """Pickled trimmed to its rows; restored with the same capacity."""
+        return self._data[: self._n], len(self._data)
+
+    def __setstate__(self, state: tuple[npt.NDArray[np.int64], int]) -> None:
+        rows, capacity = state
+        self._data = with_room(rows, capacity)
+        self._n = len(rows)

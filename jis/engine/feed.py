@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -164,6 +165,12 @@ class BuildFeed:
         self.scope_codes: dict[Scope, int] = {}
         self.scope_keys: list[Scope] = []
         self._drained = 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Events in a snapshot are state, not news: a restored feed has nothing to drain
+        (recovery drains and drops them, which would copy every event ever recorded)."""
+        self.__dict__.update(state)
+        self._drained = len(self.events)
 
     @property
     def head(self) -> int:

@@ -8,6 +8,7 @@ implementing this protocol.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -50,6 +51,11 @@ class Store(Protocol):
 
     def latest_snapshot(self) -> tuple[int, bytes] | None:
         """The newest snapshot as (seq, body), or None."""
+        ...
+
+    def open_latest_snapshot(self) -> tuple[int, io.BufferedIOBase] | None:
+        """The newest snapshot as (seq, its body as a file to read and close), or None:
+        recovery reads the body a piece at a time into the state's own arrays."""
         ...
 
     def close(self) -> None: ...

@@ -7,11 +7,16 @@ the fsync is shared by everything that arrived together.
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jis.store.base import LogRecord, StoreCorrupt
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -33,6 +38,52 @@ CREATE TABLE IF NOT EXISTS snapshot_chunk (
 """
 CHUNK = 64 * 1024 * 1024
 """Snapshots are stored in pieces: SQLite refuses a single value over 1 GB."""
+
+
+PIECE = 1024 * 1024
+"""Snapshots are read a piece at a time, straight into the caller's buffers: the memory
+behind a small piece is reused, while each fresh page of a whole-body copy costs a fault."""
+
+
+class _ChunkFile(io.RawIOBase):
+    """The chunks of one snapshot, read as one file through SQLite's incremental blob I/O."""
+
+    def __init__(self, db: sqlite3.Connection, rowids: list[int], path: Path) -> None:
+        super().__init__()
+        self._db = db
+        self._rowids = rowids
+        self._path = path
+        self._next = 0
+        self._blob: sqlite3.Blob | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            while True:
+                if self._blob is None:
+                    if self._next == len(self._rowids):
+                        return 0
+                    self._blob = self._db.blobopen(
+                        "snapshot_chunk", "body", self._rowids[self._next], readonly=True
+                    )
+                    self._next += 1
+                piece = self._blob.read(min(len(view), PIECE))
+                if piece:
+                    view[: len(piece)] = piece
+                    return len(piece)
+                self._blob.close()
+                self._blob = None
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"{self._path}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._blob is not None:
+            self._blob.close()
+            self._blob = None
+        super().close()
 
 
 class SqliteStore:
@@ -100,21 +151,31 @@ class SqliteStore:
             self._db.execute("DELETE FROM snapshot WHERE seq < ?", (seq,))
 
     def latest_snapshot(self) -> tuple[int, bytes] | None:
+        snap = self.open_latest_snapshot()
+        if snap is None:
+            return None
+        with snap[1] as f:
+            return snap[0], f.read()
+
+    def open_latest_snapshot(self) -> tuple[int, io.BufferedIOBase] | None:
         try:
             row = self._db.execute("SELECT seq, body FROM snapshot ORDER BY seq DESC LIMIT 1").fetchone()
             if row is None:
                 return None
             seq, head = int(row[0]), bytes(row[1])
             if not head.isdigit():  # written before snapshots were chunked: the body itself
-                return seq, head
-            parts = self._db.execute(
-                "SELECT body FROM snapshot_chunk WHERE seq = ? ORDER BY idx", (seq,)
-            ).fetchall()
+                return seq, io.BytesIO(head)
+            rowids = [
+                int(r[0])
+                for r in self._db.execute(
+                    "SELECT rowid FROM snapshot_chunk WHERE seq = ? ORDER BY idx", (seq,)
+                ).fetchall()
+            ]
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(f"{self.path}: {exc}") from exc
-        if len(parts) != int(head):
-            raise StoreCorrupt(f"{self.path}: snapshot at {seq} has {len(parts)} of {int(head)} chunks")
-        return seq, b"".join(bytes(p[0]) for p in parts)
+        if len(rowids) != int(head):
+            raise StoreCorrupt(f"{self.path}: snapshot at {seq} has {len(rowids)} of {int(head)} chunks")
+        return seq, io.BufferedReader(_ChunkFile(self._db, rowids, self.path), PIECE)
 
     def close(self) -> None:
         self._db.close()
