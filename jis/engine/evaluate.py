@@ -25,6 +25,7 @@ from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching
 
 NEVER = np.iinfo(np.int64).max
+_NO_ROWS = np.zeros(0, np.int64)
 Make = Callable[[str], SequenceBreak]
 I64 = npt.NDArray[np.int64]
 
@@ -64,6 +65,8 @@ class Evaluator:
         self._due: dict[Hashable, int] = {}
         self._heap: list[tuple[int, int, Hashable]] = []
         self._tie = 0
+        self._missing: dict[Scope, npt.NDArray[np.int64]] = {}
+        """Per scope, the vehicles with an open MISSING break, sorted."""
 
     # -- scheduling --------------------------------------------------------------------
 
@@ -188,10 +191,7 @@ class Evaluator:
         unslotted = first_slot < 0
         horizon = e_need - lead
         due_now = np.flatnonzero(unslotted & (horizon <= now))
-        for v, p, n in zip(
-            e_vehicle[due_now].tolist(), e_part[due_now].tolist(), e_need[due_now].tolist(), strict=True
-        ):
-            wanted[(BreakType.MISSING, v, scope[1], scope[2])] = names.missing(v, p, n, now)
+        self._sync_missing(scope, e_vehicle[due_now], e_part[due_now], e_need[due_now], names, now)
         later = horizon[unslotted & (horizon > now)]
         due = int(later.min()) if later.size else int(NEVER)
 
@@ -250,6 +250,26 @@ class Evaluator:
 
         self.book.sync(("scope", *scope), wanted, now)
         self._schedule(("scope", *scope), due)
+
+    def _sync_missing(
+        self, scope: Scope, vehicles: npt.NDArray[np.integer], parts: npt.NDArray[np.integer],
+        needs: npt.NDArray[np.int64], names: _Names, now: int,
+    ) -> None:  # fmt: skip
+        """Make the scope's open MISSING breaks exactly those of ``vehicles`` (in E order).
+        A scope can have thousands open while nothing is built (a supplier outage), and
+        every evaluation sees them all: the open set is kept as a sorted array, so an
+        evaluation costs two array differences plus Python only for what changed."""
+        open_now = self._missing.get(scope, _NO_ROWS)
+        if len(open_now):
+            for v in open_now[~np.isin(open_now, vehicles, assume_unique=True)].tolist():
+                self.book.resolve((BreakType.MISSING, v, scope[1], scope[2]), now)
+        new = ~np.isin(vehicles, open_now, assume_unique=True)
+        for v, p, n in zip(vehicles[new].tolist(), parts[new].tolist(), needs[new].tolist(), strict=True):
+            self.book.raise_break((BreakType.MISSING, v, scope[1], scope[2]), names.missing(v, p, n, now))
+        if len(vehicles):
+            self._missing[scope] = np.sort(vehicles)
+        else:
+            self._missing.pop(scope, None)
 
 
 class _Names:
