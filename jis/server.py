@@ -8,6 +8,7 @@ engine thread, then report SERVING. SIGTERM/SIGINT stop it gracefully.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -195,6 +196,11 @@ async def serve(cfg: ServerConfig) -> None:
     try:
         t0 = time.perf_counter()
         replayed = await asyncio.to_thread(_recover, engine, clock)
+        # Everything alive now (modules, compiled kernels, the recovered state) lives as
+        # long as the process: keep it out of the collector's full passes, which otherwise
+        # walk it all every few hundred calls and stall both threads for tens of ms.
+        gc.collect()
+        gc.freeze()
         runner.start()
         gw.ready = True
         await set_health(health_pb2.HealthCheckResponse.SERVING)
