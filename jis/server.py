@@ -96,7 +96,8 @@ def _authorizer(creds: Credentials | None, runner: EngineRunner) -> Authorizer |
         return None
 
     async def owner_of(kind: str, ident: str) -> str:
-        return await asyncio.wrap_future(runner.submit(lambda at: runner.engine.owner(kind, ident)))
+        loop = asyncio.get_running_loop()
+        return await runner.submit_async(lambda at: runner.engine.owner(kind, ident), loop)
 
     return Authorizer(creds, owner_of)
 

@@ -78,7 +78,7 @@ class Gateway:
         engine = self.runner.engine
         remaining = context.time_remaining()
         deadline = None if remaining is None else time.monotonic() + remaining
-        return await asyncio.wrap_future(self.runner.submit(lambda at: op(engine, at), deadline))
+        return await self.runner.submit_async(lambda at: op(engine, at), asyncio.get_running_loop(), deadline)
 
 
 def _types(values: Iterable[int]) -> frozenset[BreakType]:

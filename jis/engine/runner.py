@@ -13,7 +13,9 @@ next start recovers from what was committed.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import queue
@@ -79,13 +81,29 @@ class EngineRunner:
 
         ``deadline`` (time.monotonic()): if the engine reaches the request later than this,
         it is not done and the future fails with DeadlineExceeded."""
+        self._check_room()
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.put((op, fut, deadline, None))
+        return fut
+
+    def submit_async(
+        self, op: Callable[[int], T], loop: asyncio.AbstractEventLoop, deadline: float | None = None
+    ) -> asyncio.Future[T]:
+        """As :meth:`submit`, for a caller on the event loop ``loop``: the answer is an
+        asyncio future of that loop. The answers of one group to one loop are delivered
+        by a single ``call_soon_threadsafe`` (one wake-up of the loop per commit, not one
+        per request, and no concurrent.futures.Future chained to an asyncio one). A future
+        cancelled before the engine reaches its request is skipped, as with :meth:`submit`."""
+        self._check_room()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put((op, fut, deadline, loop))
+        return fut
+
+    def _check_room(self) -> None:
         if self._queue.qsize() >= self.max_pending:
             raise ResourceExhausted(
                 "", f"engine queue full ({self.max_pending} requests waiting); retry later"
             )
-        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._queue.put((op, fut, deadline))
-        return fut
 
     def _maybe_snapshot(self, final: bool) -> None:
         """After a commit: snapshot every `snapshot_every` inputs (each message of a batch
@@ -130,7 +148,8 @@ class EngineRunner:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            done: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
+            done: list[tuple[Any, Any, BaseException | None]] = []
+            answers: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, BaseException | None]]] = {}
             try:
                 if not group:
                     self.engine.advance(self.clock.now())
@@ -139,16 +158,22 @@ class EngineRunner:
                     if item is _STOP:
                         stopping = True
                         continue
-                    op, fut, deadline = item
-                    if not fut.set_running_or_notify_cancel():
-                        continue
+                    op, fut, deadline, loop = item
+                    if loop is None:
+                        if not fut.set_running_or_notify_cancel():
+                            continue
+                        out = done
+                    else:
+                        if fut.cancelled():  # read across threads: at worst the answer is dropped
+                            continue
+                        out = answers.setdefault(loop, [])
                     if deadline is not None and time.monotonic() > deadline:
-                        done.append((fut, None, DeadlineExceeded("", "the deadline passed while queued")))
+                        out.append((fut, None, DeadlineExceeded("", "the deadline passed while queued")))
                         continue
                     try:
-                        done.append((fut, op(self.clock.now()), None))
+                        out.append((fut, op(self.clock.now()), None))
                     except DomainError as exc:
-                        done.append((fut, None, exc))
+                        out.append((fut, None, exc))
                 self.engine.end_group()  # the group's touched scopes, evaluated once
                 t = time.perf_counter()
                 if self.engine.store is not None:
@@ -174,3 +199,17 @@ class EngineRunner:
                     fut.set_result(result)
                 else:
                     fut.set_exception(error)
+            for loop, items in answers.items():
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                    loop.call_soon_threadsafe(_answer, items)
+
+
+def _answer(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """On the event loop: resolve a committed group's futures (those not cancelled meanwhile)."""
+    for fut, result, error in items:
+        if fut.done():
+            continue
+        if error is None:
+            fut.set_result(result)
+        else:
+            fut.set_exception(error)
