@@ -40,7 +40,7 @@ lint: $(STAMP)
 proto: $(STAMP)
 	$(PY) proto/generate.py
 
-## bench: the benchmark suite (not part of the tests)
+## bench: the benchmark suite (not part of the tests); the results table goes to bench/results/results.{md,json}
 bench: $(STAMP)
 	$(PY) -m pytest bench --benchmark-enable -p no:cacheprovider
 
