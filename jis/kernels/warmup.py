@@ -31,3 +31,31 @@ def compile_all() -> None:
     matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
     matching.lis_members(np.zeros(2, i64))
     inventory.coverage(s_e, np.zeros(2, np.uint8), np.zeros(2, i8))
+    # message digests, through the same wrappers (and so the same array types) as requests
+    from jis.engine.model import Broadcast, PartDemand
+    from jis.engine.packed import PackedBroadcasts, broadcast_digest
+
+    b = Broadcast("L", 1, 1, "V", 1, parts=(PartDemand("G", "P", "S", 1),))
+    broadcast_digest(b)
+    PackedBroadcasts.build(
+        line_ids=["L"],
+        line=[],
+        call_no=[1],
+        action=[1],
+        vehicle_id=["V"],
+        seq_no=[1],
+        seq_no_absent=[],
+        checkpoints=[],
+        checkpoint=[],
+        event_time_ns=[],
+        need_time_ns=[],
+        part_count=[1],
+        groups=["G"],
+        part_numbers=["P"],
+        supplier_ids=["S"],
+        part_group=[0],
+        part_number=[0],
+        part_supplier=[0],
+        part_quantity=[],
+        max_messages=1,
+    ).digests()
