@@ -7,7 +7,7 @@ that kernels take as they are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,11 @@ class Interner:
     def get(self, name: str) -> int:
         """The code of ``name``, or -1 if it was never interned."""
         return self._codes.get(name, -1)
+
+    def codes(self, names: Sequence[str]) -> npt.NDArray[np.int64]:
+        """int64[len(names)]: the code of each name, -1 for one never interned."""
+        get = self._codes.get
+        return np.fromiter((get(n, -1) for n in names), np.int64, count=len(names))
 
     def name(self, code: int) -> str:
         return self._names[code]
@@ -175,19 +180,21 @@ class RowList:
     def __len__(self) -> int:
         return self._n
 
-    def append(self, row: int) -> None:
-        if self._n == len(self._data):
-            self._data = np.concatenate([self._data, np.empty(len(self._data), np.int64)])
-        self._data[self._n] = row
-        self._n += 1
-
-    def extend(self, rows: npt.NDArray[np.int64]) -> None:
-        need = self._n + len(rows)
+    def _reserve(self, need: int) -> None:
         if need > len(self._data):
             cap = max(len(self._data), 16)
             while cap < need:
                 cap *= 2
             self._data = np.concatenate([self._data[: self._n], np.empty(cap - self._n, np.int64)])
+
+    def append(self, row: int) -> None:
+        self._reserve(self._n + 1)
+        self._data[self._n] = row
+        self._n += 1
+
+    def extend(self, rows: npt.NDArray[np.int64]) -> None:
+        need = self._n + len(rows)
+        self._reserve(need)
         self._data[self._n : need] = rows
         self._n = need
 

@@ -146,8 +146,7 @@ def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WIN
     ok &= np.bincount(msg[~part_ok], minlength=k) == 0
 
     # the vehicle's state, and the transition each action needs
-    codes = seq.vehicle_ids._codes
-    rows = np.fromiter((codes.get(s, -1) for s in ids), np.int64, count=k)
+    rows = seq.vehicle_ids.codes(ids)
     v = seq.vehicles
     known = rows >= 0
     state = np.full(k, UNSEEN, np.int8)
