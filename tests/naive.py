@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import itertools
 
 NO_NEED = 2**63 - 1
@@ -49,6 +48,17 @@ def is_strictly_increasing_subsequence(keys: list[int], idx: list[int]) -> bool:
     )
 
 
-def after_target(lis_keys: list[int], key: int) -> int:
-    """Index into lis_keys of the in-sequence slot an out-of-sequence slot should follow."""
-    return bisect.bisect_left(lis_keys, key) - 1
+def after_target_slot(s_e: list[int], kept: list[int], j: int) -> int:
+    """The in-sequence slot an out-of-sequence slot j should follow: of the slots kept in
+    place (``kept``, S indexes), the one with the largest E position below j's; -1: none."""
+    below = [k for k in kept if s_e[k] < s_e[j]]
+    return max(below, key=lambda k: s_e[k]) if below else -1
+
+
+def affected_need(s_e: list[int], e_need: list[int], j: int) -> int:
+    """The need time slot j affects: its vehicle's, else the nearest slot's of a vehicle in
+    E before it, else after it, else none."""
+    for t in [*range(j, -1, -1), *range(j + 1, len(s_e))]:
+        if s_e[t] >= 0:
+            return e_need[s_e[t]]
+    return NO_NEED

@@ -10,22 +10,6 @@ from jis.kernels import matching
 from jis.kernels.sequence import sequence_window
 from tests import naive
 
-small_ints = st.lists(st.integers(-5, 5), max_size=40)
-
-
-@given(small_ints)
-def test_lis_members_is_a_longest_strictly_increasing_subsequence(keys: list[int]) -> None:
-    idx = matching.lis_members(np.array(keys, np.int64)).tolist()
-    assert len(idx) == naive.lis_length(keys)
-    assert naive.is_strictly_increasing_subsequence(keys, idx)
-
-
-def test_lis_members_on_degenerate_inputs() -> None:
-    assert matching.lis_members(np.array([], np.int64)).tolist() == []
-    assert matching.lis_members(np.array([7], np.int64)).tolist() == [0]
-    assert len(matching.lis_members(np.array([3, 3, 3, 3], np.int64))) == 1  # all equal: strict
-    assert matching.lis_members(np.array([4, 3, 2, 1], np.int64)).size == 1
-
 
 @st.composite
 def scopes(draw):  # type: ignore[no-untyped-def]
@@ -45,39 +29,47 @@ def scopes(draw):  # type: ignore[no-untyped-def]
 @given(scopes())
 def test_match_flags_every_slot_like_the_reference(scope) -> None:  # type: ignore[no-untyped-def]
     e_vehicle, e_part, e_need, s_vehicle, s_part = scope
-    pos = np.full(32, -1, np.int64)
-    flags, first_slot, s_e, after, s_need = matching.match(
+    scratch = matching.MatchScratch()
+    m = matching.match(
         np.array(e_vehicle, np.int32),
         np.array(e_part, np.int32),
         np.array(e_need, np.int64),
         np.array(s_vehicle, np.int32),
         np.array(s_part, np.int32),
-        pos,
+        scratch,
     )
+    flags, s_e = m.flags, m.s_e
     orphan, wrong, dup, ref_first, oos_count, keys = naive.match(e_vehicle, e_part, e_need, s_vehicle, s_part)
     assert np.flatnonzero(flags & matching.ORPHAN).tolist() == orphan
     assert np.flatnonzero(flags & matching.WRONG_VARIANT).tolist() == wrong
     assert np.flatnonzero(flags & matching.DUPLICATE).tolist() == dup
-    assert first_slot.tolist() == ref_first
+    assert ((m.e_flags & matching.SLOTTED) > 0).tolist() == [f >= 0 for f in ref_first]
+    assert ((m.e_flags & matching.RIGHT) > 0).tolist() == [i in keys for i in range(len(e_vehicle))]
+    assert m.flagged.tolist() == np.flatnonzero(flags).tolist()
     oos = np.flatnonzero(flags & matching.OUT_OF_SEQUENCE)
     assert len(oos) == oos_count
     # The slots left in place are in E order, and each moved slot's target keeps them so.
-    kept = [
-        int(s_e[j])
+    kept_slots = [
+        j
         for j in range(len(s_vehicle))
         if s_e[j] >= 0
         and int(s_e[j]) in keys
         and not flags[j] & matching.OUT_OF_SEQUENCE
         and j == _first_right(s_e, s_part, e_part, j)
     ]
+    kept = [int(s_e[j]) for j in kept_slots]
     assert kept == sorted(kept) and len(set(kept)) == len(kept)
-    for j in oos:
-        t = int(after[j])
-        assert t == -1 or (s_e[t] < s_e[j] and not flags[t] & matching.OUT_OF_SEQUENCE)
-    assert (pos == -1).all()  # scratch restored
-    for j in range(len(s_vehicle)):  # the need a slot affects is its vehicle's when it has one
-        if s_e[j] >= 0:
-            assert s_need[j] == e_need[s_e[j]]
+    after = dict(zip(m.flagged.tolist(), m.after.tolist(), strict=True))
+    need = dict(zip(m.flagged.tolist(), m.need.tolist(), strict=True))
+    for j in m.flagged.tolist():
+        t = after[j]
+        if flags[j] & matching.OUT_OF_SEQUENCE:
+            assert t == -1 or (s_e[t] < s_e[j] and not flags[t] & matching.OUT_OF_SEQUENCE)
+            assert t == naive.after_target_slot(s_e.tolist(), kept_slots, j)
+        else:
+            assert t == -2
+        assert need[j] == naive.affected_need(s_e.tolist(), e_need, j)
+    assert (scratch.pos == -1).all()  # scratch restored
 
 
 def _first_right(s_e, s_part, e_part, j):  # type: ignore[no-untyped-def]
@@ -90,8 +82,42 @@ def _first_right(s_e, s_part, e_part, j):  # type: ignore[no-untyped-def]
 
 def test_match_on_empty_inputs() -> None:
     z32, z64 = np.zeros(0, np.int32), np.zeros(0, np.int64)
-    flags, first_slot, s_e, after, s_need = matching.match(z32, z32, z64, z32, z32, np.full(4, -1, np.int64))
-    assert flags.size == first_slot.size == s_e.size == after.size == s_need.size == 0
+    m = matching.match(z32, z32, z64, z32, z32, matching.MatchScratch())
+    assert all(a.size == 0 for a in m)
+
+
+def test_one_scratch_serves_scopes_of_any_size_in_turn() -> None:
+    """The scratch grows for a bigger scope and is reused for smaller ones, same answers."""
+    rng = np.random.default_rng(7)
+    shared = matching.MatchScratch()
+    for n in [3, 5000, 0, 40, 20000, 7]:
+        e_vehicle = rng.permutation(2 * n + 1).astype(np.int32)[:n]
+        e_part = rng.integers(0, 3, n).astype(np.int32)
+        e_need = np.sort(rng.integers(0, 10**9, n))
+        s_vehicle = np.where(rng.random(n) < 0.1, 2 * n + 5, rng.permutation(e_vehicle)).astype(np.int32)
+        s_part = np.where(rng.random(n) < 0.1, 3, e_part).astype(np.int32)
+        args = (e_vehicle, e_part, e_need, s_vehicle, s_part)
+        got, fresh = matching.match(*args, shared), matching.match(*args, matching.MatchScratch())
+        assert all(np.array_equal(a, b) for a, b in zip(got, fresh, strict=True))
+        assert (shared.pos == -1).all()
+
+
+def test_every_orphan_in_a_long_run_gets_the_nearest_need() -> None:
+    """Orphans take the need of the nearest slot of a vehicle in E before them, else after."""
+    n = 3000
+    s_vehicle = np.full(3 * n + 2, 9, np.int32)  # orphans, vehicle 0, orphans, vehicle 1, orphans
+    s_vehicle[n], s_vehicle[2 * n + 1] = 0, 1
+    m = matching.match(
+        np.arange(2, dtype=np.int32),
+        np.zeros(2, np.int32),
+        np.array([100, 200], np.int64),
+        s_vehicle,
+        np.zeros(3 * n + 2, np.int32),
+        matching.MatchScratch(),
+    )
+    assert m.flagged.tolist() == [*range(n), *range(n + 1, 2 * n + 1), *range(2 * n + 2, 3 * n + 2)]
+    assert m.need.tolist() == [100] * (2 * n) + [200] * n
+    assert set(m.after.tolist()) == {-2}
 
 
 @given(
@@ -166,7 +192,7 @@ def test_rack_needs_is_the_earliest_need_per_rack(slots) -> None:  # type: ignor
     slots = sorted(slots, key=lambda s: (s[0] < 0, s[0]))  # racks contiguous, unracked last
     e_need = np.array([50, 10, 40, 30, 20], np.int64)
     s_rack = np.array([s[0] for s in slots], np.int32)
-    s_e = np.array([s[1] for s in slots], np.int64)
+    s_e = np.array([s[1] for s in slots], np.int32)
     racks, needs = matching.rack_needs(s_rack, s_e, e_need)
     want: dict[int, int] = {}
     for r, e in slots:
@@ -190,7 +216,6 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         matching._supplied,
         matching._match,
         matching._rack_needs,
-        matching._lis_members,
         sequence._sequence_window,
         inventory._coverage,
     ]
@@ -214,7 +239,7 @@ def test_coverage_is_the_in_order_right_variant_run_from_the_start(slots) -> Non
     from jis.kernels import inventory
 
     slots = sorted(slots, key=lambda s: s[2])  # S is ordered by stage rank
-    s_e = np.array([s[0] for s in slots], np.int64)
+    s_e = np.array([s[0] for s in slots], np.int32)
     flags = np.array([0 if s[1] else matching.WRONG_VARIANT for s in slots], np.uint8)
     rank = np.array([s[2] for s in slots], np.int8)
     k = 0

@@ -46,14 +46,16 @@ class ScopeMatch:
     """int64[m] slot rows."""
     flags: npt.NDArray[np.uint8]
     """uint8[m] ORPHAN | WRONG_VARIANT | DUPLICATE | OUT_OF_SEQUENCE bits."""
-    first_slot: I64
-    """int64[k] position in S of each E vehicle's first slot, -1: none."""
-    s_e: I64
-    """int64[m] position in E of each slot's vehicle, -1: not in E."""
+    e_flags: npt.NDArray[np.uint8]
+    """uint8[k] SLOTTED | RIGHT bits per E vehicle (no SLOTTED: no slot at all)."""
+    s_e: npt.NDArray[np.int32]
+    """int32[m] position in E of each slot's vehicle, -1: not in E."""
+    flagged: I64
+    """int64[f] positions in S of the flagged slots, ascending."""
     after: I64
-    """int64[m] for an out-of-sequence slot, the S position it belongs after (-1: first)."""
-    s_need: I64
-    """int64[m] need time of each slot's vehicle (NO_NEED if not in E)."""
+    """int64[f] for an out-of-sequence flagged slot, the S position it belongs after (-1: first)."""
+    need: I64
+    """int64[f] need time each flagged slot affects (NO_NEED if none)."""
 
 
 class Evaluator:
@@ -61,7 +63,7 @@ class Evaluator:
         self.seq = seq
         self.supply = supply
         self.book = book
-        self._pos = np.full(1024, -1, np.int64)  # scratch for the match kernel, always all -1
+        self._scratch = matching.MatchScratch()
         self._due: dict[Hashable, int] = {}
         self._heap: list[tuple[int, int, Hashable]] = []
         self._tie = 0
@@ -161,12 +163,10 @@ class Evaluator:
             dem.keep(keep_dem)
         if slot_rows is not None and 2 * int(keep_slots.sum()) < len(slot_rows):
             slot_rows.keep(keep_slots)
-        if len(self._pos) < len(seq.vehicles):
-            self._pos = np.full(2 * len(seq.vehicles), -1, np.int64)
-        flags, first_slot, s_e, after, s_need = matching.match(
-            e_vehicle, e_part, e_need, s("vehicle")[s_rows], s("part")[s_rows], self._pos
+        m = matching.match(e_vehicle, e_part, e_need, s("vehicle")[s_rows], s("part")[s_rows], self._scratch)
+        return ScopeMatch(
+            e_vehicle, e_part, e_need, e_row, s_rows, m.flags, m.e_flags, m.s_e, m.flagged, m.after, m.need
         )
-        return ScopeMatch(e_vehicle, e_part, e_need, e_row, s_rows, flags, first_slot, s_e, after, s_need)
 
     def evaluate(self, scope: Scope, now: int) -> None:
         """Re-match one scope at time ``now`` and bring its open breaks in line."""
@@ -174,21 +174,14 @@ class Evaluator:
         s, r = sup.slots.col, sup.racks.col
         m = self.match(scope)
         e_vehicle, e_part, e_need = m.e_vehicle, m.e_part, m.e_need
-        s_rows, flags, first_slot, s_e, after, s_need = (
-            m.s_rows,
-            m.flags,
-            m.first_slot,
-            m.s_e,
-            m.after,
-            m.s_need,
-        )
+        s_rows, flags, s_e = m.s_rows, m.flags, m.s_e
         lead = sup.lead_time(scope[1])
         unload = sup.unload_time(scope[1])
         wanted: dict[Hashable, Make] = {}
         names = _Names(self, scope)
 
         # MISSING: in E, no slot at all, need_time within the lead time from now.
-        unslotted = first_slot < 0
+        unslotted = (m.e_flags & matching.SLOTTED) == 0
         horizon = e_need - lead
         due_now = np.flatnonzero(unslotted & (horizon <= now))
         self._sync_missing(scope, e_vehicle[due_now], e_part[due_now], e_need[due_now], names, now)
@@ -203,10 +196,9 @@ class Evaluator:
         # wanted): when either changes, the old action is void, so the break resolves and a new
         # one with the right action is raised.
         rack_col, pos_col = s("rack"), s("pos")
-        for j in np.flatnonzero(flags):
+        for j, need, t in zip(m.flagged.tolist(), m.need.tolist(), m.after.tolist(), strict=True):
             row = int(s_rows[j])
             f = int(flags[j])
-            need = int(s_need[j])
             at_ = (int(rack_col[row]), int(pos_col[row]))
             if f & matching.ORPHAN:
                 wanted[(BreakType.ORPHAN, row, *at_)] = names.slot_break(BreakType.ORPHAN, row, need, now)
@@ -220,7 +212,6 @@ class Evaluator:
                     BreakType.WRONG_VARIANT, row, need, now, want_part=want
                 )
             if f & matching.OUT_OF_SEQUENCE:
-                t = int(after[j])
                 wanted[(BreakType.OUT_OF_SEQUENCE, row, *at_)] = names.slot_break(
                     BreakType.OUT_OF_SEQUENCE,
                     row,

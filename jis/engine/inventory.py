@@ -8,6 +8,7 @@ from jis.engine.evaluate import Evaluator
 from jis.engine.model import RackStage, ScopeInventory
 from jis.engine.supply import Scope
 from jis.kernels import inventory as kernels
+from jis.kernels import matching
 
 _RANK_OF_STAGE = np.full(8, kernels.RANK_BUILT, np.int8)
 _RANK_OF_STAGE[RackStage.LINE_SIDE] = kernels.RANK_LINE_SIDE
@@ -34,7 +35,7 @@ def scope_inventory(ev: Evaluator, scope: Scope, takt_ns: int) -> ScopeInventory
         supplier_id=seq.supplier_ids.name(scope[1]),
         group=seq.group_ids.name(scope[2]),
         expected=len(m.e_vehicle),
-        planned=int((m.first_slot < 0).sum()),
+        planned=int(np.count_nonzero((m.e_flags & matching.SLOTTED) == 0)),
         built=int(per_rank[kernels.RANK_BUILT]),
         in_transit=int(per_rank[kernels.RANK_IN_TRANSIT]),
         at_dock=int(per_rank[kernels.RANK_AT_DOCK]),

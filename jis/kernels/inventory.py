@@ -31,11 +31,11 @@ def _coverage(s_e, flags, s_rank):  # type: ignore[no-untyped-def]
 
 
 def coverage(
-    s_e: npt.NDArray[np.int64], flags: npt.NDArray[np.uint8], s_rank: npt.NDArray[np.int8]
+    s_e: npt.NDArray[np.int32], flags: npt.NDArray[np.uint8], s_rank: npt.NDArray[np.int8]
 ) -> tuple[int, int]:
     """Vehicles covered in sequence: (by all of S, by slots at line side or the dock).
 
-    s_e: int64[m] position in E of each S slot's vehicle (-1: none); flags: uint8[m]
+    s_e: int32[m] position in E of each S slot's vehicle (-1: none); flags: uint8[m]
     match flags; s_rank: int8[m] RANK_* of each slot (non-decreasing, as S is ordered).
     """
     k, at_plant = _coverage(s_e, flags, s_rank)

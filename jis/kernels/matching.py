@@ -3,10 +3,12 @@
 A scope is one (line, supplier, group). E is its active vehicles needing that part,
 by seq_no; S is its slots in delivery order (line side, dock, in transit, built).
 Vehicles are dense int32 row codes, so "where is vehicle v in E" is one array lookup
-in a caller-owned scratch array (``pos``, all -1, restored before returning).
+in caller-owned working memory (``MatchScratch.pos``, all -1 again on return).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -123,130 +125,201 @@ def supplied(
     return _supplied(cand, slot_state, slot_rack, slot_pos, rack_stage, rack_order)  # type: ignore[no-any-return]
 
 
+SLOTTED = 1
+"""E flag: the vehicle has a slot in S (else MISSING, once due)."""
+RIGHT = 2
+"""E flag: the vehicle has a slot in S with the right variant."""
+_RUN = 64
+"""Internal slot flag: the first right slot of its vehicle, not (yet) known to be on the kept run."""
+
+
+class MatchScratch:
+    """Working memory of the match kernel, reused from call to call by one caller.
+
+    ``pos`` maps a vehicle code to its E position and is all -1 between calls; the
+    other arrays are per-E and per-S work space. Reuse matters at scale: fresh memory
+    is paid for in page faults, a large part of a 1M-slot match when it was allocated
+    per call. Not to be shared between threads.
+    """
+
+    def __init__(self) -> None:
+        self.pos = np.full(1024, -1, np.int32)
+        self.per_e = np.empty(1024 + 1, np.int32)
+        self.per_s = np.empty(1024, np.int32)
+
+    def __reduce__(self) -> tuple[type[MatchScratch], tuple[()]]:
+        return (MatchScratch, ())  # working memory: a snapshot keeps none of it
+
+    def reserve(self, codes: int, ne: int, ns: int) -> None:
+        """Room for vehicle codes < ``codes``, ``ne`` E entries and ``ns`` slots."""
+        if codes > self.pos.shape[0]:
+            self.pos = np.full(max(codes, 2 * self.pos.shape[0]), -1, np.int32)
+        if ne + 1 > self.per_e.shape[0]:
+            self.per_e = np.empty(max(ne + 1, 2 * self.per_e.shape[0]), np.int32)
+        if ns > self.per_s.shape[0]:
+            self.per_s = np.empty(max(ns, 2 * self.per_s.shape[0]), np.int32)
+
+
+class Matched(NamedTuple):
+    """How the slots of S match E (see ``match``)."""
+
+    flags: U8
+    """uint8[ns] ORPHAN | WRONG_VARIANT | DUPLICATE | OUT_OF_SEQUENCE bits per slot."""
+    e_flags: U8
+    """uint8[ne] SLOTTED | RIGHT bits per E vehicle (no SLOTTED: no slot, MISSING once due)."""
+    s_e: I32
+    """int32[ns] E index of each slot's vehicle, -1: not in E (orphan)."""
+    flagged: I64
+    """int64[f] the S indexes of the flagged slots, ascending."""
+    after: I64
+    """int64[f] per flagged slot: if out of sequence, the S index of the in-sequence slot it
+    belongs right after (-1: before all of them); -2 otherwise."""
+    need: I64
+    """int64[f] per flagged slot: the need time it affects (its vehicle's; for an orphan the
+    nearest slot's of a vehicle in E, before it, else after it); NO_NEED if none."""
+
+
 @njit(cache=True, nogil=True)
-def _lis_members(keys):  # type: ignore[no-untyped-def]
-    """Indices of one longest strictly increasing subsequence of keys (O(n log n))."""
-    n = keys.shape[0]
-    tails = np.empty(n, np.int64)  # tails[l]: index ending the best run of length l+1
-    prev = np.full(n, -1, np.int64)
-    length = 0
-    for i in range(n):
-        lo, hi = 0, length
-        while lo < hi:  # first tail with key >= keys[i]
-            mid = (lo + hi) // 2
-            if keys[tails[mid]] < keys[i]:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo > 0:
-            prev[i] = tails[lo - 1]
-        tails[lo] = i
-        if lo == length:
-            length += 1
-    out = np.empty(length, np.int64)
-    j = tails[length - 1] if length > 0 else -1
-    for t in range(length - 1, -1, -1):
-        out[t] = j
-        j = prev[j]
-    return out
-
-
-def lis_members(keys: I64) -> I64:
-    """Indices (increasing) of one longest strictly increasing subsequence of ``keys`` (int64[n])."""
-    return _lis_members(np.ascontiguousarray(keys, np.int64))  # type: ignore[no-any-return]
-
-
-@njit(cache=True, nogil=True)
-def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos):  # type: ignore[no-untyped-def]
+def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos, per_e, per_s):  # type: ignore[no-untyped-def]
     ne = e_vehicle.shape[0]
     ns = s_vehicle.shape[0]
     for i in range(ne):
         pos[e_vehicle[i]] = i
     flags = np.zeros(ns, np.uint8)
-    first_slot = np.full(ne, -1, np.int64)
-    first_right = np.full(ne, -1, np.int64)
-    s_e = np.full(ns, -1, np.int64)
+    e_flags = np.zeros(ne, np.uint8)
+    s_e = np.empty(ns, np.int32)
+    # OUT_OF_SEQUENCE needs one longest run of E's vehicles' first right slots that is in E
+    # order (a longest increasing subsequence by E position); every other first right slot
+    # is out of sequence. Patience sorting, in the same pass: tail[l] is the smallest E
+    # position ending a run of length l+1 so far. S is mostly in order, so most slots extend
+    # the longest run after one comparison, and a slot out of place usually lands near the
+    # end (searched galloping back from it).
+    tail = per_e[: ne + 1]
+    run_len = per_s  # per first right slot: the length of the longest run it ends
+    length = 0
+    nflag = 0  # slots flagged so far (an upper bound once moved slots are added)
+    m = 0  # first right slots
     for j in range(ns):
         v = s_vehicle[j]
         p = pos[v] if v >= 0 else -1
         s_e[j] = p
         if p < 0:
-            flags[j] |= ORPHAN
+            flags[j] = ORPHAN
+            nflag += 1
             continue
-        if first_slot[p] >= 0:
-            flags[j] |= DUPLICATE
-        else:
-            first_slot[p] = j
+        ef = e_flags[p]
+        f = DUPLICATE if ef & SLOTTED else 0
         if s_part[j] != e_part[p]:
-            flags[j] |= WRONG_VARIANT
-        elif first_right[p] < 0:
-            first_right[p] = j
+            f |= WRONG_VARIANT
+            e_flags[p] = ef | SLOTTED
+        elif not ef & RIGHT:
+            e_flags[p] = ef | SLOTTED | RIGHT
+            m += 1
+            if length == 0 or tail[length - 1] < p:
+                lo = length
+                length += 1
+            else:
+                hi = length - 1
+                step = 1
+                lo = hi - 1
+                while lo > 0 and tail[lo] >= p:
+                    hi = lo
+                    step <<= 1
+                    lo = hi - step
+                if lo < 0:
+                    lo = 0
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if tail[mid] < p:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+            tail[lo] = p
+            run_len[j] = lo + 1
+            f |= _RUN
+        if f:
+            flags[j] = f
+            if f != _RUN:
+                nflag += 1
     for i in range(ne):
         pos[e_vehicle[i]] = -1
-    # OUT_OF_SEQUENCE: the first right slots of E's vehicles, in S order, keyed by E position.
-    m = 0
-    cand = np.empty(ns, np.int64)
-    for j in range(ns):
-        p = s_e[j]
-        if p >= 0 and first_right[p] == j:
-            cand[m] = j
-            m += 1
-    cand = cand[:m]
-    keys = np.empty(m, np.int64)
-    for t in range(m):
-        keys[t] = s_e[cand[t]]
-    members = _lis_members(keys)
-    in_lis = np.zeros(m, np.bool_)
-    for t in range(members.shape[0]):
-        in_lis[members[t]] = True
-    # Where an out-of-sequence slot belongs: right after the LIS slot with the largest
-    # smaller E position (-1: before the first LIS slot).
-    lis_keys = np.empty(members.shape[0], np.int64)
-    for t in range(members.shape[0]):
-        lis_keys[t] = keys[members[t]]
-    after = np.full(ns, -2, np.int64)
-    for t in range(m):
-        if not in_lis[t]:
-            j = cand[t]
-            flags[j] |= OUT_OF_SEQUENCE
-            r = np.searchsorted(lis_keys, keys[t]) - 1
-            after[j] = cand[members[r]] if r >= 0 else -1
-    # Need time each slot affects: its vehicle's, else the nearest matched slot's around it.
-    s_need = np.full(ns, NO_NEED, np.int64)
-    last = NO_NEED
-    for j in range(ns):
-        if s_e[j] >= 0:
-            last = e_need[s_e[j]]
-            s_need[j] = last
-        else:
-            s_need[j] = last
-    nxt = NO_NEED
+    # Backwards: the kept run is, for each length from the longest down, the last first right
+    # slot of that length before the one kept after it; first right slots not on it are out
+    # of sequence. The flagged slots are collected on the way, last first.
+    run = tail[:length]  # tail[] is done with: it now holds the run's slots, in S order
+    cap = nflag + m - length
+    flagged = np.empty(cap, np.int64)
+    k = cap
+    want = length
+    bound = ne
     for j in range(ns - 1, -1, -1):
-        if s_e[j] >= 0:
-            nxt = e_need[s_e[j]]
-        elif s_need[j] == NO_NEED:
-            s_need[j] = nxt
-    return flags, first_slot, s_e, after, s_need
+        f = flags[j]
+        if f == 0:
+            continue
+        if f & _RUN:
+            f &= ~np.uint8(_RUN)
+            if run_len[j] == want and s_e[j] < bound:
+                want -= 1
+                run[want] = j
+                bound = s_e[j]
+            else:
+                f |= np.uint8(OUT_OF_SEQUENCE)
+            flags[j] = f
+            if f == 0:
+                continue
+        k -= 1
+        flagged[k] = j
+    flagged = flagged[k:]
+    nf = cap - k
+    after = np.empty(nf, np.int64)
+    need = np.empty(nf, np.int64)
+    prev_j, prev_before, first_need = -1, NO_NEED, NO_NEED - 1  # NO_NEED - 1: not looked up yet
+    for t in range(nf):
+        j = flagged[t]
+        p = s_e[j]
+        a = -2
+        if flags[j] & OUT_OF_SEQUENCE:  # right after the run's slot with the largest smaller E position
+            lo, hi = 0, length
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if s_e[run[mid]] < p:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            a = run[lo - 1] if lo > 0 else -1
+        after[t] = a
+        if p >= 0:
+            before = e_need[p]
+        else:  # an orphan: the need of the nearest slot of a vehicle in E before it, else after it
+            q = j - 1
+            while q > prev_j and s_e[q] < 0:
+                q -= 1
+            before = e_need[s_e[q]] if q > prev_j else prev_before
+        if before == NO_NEED and first_need == NO_NEED - 1:
+            first_need = NO_NEED
+            for q in range(j + 1, ns):
+                if s_e[q] >= 0:
+                    first_need = e_need[s_e[q]]
+                    break
+        need[t] = before if before != NO_NEED else first_need
+        prev_j, prev_before = j, before
+    return flags, e_flags, s_e, flagged, after, need
 
 
 def match(
-    e_vehicle: I32, e_part: I32, e_need: I64, s_vehicle: I32, s_part: I32, pos: I64
-) -> tuple[U8, I64, I64, I64, I64]:
+    e_vehicle: I32, e_part: I32, e_need: I64, s_vehicle: I32, s_part: I32, scratch: MatchScratch
+) -> Matched:
     """Flag every slot of S against E.
 
     e_*: E (int32 vehicle, int32 part, int64 need_time), by seq_no; s_*: S (int32
-    vehicle, int32 part) in delivery order; pos: int64 scratch of size > max vehicle
-    code, all -1 (restored on return). Returns:
-    flags uint8[ns] (ORPHAN | WRONG_VARIANT | DUPLICATE | OUT_OF_SEQUENCE bits);
-    first_slot int64[ne] (S index of each E vehicle's first slot, -1: none -> MISSING);
-    s_e int64[ns] (E index of each slot's vehicle, -1: orphan);
-    after int64[ns] (for out-of-sequence slots, the S index of the in-sequence slot to
-    follow, -1 to go first; -2 otherwise);
-    s_need int64[ns] (need_time the slot affects; NO_NEED if none).
+    vehicle code, -1: none; int32 part) in delivery order; scratch: the caller's
+    working memory. Only flagged slots get an action target and a need time: an
+    unflagged slot is its vehicle's, right variant, in sequence.
     """
-    if pos.shape[0] and (e_vehicle.size and e_vehicle.max() >= pos.shape[0]):
-        raise ValueError("pos scratch smaller than the vehicle codes")
-    return _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos)  # type: ignore[no-any-return]
+    codes = 1 + max(int(v.max()) if v.size else 0 for v in (e_vehicle, s_vehicle))
+    scratch.reserve(codes, e_vehicle.shape[0], s_vehicle.shape[0])
+    sc = scratch
+    return Matched(*_match(e_vehicle, e_part, e_need, s_vehicle, s_part, sc.pos, sc.per_e, sc.per_s))
 
 
 @njit(cache=True, nogil=True)
@@ -268,11 +341,11 @@ def _rack_needs(s_rack, s_e, e_need):  # type: ignore[no-untyped-def]
     return racks[:k], needs[:k]
 
 
-def rack_needs(s_rack: I32, s_e: I64, e_need: I64) -> tuple[I64, I64]:
+def rack_needs(s_rack: I32, s_e: I32, e_need: I64) -> tuple[I64, I64]:
     """Earliest need_time of the vehicles of E on each rack of S.
 
     s_rack: int32[ns] rack row per slot in S order (a rack's slots are contiguous);
-    s_e: int64[ns] E index per slot (-1 none); e_need: int64[ne]. Returns rack rows
+    s_e: int32[ns] E index per slot (-1 none); e_need: int64[ne]. Returns rack rows
     int64[r] in S order and their earliest need int64[r] (NO_NEED: no vehicle of E).
     """
     return _rack_needs(s_rack, s_e, e_need)  # type: ignore[no-any-return]

@@ -27,9 +27,8 @@ def compile_all() -> None:
         cand, np.ones(2, i8), np.full(2, -1, i32), np.zeros(2, i32), np.ones(1, i8), np.zeros(1, i64)
     )
     e = np.arange(2, dtype=i32)
-    s_e = matching.match(e, e, np.zeros(2, i64), e[::-1].copy(), e, np.full(2, -1, i64))[2]
+    s_e = matching.match(e, e, np.zeros(2, i64), e[::-1].copy(), e, matching.MatchScratch()).s_e
     matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
-    matching.lis_members(np.zeros(2, i64))
     inventory.coverage(s_e, np.zeros(2, np.uint8), np.zeros(2, i8))
     # message digests, through the same wrappers (and so the same array types) as requests
     from jis.engine.model import Broadcast, PartDemand
