@@ -180,14 +180,22 @@ class Matched(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
-def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos, per_e, per_s):  # type: ignore[no-untyped-def]
+def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos, codes, per_e, per_s):  # type: ignore[no-untyped-def]
     ne = e_vehicle.shape[0]
     ns = s_vehicle.shape[0]
     for i in range(ne):
         pos[e_vehicle[i]] = i
+    s_e = np.empty(ns, np.int32)
+    for j in range(ns):  # a loop of its own: many lookups in flight at once when S is large
+        v = s_vehicle[j]
+        s_e[j] = pos[v] if v >= 0 else -1
+    if 8 * ne > codes:  # E covers much of the codes: one sequential fill beats scattered writes
+        pos[:codes] = -1
+    else:
+        for i in range(ne):
+            pos[e_vehicle[i]] = -1
     flags = np.zeros(ns, np.uint8)
     e_flags = np.zeros(ne, np.uint8)
-    s_e = np.empty(ns, np.int32)
     # OUT_OF_SEQUENCE needs one longest run of E's vehicles' first right slots that is in E
     # order (a longest increasing subsequence by E position); every other first right slot
     # is out of sequence. Patience sorting, in the same pass: tail[l] is the smallest E
@@ -200,9 +208,7 @@ def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos, per_e, per_s):  # 
     nflag = 0  # slots flagged so far (an upper bound once moved slots are added)
     m = 0  # first right slots
     for j in range(ns):
-        v = s_vehicle[j]
-        p = pos[v] if v >= 0 else -1
-        s_e[j] = p
+        p = s_e[j]
         if p < 0:
             flags[j] = ORPHAN
             nflag += 1
@@ -241,8 +247,6 @@ def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos, per_e, per_s):  # 
             flags[j] = f
             if f != _RUN:
                 nflag += 1
-    for i in range(ne):
-        pos[e_vehicle[i]] = -1
     # Backwards: the kept run is, for each length from the longest down, the last first right
     # slot of that length before the one kept after it; first right slots not on it are out
     # of sequence. The flagged slots are collected on the way, last first.
@@ -319,7 +323,7 @@ def match(
     codes = 1 + max(int(v.max()) if v.size else 0 for v in (e_vehicle, s_vehicle))
     scratch.reserve(codes, e_vehicle.shape[0], s_vehicle.shape[0])
     sc = scratch
-    return Matched(*_match(e_vehicle, e_part, e_need, s_vehicle, s_part, sc.pos, sc.per_e, sc.per_s))
+    return Matched(*_match(e_vehicle, e_part, e_need, s_vehicle, s_part, sc.pos, codes, sc.per_e, sc.per_s))
 
 
 @njit(cache=True, nogil=True)
