@@ -33,11 +33,13 @@ B = npt.NDArray[np.bool_]
 
 
 @njit(cache=True, nogil=True)
-def _expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need):  # type: ignore[no-untyped-def]
+def _expected(cand, dem_vehicle, v_off, v_len, v_state, v_seq):  # type: ignore[no-untyped-def]
     n = cand.shape[0]
     keep = np.zeros(n, np.bool_)
     sel = np.empty(n, np.int64)
+    keys = np.empty(n, np.int64)
     k = 0
+    in_order = True
     for i in range(n):
         r = cand[i]
         v = dem_vehicle[r]
@@ -46,25 +48,20 @@ def _expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need)
             if st == ACTIVE:
                 keep[i] = True
                 sel[k] = r
+                keys[k] = v_seq[v]
+                if k and keys[k] < keys[k - 1]:
+                    in_order = False
                 k += 1
             elif st == PULLED:
                 keep[i] = True  # may come back by REINSERT with this part list
-    sel = sel[:k]
-    keys = np.empty(k, np.int64)
-    for j in range(k):
-        keys[j] = v_seq[dem_vehicle[sel[j]]]
-    order = np.argsort(keys, kind="mergesort")
-    e_vehicle = np.empty(k, np.int32)
-    e_part = np.empty(k, np.int32)
-    e_need = np.empty(k, np.int64)
-    e_row = np.empty(k, np.int64)
-    for j in range(k):
-        r = sel[order[j]]
-        e_vehicle[j] = dem_vehicle[r]
-        e_part[j] = dem_part[r]
-        e_need[j] = v_need[dem_vehicle[r]]
-        e_row[j] = r
-    return e_vehicle, e_part, e_need, keep, e_row
+    return sel[:k], keys[:k], in_order, keep
+
+
+def _in_key_order(rows: I64, keys: I64, in_order: bool) -> I64:
+    """``rows`` by ``keys`` (stable). Candidate lists are mostly in order already, so an
+    adaptive sort (numpy's stable argsort) costs about a pass, where a plain merge sort
+    costs its full n log n every time."""
+    return rows if in_order else rows[np.argsort(keys, kind="stable")]
 
 
 def expected(
@@ -79,7 +76,10 @@ def expected(
     keeping in the candidate list (current rows of active or pulled vehicles), and the
     demand row of each E entry (int64[k]).
     """
-    return _expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need)  # type: ignore[no-any-return]
+    sel, keys, in_order, keep = _expected(cand, dem_vehicle, v_off, v_len, v_state, v_seq)
+    e_row = _in_key_order(sel, keys, in_order)
+    e_vehicle = dem_vehicle[e_row]
+    return e_vehicle, dem_part[e_row], v_need[e_vehicle], keep, e_row
 
 
 @njit(cache=True, nogil=True)
@@ -89,6 +89,7 @@ def _supplied(cand, slot_state, slot_rack, slot_pos, rack_stage, rack_order):  #
     sel = np.empty(n, np.int64)
     keys = np.empty(n, np.int64)
     k = 0
+    in_order = True
     for i in range(n):
         s = cand[i]
         if slot_state[s] != SLOT_BUILT:
@@ -103,12 +104,10 @@ def _supplied(cand, slot_state, slot_rack, slot_pos, rack_stage, rack_order):  #
             key = (np.int64(rank) << 60) | (np.int64(rack_order[rk]) << 16) | slot_pos[s]
         sel[k] = s
         keys[k] = key
+        if k and key < keys[k - 1]:
+            in_order = False
         k += 1
-    order = np.argsort(keys[:k], kind="mergesort")
-    out = np.empty(k, np.int64)
-    for j in range(k):
-        out[j] = sel[order[j]]
-    return out, keep
+    return sel[:k], keys[:k], in_order, keep
 
 
 def supplied(
@@ -122,7 +121,8 @@ def supplied(
     order: racks at line side, at the dock, in transit, each in dispatch order and rack
     order, then unracked slots in build order) and bool[n] rows still live.
     """
-    return _supplied(cand, slot_state, slot_rack, slot_pos, rack_stage, rack_order)  # type: ignore[no-any-return]
+    sel, keys, in_order, keep = _supplied(cand, slot_state, slot_rack, slot_pos, rack_stage, rack_order)
+    return _in_key_order(sel, keys, in_order), keep
 
 
 SLOTTED = 1
