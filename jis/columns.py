@@ -8,6 +8,7 @@ that kernels take as they are.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -32,14 +33,23 @@ class Interner:
             self._names.append(name)
         return code
 
+    def add_new(self, names: Sequence[str]) -> None:
+        """Intern ``names``, all distinct and never interned before, in order (codes
+        len(self), len(self) + 1 …): what ``intern`` does for each, at a fraction of its cost."""
+        start = len(self._names)
+        self._names.extend(names)
+        self._codes.update(zip(names, range(start, len(self._names)), strict=True))
+        if len(self._codes) != len(self._names):
+            raise ValueError("add_new: a name was already interned or appears twice")
+
     def get(self, name: str) -> int:
         """The code of ``name``, or -1 if it was never interned."""
         return self._codes.get(name, -1)
 
     def codes(self, names: Sequence[str]) -> npt.NDArray[np.int64]:
         """int64[len(names)]: the code of each name, -1 for one never interned."""
-        get = self._codes.get
-        return np.fromiter((get(n, -1) for n in names), np.int64, count=len(names))
+        n = len(names)
+        return np.fromiter(map(self._codes.get, names, repeat(-1, n)), np.int64, count=n)
 
     def name(self, code: int) -> str:
         return self._names[code]
