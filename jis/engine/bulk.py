@@ -79,12 +79,34 @@ def _canonical(names: list[str]) -> I64:
 
 def _first_of_each(keys: I64) -> B:
     """bool[n]: keys[i] did not occur before i."""
-    if len(keys) == 0:
-        return np.zeros(0, np.bool_)
-    _, first = np.unique(keys, return_index=True)
-    out = np.zeros(len(keys), np.bool_)
-    out[first] = True
+    out = np.ones(len(keys), np.bool_)
+    if len(keys) > 1:
+        order = np.argsort(keys, kind="stable")  # equal keys keep their order: the first leads
+        ranked = keys[order]
+        out[order[1:][ranked[1:] == ranked[:-1]]] = False
     return out
+
+
+def first_use(keys: I64) -> tuple[I64, I64]:
+    """The distinct values of ``keys`` (int64[n], >= 0) in order of first occurrence, and
+    for each element the index of its value among them."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    span = int(keys.max()) + 1
+    if span <= 4 * n + 1024:  # few distinct values (scope keys, dictionary codes): no sort of n
+        first = np.full(span, n, np.int64)
+        np.minimum.at(first, keys, np.arange(n))
+        present = np.flatnonzero(first < n)
+        distinct = present[np.argsort(first[present], kind="stable")]
+        rank = np.empty(span, np.int64)
+        rank[distinct] = np.arange(len(distinct))
+        return distinct, rank[keys]
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(uniq), np.int64)
+    rank[order] = np.arange(len(uniq))
+    return uniq[order], rank[inverse.reshape(-1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,12 +212,14 @@ def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WIN
 
 def _intern_in_order(interner: Interner, names: list[str], used: I64) -> I64:
     """Codes for dictionary ``names``: the entries ``used`` (in order of use) are interned
-    in order of first use, as one-by-one application would; returns code per entry."""
-    codes = np.full(len(names), -1, np.int64)
-    if len(used):
-        _, first = np.unique(used, return_index=True)
-        for i in used[np.sort(first)].tolist():
-            codes[i] = interner.intern(names[i])
+    in order of first use, as one-by-one application would; returns code per entry (-1:
+    not interned, for an entry not used)."""
+    codes = interner.codes(names)
+    fresh = used[codes[used] < 0]
+    if len(fresh):  # only the order of new names is visible (interning a known one changes nothing)
+        for i in first_use(fresh)[0].tolist():
+            interner.intern(names[i])
+        codes = interner.codes(names)
     return codes
 
 
@@ -224,8 +248,7 @@ def apply_run(
     new = np.flatnonzero(rows < 0)  # ADDs of vehicles never seen: rows in message order
     if len(new):
         start = len(v)
-        for j in new.tolist():
-            seq.vehicle_ids.intern(p.vehicle_id[lo + j])
+        seq.vehicle_ids.add_new([p.vehicle_id[lo + j] for j in new.tolist()])
         n_new = len(new)
         rows[new] = np.arange(start, start + n_new)
         v.extend(
@@ -274,18 +297,18 @@ def apply_run(
     v.col("dem_off")[a_rows] = d_start + np.cumsum(counts) - counts
     v.col("dem_len")[a_rows] = counts
     if d_stop > d_start:
-        scope_key = sup * (int(grp.max()) + 1) + grp
-        order = np.argsort(scope_key, kind="stable")
-        keys, first = np.unique(scope_key, return_index=True)
-        bounds = np.append(np.searchsorted(scope_key[order], keys), len(order))
-        demand_rows = np.arange(d_start, d_stop, dtype=np.int64)
-        for u in np.argsort(first, kind="stable").tolist():  # new scopes in order of first use
-            r0 = int(first[u])
-            scope = (line.code, int(sup[r0]), int(grp[r0]))
+        n_grp = int(grp.max()) + 1
+        distinct, which = first_use(sup * n_grp + grp)
+        order = np.argsort(which, kind="stable")  # demand rows by scope, in row order within one
+        bounds = np.zeros(len(distinct) + 1, np.int64)
+        np.cumsum(np.bincount(which, minlength=len(distinct)), out=bounds[1:])
+        demand_rows = np.arange(d_start, d_stop, dtype=np.int64)[order]
+        for u, key in enumerate(distinct.tolist()):  # new scopes in order of first use
+            scope = (line.code, key // n_grp, key % n_grp)
             lst = seq.scope_demand.get(scope)
             if lst is None:
                 lst = seq.scope_demand[scope] = RowList()
-            lst.extend(demand_rows[order[bounds[u] : bounds[u + 1]]])
+            lst.extend(demand_rows[bounds[u] : bounds[u + 1]])
 
     # PULL, CANCEL, INSTALLED: the vehicle leaves
     leave = ~add

@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from jis.columns import Interner, Table
-from jis.engine.bulk import RunTouched, ranges
+from jis.engine.bulk import RunTouched, first_use, ranges
 from jis.engine.model import NO_TIME, Action, VehicleState
-from jis.engine.sequence import SequenceState, Touched
+from jis.engine.sequence import INT64_MAX, SequenceState, Touched
 
 Scope = tuple[int, int, int]
 
@@ -260,15 +260,20 @@ class BuildFeed:
         if len(drows) == 0:
             return set()
         msg = np.repeat(np.arange(len(t.rows)), lengths)
-        sup, grp = d.col("supplier")[drows], d.col("group")[drows]
-        order = np.lexsort((grp, sup, msg))  # per message by (supplier, group), as record() sorts
-        drows, msg, sup, grp = drows[order], msg[order], sup[order], grp[order]
-        key = sup.astype(np.int64) * (int(grp.max()) + 1) + grp
-        keys, first = np.unique(key, return_index=True)
-        codes = np.empty(len(keys), np.int64)
+        n_grp = int(d.col("group")[drows].max()) + 1
+        key = d.col("supplier")[drows].astype(np.int64) * n_grp + d.col("group")[drows]
+        n_key = int(key.max()) + 1
+        if len(t.rows) <= INT64_MAX // n_key:
+            # per message by (supplier, group), as record() sorts: one stable sort of one key
+            order = np.argsort(msg * n_key + key, kind="stable")
+        else:
+            order = np.lexsort((key, msg))
+        drows, msg, key = drows[order], msg[order], key[order]
+        distinct, which = first_use(key)
+        codes = np.empty(len(distinct), np.int64)
         scopes = set()
-        for u in np.argsort(first, kind="stable").tolist():  # new scope codes in order of first use
-            scope = (t.line, int(sup[first[u]]), int(grp[first[u]]))
+        for u, k in enumerate(distinct.tolist()):  # new scope codes in order of first use
+            scope = (t.line, k // n_grp, k % n_grp)
             codes[u] = self.scope_code(scope)
             scopes.add(scope)
         action = t.action[msg]
@@ -279,7 +284,7 @@ class BuildFeed:
         n = len(drows)
         self.events.extend(
             {
-                "scope": codes[np.searchsorted(keys, key)],
+                "scope": codes[which],
                 "kind": _RUN_KINDS[action],
                 "vehicle": rows,
                 "seq_no": v.col("seq_no")[rows],
