@@ -13,6 +13,7 @@ reach the same state.
 
 from __future__ import annotations
 
+import json
 import pickle
 import random
 from pathlib import Path
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 
 from jis.columns import Interner, RowList, Table
 from jis.engine import bulk
+from jis.engine import packed as packed_mod
 from jis.engine.engine import Engine
 from jis.engine.errors import DomainError, InvalidArgument
 from jis.engine.model import Action, Broadcast, BuildReport, Disposition, LineConfig, PartDemand
@@ -405,3 +407,34 @@ def test_encoding_round_trip() -> None:
     q = PackedBroadcasts.decode(p.encode())
     assert [q.message(i) for i in range(2)] == [p.message(i) for i in range(2)]
     assert np.array_equal(q.digests(), p.digests())
+
+
+def _first_form(p: PackedBroadcasts) -> bytes:
+    """A record as the first encoder wrote it: every column in full, int64 / uint64 / bool."""
+    header = {
+        "strings": {k: getattr(p, k) for k in packed_mod._STRINGS},
+        "arrays": [[k, len(getattr(p, k))] for k, _ in packed_mod._ARRAYS],
+    }
+    head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    body = b"".join(
+        np.ascontiguousarray(getattr(p, k), dt).astype(np.dtype(dt).newbyteorder("<")).tobytes()
+        for k, dt in packed_mod._ARRAYS
+    )
+    return len(head).to_bytes(4, "little") + head + body
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_records_narrow_columns_and_old_records_still_decode(seed: int) -> None:
+    """The log stores each column in its narrowest type (or as one value when all are
+    equal); a record of the first, all-int64 form still replays to the same columns."""
+    rng = random.Random(seed)
+    p = pack(Feed(rng, 0.9, 0.2).batch(T0), rng)
+    record = p.encode()
+    assert len(record) < len(_first_form(p))
+    for q in (PackedBroadcasts.decode(record), PackedBroadcasts.decode(_first_form(p))):
+        for name in p.__dataclass_fields__:
+            a, b = getattr(p, name), getattr(q, name)
+            if isinstance(a, list):
+                assert a == b, name
+            else:
+                assert a.dtype == b.dtype and np.array_equal(a, b), name
