@@ -44,7 +44,9 @@ MIN_WINDOW = 64
 twice its length (not below this), so a feed that alternates plain and other messages
 costs O(MIN_WINDOW) array work per message, not O(WINDOW)."""
 
-_FAST = np.array([Action.ADD, Action.PULL, Action.CANCEL, Action.INSTALLED], np.int64)
+_FAST = np.zeros(8, np.bool_)
+"""Whether a run may hold an action, by action value (values outside 0..7: no)."""
+_FAST[[Action.ADD, Action.PULL, Action.CANCEL, Action.INSTALLED]] = True
 _LEFT = np.zeros(8, np.int8)
 _LEFT[Action.PULL], _LEFT[Action.CANCEL], _LEFT[Action.INSTALLED] = (
     VehicleState.PULLED,
@@ -109,6 +111,14 @@ def first_use(keys: I64) -> tuple[I64, I64]:
     return uniq[order], rank[inverse.reshape(-1)]
 
 
+def grouped(which: I64, groups: int) -> I64:
+    """The stable order that sorts ``which`` (int64[n], values in [0, groups)): a radix
+    sort when the values fit in 16 bits (a few scopes), not a merge sort of int64."""
+    if groups <= np.iinfo(np.int16).max:
+        return np.argsort(which.astype(np.int16), kind="stable")
+    return np.argsort(which, kind="stable")
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A run of messages [lo, hi) of one line, and what its checks already looked up."""
@@ -132,7 +142,7 @@ def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WIN
     act = p.action[lo:hi]
     k = hi - lo
     lines = _canonical(p.line_ids)[p.line[lo:hi]]  # the same line may sit at two indexes
-    ok = (lines == lines[0]) & np.isin(act, _FAST)
+    ok = (lines == lines[0]) & (act >= 0) & (act < len(_FAST)) & _FAST[act & (len(_FAST) - 1)]
 
     calls = p.call_no[lo:hi]
     first = int(calls[0])
@@ -144,8 +154,9 @@ def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WIN
 
     ids = p.vehicle_id[lo:hi]
     ok &= _ids_ok(ids)
-    first_index = dict(zip(reversed(ids), range(k - 1, -1, -1), strict=True))
-    ok &= np.fromiter(map(first_index.__getitem__, ids), np.int64, count=k) == np.arange(k)
+    if len(set(ids)) < k:  # some vehicle twice: the run ends before its second message
+        first_index = dict(zip(reversed(ids), range(k - 1, -1, -1), strict=True))
+        ok &= np.fromiter(map(first_index.__getitem__, ids), np.int64, count=k) == np.arange(k)
 
     cp = p.checkpoint[lo:hi]
     cp_ok = np.fromiter((len(c) <= MAX_TEXT_LEN for c in p.checkpoints), np.bool_, count=len(p.checkpoints))
@@ -186,10 +197,12 @@ def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WIN
 
     # ADD: a seq_no free before the run and not taken twice in it; a need_time
     seqs = p.seq_no[lo:hi]
-    held = np.fromiter(map(line.seq_index.__contains__, seqs.tolist()), np.bool_, count=k)
-    add_first = np.ones(k, np.bool_)
-    add_first[add] = _first_of_each(seqs[add])
-    ok &= ~add | (p.has_seq[lo:hi] & (seqs != np.iinfo(np.int64).min) & ~held & add_first)
+    add_seqs = seqs[add]
+    free = np.ones(k, np.bool_)
+    free[add] = _first_of_each(add_seqs) & ~np.fromiter(
+        map(line.seq_index.__contains__, add_seqs.tolist()), np.bool_, count=len(add_seqs)
+    )
+    ok &= ~add | (p.has_seq[lo:hi] & (seqs != np.iinfo(np.int64).min) & free)
     need = p.need_time[lo:hi].copy()
     derive = add & (need == NO_TIME)
     if derive.any():
@@ -299,7 +312,7 @@ def apply_run(
     if d_stop > d_start:
         n_grp = int(grp.max()) + 1
         distinct, which = first_use(sup * n_grp + grp)
-        order = np.argsort(which, kind="stable")  # demand rows by scope, in row order within one
+        order = grouped(which, len(distinct))  # demand rows by scope, in row order within one
         bounds = np.zeros(len(distinct) + 1, np.int64)
         np.cumsum(np.bincount(which, minlength=len(distinct)), out=bounds[1:])
         demand_rows = np.arange(d_start, d_stop, dtype=np.int64)[order]
