@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jis.kernels import matching
+from jis.kernels import matching, runs
 from jis.kernels.sequence import sequence_window
 from tests import naive
 
@@ -249,3 +249,44 @@ def test_coverage_is_the_in_order_right_variant_run_from_the_start(slots) -> Non
         k += 1
     at_plant = sum(1 for _, _, r in slots[:k] if r <= inventory.RANK_AT_DOCK)
     assert inventory.coverage(s_e, flags, rank) == (k, at_plant)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lists=st.lists(
+        st.lists(st.tuples(st.integers(0, 4), st.integers(0, 6)), max_size=3 * runs._INSERTION), max_size=12
+    ),
+    data=st.data(),
+)
+def test_run_rows_orders_each_message_by_scope_key(
+    lists: list[list[tuple[int, int]]], data: st.DataObject
+) -> None:
+    """Each message's demand rows in (supplier, group) order, stably (insertion sort for
+    short part lists, merge sort for long ones), with the per-message columns beside them."""
+    k = len(lists)
+    lengths = np.array([len(x) for x in lists], np.int32)
+    offsets = np.zeros(k, np.int64)
+    offsets[1:] = np.cumsum(lengths)[:-1]
+    flat = [p for x in lists for p in x]
+    sup = np.array([s for s, _ in flat], np.int32)
+    grp = np.array([g for _, g in flat], np.int32)
+    part = np.arange(len(flat), dtype=np.int32) + 100
+    qty = np.arange(len(flat), dtype=np.int32) + 1
+    rows = np.array(data.draw(st.permutations(range(k))), np.int64)  # message i: vehicle rows[i]
+    seq, need = np.arange(k, dtype=np.int64) * 10, np.arange(k, dtype=np.int64) * 7
+    kind, add = np.arange(k, dtype=np.int8), np.arange(k) % 2 == 0
+    prev_seq, call = np.arange(k, dtype=np.int64) - 5, np.arange(k, dtype=np.int64) + 1000
+    n_grp, key, cols = runs.run_rows(
+        rows, offsets, lengths, sup, grp, part, qty, seq, need, kind, prev_seq, add, call
+    )
+    assert n_grp == (int(grp.max()) + 1 if len(flat) else 0)
+    want: list[tuple[int, ...]] = []
+    for i, r in enumerate(rows.tolist()):
+        d = sorted(range(offsets[r], offsets[r] + lengths[r]), key=lambda j: (sup[j], grp[j]))
+        for j in d:
+            want.append(
+                (sup[j] * n_grp + grp[j], kind[i], r, seq[r], part[j], qty[j], need[r], prev_seq[i],
+                 -1 if add[i] else part[j], call[i])
+            )  # fmt: skip
+    got = list(zip(key.tolist(), *(cols[c].tolist() for c in runs._COLUMNS), strict=True))
+    assert got == [tuple(int(x) for x in w) for w in want]

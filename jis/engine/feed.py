@@ -20,9 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from jis.columns import Interner, Table
-from jis.engine.bulk import RunTouched, first_use, ranges
+from jis.engine.bulk import RunTouched, first_use
 from jis.engine.model import NO_TIME, Action, VehicleState
-from jis.engine.sequence import INT64_MAX, SequenceState, Touched
+from jis.engine.sequence import SequenceState, Touched
+from jis.kernels.runs import run_rows
 
 Scope = tuple[int, int, int]
 
@@ -255,20 +256,23 @@ class BuildFeed:
         :meth:`record` appends for each of its messages, in the same order. Returns the
         scopes the run changed."""
         v, d = self.seq.vehicles, self.seq.demand
-        lengths = v.col("dem_len")[t.rows].astype(np.int64)  # ADD: the new parts; else unchanged
-        drows = ranges(v.col("dem_off")[t.rows], lengths)
-        if len(drows) == 0:
+        n_grp, key, cols = run_rows(
+            t.rows,
+            v.col("dem_off"),
+            v.col("dem_len"),
+            d.col("supplier"),
+            d.col("group"),
+            d.col("part"),
+            d.col("quantity"),
+            v.col("seq_no"),
+            v.col("need_time"),
+            _RUN_KINDS[t.action],
+            np.where(t.before_state == VehicleState.ACTIVE, t.before_seq, NO_TIME),
+            t.action == Action.ADD,  # ADD: the new parts, no part before; else the part list unchanged
+            t.call_no,
+        )
+        if len(key) == 0:
             return set()
-        msg = np.repeat(np.arange(len(t.rows)), lengths)
-        n_grp = int(d.col("group")[drows].max()) + 1
-        key = d.col("supplier")[drows].astype(np.int64) * n_grp + d.col("group")[drows]
-        n_key = int(key.max()) + 1
-        if len(t.rows) <= INT64_MAX // n_key:
-            # per message by (supplier, group), as record() sorts: one stable sort of one key
-            order = np.argsort(msg * n_key + key, kind="stable")
-        else:
-            order = np.lexsort((key, msg))
-        drows, msg, key = drows[order], msg[order], key[order]
         distinct, which = first_use(key)
         codes = np.empty(len(distinct), np.int64)
         scopes = set()
@@ -276,27 +280,7 @@ class BuildFeed:
             scope = (t.line, k // n_grp, k % n_grp)
             codes[u] = self.scope_code(scope)
             scopes.add(scope)
-        action = t.action[msg]
-        add = action == Action.ADD
-        part = d.col("part")[drows]
-        rows = t.rows[msg]
-        was_active = t.before_state[msg] == VehicleState.ACTIVE
-        n = len(drows)
-        self.events.extend(
-            {
-                "scope": codes[which],
-                "kind": _RUN_KINDS[action],
-                "vehicle": rows,
-                "seq_no": v.col("seq_no")[rows],
-                "part": part,
-                "quantity": d.col("quantity")[drows],
-                "need_time": v.col("need_time")[rows],
-                "prev_seq_no": np.where(was_active, t.before_seq[msg], NO_TIME),
-                "prev_part": np.where(add, -1, part),
-                "call_no": t.call_no[msg],
-                "at": np.full(n, at, np.int64),
-            }
-        )
+        self.events.extend({"scope": codes[which], **cols, "at": np.full(len(key), at, np.int64)})
         return scopes
 
     def drain(self) -> FeedBatch | None:

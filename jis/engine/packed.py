@@ -275,9 +275,10 @@ class PackedBroadcasts:
         body: list[bytes] = []
         for k, _ in _ARRAYS:
             arr: npt.NDArray = getattr(self, k)  # type: ignore[type-arg]
-            dtype = _narrowest(arr)
-            if len(arr) > 1 and arr[0] == arr[-1] and (arr == arr[0]).all():
-                layout.append([k, len(arr), dtype.str, arr[0].item()])
+            lo, hi = (arr.min().item(), arr.max().item()) if len(arr) else (0, 0)
+            dtype = _narrowest(arr.dtype, lo, hi)
+            if len(arr) > 1 and lo == hi:
+                layout.append([k, len(arr), dtype.str, lo])
                 continue
             layout.append([k, len(arr), dtype.str])
             body.append(arr.astype(dtype, copy=False).tobytes())
@@ -313,16 +314,14 @@ _NARROW = [
 ]
 
 
-def _narrowest(arr: npt.NDArray) -> np.dtype:  # type: ignore[type-arg]
-    """The smallest little-endian integer dtype that holds every value of ``arr`` (its own
-    dtype, little-endian, for bool or an empty array)."""
-    if arr.dtype == np.bool_ or len(arr) == 0:
-        return arr.dtype.newbyteorder("<")
-    lo, hi = arr.min().item(), arr.max().item()
-    for dtype, least, most in _NARROW:
-        if least <= lo and hi <= most:
-            return dtype
-    return arr.dtype.newbyteorder("<")  # pragma: no cover - int64 / uint64 always fit
+def _narrowest(own: np.dtype, lo: int, hi: int) -> np.dtype:
+    """The smallest little-endian integer dtype that holds the values [lo, hi] of a column
+    of dtype ``own`` (``own``, little-endian, for bool)."""
+    if own != np.bool_:
+        for dtype, least, most in _NARROW:
+            if least <= lo and hi <= most:
+                return dtype
+    return own.newbyteorder("<")
 
 
 def broadcast_digest(b: Broadcast) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jis.kernels import inventory, matching
+from jis.kernels import inventory, matching, runs
 from jis.kernels.sequence import sequence_window
 
 
@@ -30,6 +30,23 @@ def compile_all() -> None:
     s_e = matching.match(e, e, np.zeros(2, i64), e[::-1].copy(), e, matching.MatchScratch()).s_e
     matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
     inventory.coverage(s_e, np.zeros(2, np.uint8), np.zeros(2, i8))
+    # a run's feed rows, with the engine's column dtypes (one part list short, one long)
+    long = runs._INSERTION + 1
+    runs.run_rows(
+        np.arange(2, dtype=i64),
+        np.array([0, 1], i64),
+        np.array([1, long], i32),
+        np.zeros(long + 1, i32),
+        np.zeros(long + 1, i32),
+        np.zeros(long + 1, i32),
+        np.zeros(long + 1, i32),
+        np.zeros(2, i64),
+        np.zeros(2, i64),
+        np.ones(2, i8),
+        np.zeros(2, i64),
+        np.ones(2, np.bool_),
+        np.zeros(2, i64),
+    )
     # message digests, through the same wrappers (and so the same array types) as requests
     from jis.engine.model import Broadcast, PartDemand
     from jis.engine.packed import PackedBroadcasts, broadcast_digest
