@@ -262,7 +262,8 @@ def test_run_rows_orders_each_message_by_scope_key(
     lists: list[list[tuple[int, int]]], data: st.DataObject
 ) -> None:
     """Each message's demand rows in (supplier, group) order, stably (insertion sort for
-    short part lists, merge sort for long ones), with the per-message columns beside them."""
+    short part lists, merge sort for long ones); messages without parts make no events
+    and take no message number."""
     k = len(lists)
     lengths = np.array([len(x) for x in lists], np.int32)
     offsets = np.zeros(k, np.int64)
@@ -273,20 +274,17 @@ def test_run_rows_orders_each_message_by_scope_key(
     part = np.arange(len(flat), dtype=np.int32) + 100
     qty = np.arange(len(flat), dtype=np.int32) + 1
     rows = np.array(data.draw(st.permutations(range(k))), np.int64)  # message i: vehicle rows[i]
-    seq, need = np.arange(k, dtype=np.int64) * 10, np.arange(k, dtype=np.int64) * 7
     kind, add = np.arange(k, dtype=np.int8), np.arange(k) % 2 == 0
-    prev_seq, call = np.arange(k, dtype=np.int64) - 5, np.arange(k, dtype=np.int64) + 1000
-    n_grp, key, cols = runs.run_rows(
-        rows, offsets, lengths, sup, grp, part, qty, seq, need, kind, prev_seq, add, call
-    )
+    n_grp, key, cols = runs.run_rows(rows, offsets, lengths, sup, grp, part, qty, kind, add, 7)
     assert n_grp == (int(grp.max()) + 1 if len(flat) else 0)
     want: list[tuple[int, ...]] = []
+    message = 7
     for i, r in enumerate(rows.tolist()):
         d = sorted(range(offsets[r], offsets[r] + lengths[r]), key=lambda j: (sup[j], grp[j]))
         for j in d:
             want.append(
-                (sup[j] * n_grp + grp[j], kind[i], r, seq[r], part[j], qty[j], need[r], prev_seq[i],
-                 -1 if add[i] else part[j], call[i])
-            )  # fmt: skip
+                (sup[j] * n_grp + grp[j], kind[i], part[j], qty[j], -1 if add[i] else part[j], message)
+            )
+        message += 1 if d else 0
     got = list(zip(key.tolist(), *(cols[c].tolist() for c in runs._COLUMNS), strict=True))
     assert got == [tuple(int(x) for x in w) for w in want]

@@ -210,6 +210,7 @@ def engine_state(e: Engine) -> list[Any]:
         table_state(s.demand),
         rowlists(s.scope_demand),
         table_state(e.feed.events),
+        table_state(e.feed.messages),
         list(e.feed.scope_keys),
         [(k, pickle.dumps(b)) for k, b in book.open.items()],
         [pickle.dumps(b) for b in book.resolved],

@@ -40,6 +40,15 @@ FEED_COLUMNS = {
     "call_no": np.int64,
     "at": np.int64,  # engine time the broadcast was applied
 }
+"""An event's columns, as drained and as read back."""
+
+MESSAGE_COLUMNS = ("vehicle", "seq_no", "need_time", "prev_seq_no", "call_no", "at")
+"""The columns all events of one broadcast share: stored once per broadcast (a table of
+its own), not once per event (an ADD of 10 parts makes 10 events)."""
+_EVENT_COLUMNS = {k: dt for k, dt in FEED_COLUMNS.items() if k not in MESSAGE_COLUMNS} | {
+    "message": np.int64  # row of the broadcast in the message table
+}
+_MESSAGE_COLUMNS = {k: FEED_COLUMNS[k] for k in MESSAGE_COLUMNS}
 
 
 class FeedKind(enum.IntEnum):
@@ -162,7 +171,10 @@ class BuildFeed:
 
     def __init__(self, seq: SequenceState) -> None:
         self.seq = seq
-        self.events = Table(FEED_COLUMNS)
+        self.events = Table(_EVENT_COLUMNS)
+        """One row per event (its cursor is its row + 1)."""
+        self.messages = Table(_MESSAGE_COLUMNS)
+        """One row per broadcast that made events."""
         self.scope_codes: dict[Scope, int] = {}
         self.scope_keys: list[Scope] = []
         self._drained = 0
@@ -233,21 +245,23 @@ class BuildFeed:
             )
         if not rows:
             return
-        n = len(rows)
+        message = self.messages.append(
+            vehicle=row,
+            seq_no=seq_no,
+            need_time=need,
+            prev_seq_no=b.seq_no if was_active else NO_TIME,
+            call_no=t.call_no,
+            at=at,
+        )
         cols = np.array(rows, np.int64).T
         self.events.extend(
             {
                 "scope": cols[0],
                 "kind": cols[1],
-                "vehicle": np.full(n, row, np.int32),
-                "seq_no": np.full(n, seq_no, np.int64),
                 "part": cols[2],
                 "quantity": cols[3],
-                "need_time": np.full(n, need, np.int64),
-                "prev_seq_no": np.full(n, b.seq_no if was_active else NO_TIME, np.int64),
                 "prev_part": cols[4],
-                "call_no": np.full(n, t.call_no, np.int64),
-                "at": np.full(n, at, np.int64),
+                "message": np.full(len(rows), message, np.int64),
             }
         )
 
@@ -256,6 +270,7 @@ class BuildFeed:
         :meth:`record` appends for each of its messages, in the same order. Returns the
         scopes the run changed."""
         v, d = self.seq.vehicles, self.seq.demand
+        made = v.col("dem_len")[t.rows] > 0  # ADD: the new parts; else the part list unchanged
         n_grp, key, cols = run_rows(
             t.rows,
             v.col("dem_off"),
@@ -264,12 +279,9 @@ class BuildFeed:
             d.col("group"),
             d.col("part"),
             d.col("quantity"),
-            v.col("seq_no"),
-            v.col("need_time"),
             _RUN_KINDS[t.action],
-            np.where(t.before_state == VehicleState.ACTIVE, t.before_seq, NO_TIME),
-            t.action == Action.ADD,  # ADD: the new parts, no part before; else the part list unchanged
-            t.call_no,
+            t.action == Action.ADD,  # no part before
+            len(self.messages),
         )
         if len(key) == 0:
             return set()
@@ -280,7 +292,18 @@ class BuildFeed:
             scope = (t.line, k // n_grp, k % n_grp)
             codes[u] = self.scope_code(scope)
             scopes.add(scope)
-        self.events.extend({"scope": codes[which], **cols, "at": np.full(len(key), at, np.int64)})
+        rows = t.rows[made]
+        self.messages.extend(
+            {
+                "vehicle": rows,
+                "seq_no": v.col("seq_no")[rows],
+                "need_time": v.col("need_time")[rows],
+                "prev_seq_no": np.where(t.before_state == VehicleState.ACTIVE, t.before_seq, NO_TIME)[made],
+                "call_no": t.call_no[made],
+                "at": np.full(len(rows), at, np.int64),
+            }
+        )
+        self.events.extend({"scope": codes[which], **cols})
         return scopes
 
     def drain(self) -> FeedBatch | None:
@@ -289,12 +312,18 @@ class BuildFeed:
         if lo == hi:
             return None
         self._drained = hi
-        cols = {k: self.events.col(k)[lo:hi].copy() for k in FEED_COLUMNS}
-        return FeedBatch(np.arange(lo + 1, hi + 1, dtype=np.int64), cols, self.names())
+        return FeedBatch(
+            np.arange(lo + 1, hi + 1, dtype=np.int64), self._columns(slice(lo, hi)), self.names()
+        )
 
     def since(self, scope: Scope, after: int) -> FeedBatch:
         """The scope's events with a cursor greater than ``after``, oldest first."""
         code = self.scope_codes.get(scope, -1)
         rows = np.flatnonzero(self.events.col("scope")[after:] == code) + after
-        cols = {k: self.events.col(k)[rows] for k in FEED_COLUMNS}
-        return FeedBatch((rows + 1).astype(np.int64), cols, self.names())
+        return FeedBatch((rows + 1).astype(np.int64), self._columns(rows), self.names())
+
+    def _columns(self, rows: slice | npt.NDArray[np.intp]) -> dict[str, npt.NDArray[np.generic]]:
+        """FEED_COLUMNS of the events at ``rows`` (copies)."""
+        ev, msg = self.events.col, self.messages.col
+        message = ev("message")[rows]
+        return {k: msg(k)[message] if k in _MESSAGE_COLUMNS else np.array(ev(k)[rows]) for k in FEED_COLUMNS}

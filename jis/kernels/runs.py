@@ -1,10 +1,10 @@
-"""Build-sequence feed rows of a run of plain messages (see :mod:`jis.engine.bulk`).
+"""Build-sequence feed events of a run of plain messages (see :mod:`jis.engine.bulk`).
 
-One pass over the run's messages writes every per-row column that the feed takes from
-the message, its vehicle and its demand rows, each message's parts ordered by
-(supplier, group) as the per-message path orders them. What needs the engine's
-dictionaries (the scope code of each row) is left to the caller, which gets the
-scope key of every row for that.
+One pass over the run's messages writes every per-event column that the feed takes
+from the message and its demand rows, each message's parts ordered by (supplier,
+group) as the per-message path orders them. What needs the engine's dictionaries
+(the scope code of each event) is left to the caller, which gets the scope key of
+every event for that.
 """
 
 from __future__ import annotations
@@ -18,19 +18,14 @@ I32 = npt.NDArray[np.int32]
 I8 = npt.NDArray[np.int8]
 B = npt.NDArray[np.bool_]
 
-_COLUMNS = (
-    *("kind", "vehicle", "seq_no", "part", "quantity"),
-    *("need_time", "prev_seq_no", "prev_part", "call_no"),
-)
+_COLUMNS = ("kind", "part", "quantity", "prev_part", "message")
 _INSERTION = 16
 """Messages with at most this many parts are ordered by insertion sort, longer ones by
 a merge sort (both stable)."""
 
 
 @njit(cache=True, nogil=True)
-def _run_rows(  # type: ignore[no-untyped-def]
-    rows, dem_off, dem_len, d_sup, d_grp, d_part, d_qty, v_seq, v_need, kind, prev_seq, add, call_no
-):
+def _run_rows(rows, dem_off, dem_len, d_sup, d_grp, d_part, d_qty, kind, add, first_message):  # type: ignore[no-untyped-def]
     k = rows.shape[0]
     n = 0
     n_grp = 0
@@ -43,19 +38,18 @@ def _run_rows(  # type: ignore[no-untyped-def]
     drow = np.empty(n, np.int64)
     key = np.empty(n, np.int64)
     o_kind = np.empty(n, np.int8)
-    o_vehicle = np.empty(n, np.int32)
-    o_seq = np.empty(n, np.int64)
     o_part = np.empty(n, np.int32)
     o_qty = np.empty(n, np.int32)
-    o_need = np.empty(n, np.int64)
-    o_prev_seq = np.empty(n, np.int64)
     o_prev_part = np.empty(n, np.int32)
-    o_call = np.empty(n, np.int64)
+    o_message = np.empty(n, np.int64)
     pos = 0
+    message = first_message
     for i in range(k):
         r = rows[i]
         off = dem_off[r]
         m = dem_len[r]
+        if m == 0:
+            continue
         if m <= _INSERTION:
             for j in range(m):
                 d = off + j
@@ -78,16 +72,13 @@ def _run_rows(  # type: ignore[no-untyped-def]
         for j in range(pos, pos + m):
             d = drow[j]
             o_kind[j] = kind[i]
-            o_vehicle[j] = r
-            o_seq[j] = v_seq[r]
             o_part[j] = d_part[d]
             o_qty[j] = d_qty[d]
-            o_need[j] = v_need[r]
-            o_prev_seq[j] = prev_seq[i]
             o_prev_part[j] = -1 if add[i] else d_part[d]
-            o_call[j] = call_no[i]
+            o_message[j] = message
         pos += m
-    return n_grp, key, o_kind, o_vehicle, o_seq, o_part, o_qty, o_need, o_prev_seq, o_prev_part, o_call
+        message += 1
+    return n_grp, key, o_kind, o_part, o_qty, o_prev_part, o_message
 
 
 def run_rows(
@@ -98,24 +89,22 @@ def run_rows(
     d_grp: I32,
     d_part: I32,
     d_qty: I32,
-    v_seq: I64,
-    v_need: I64,
     kind: I8,
-    prev_seq: I64,
     add: B,
-    call_no: I64,
+    first_message: int,
 ) -> tuple[int, I64, dict[str, npt.NDArray[np.generic]]]:
-    """The feed rows of a run's messages, in message order and, within a message, by
+    """The feed events of a run's messages, in message order and, within a message, by
     (supplier, group) code.
 
     rows: int64[k] each message's vehicle row; dem_off/dem_len: the vehicles' current
-    part lists (demand rows); d_*: demand columns; v_seq/v_need: vehicle columns;
-    kind int8[k], prev_seq int64[k], add bool[k] (prev_part is -1 for an ADD, else the
-    part), call_no int64[k]: per message. Returns the number of group codes the keys
-    use (n_grp), each row's scope key (supplier * n_grp + group) and the columns kind,
-    vehicle, seq_no, part, quantity, need_time, prev_seq_no, prev_part and call_no.
+    part lists (demand rows); d_*: demand columns; kind int8[k] and add bool[k] (an
+    event's prev_part is -1 for an ADD, else its part): per message. The messages that
+    make events (a non-empty part list) are numbered from ``first_message`` on.
+    Returns the number of group codes the keys use (n_grp), each event's scope key
+    (supplier * n_grp + group) and its columns kind, part, quantity, prev_part and
+    message.
     """
     n_grp, key, *cols = _run_rows(
-        rows, dem_off, dem_len, d_sup, d_grp, d_part, d_qty, v_seq, v_need, kind, prev_seq, add, call_no
+        rows, dem_off, dem_len, d_sup, d_grp, d_part, d_qty, kind, add, first_message
     )
     return int(n_grp), key, dict(zip(_COLUMNS, cols, strict=True))

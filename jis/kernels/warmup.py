@@ -40,12 +40,9 @@ def compile_all() -> None:
         np.zeros(long + 1, i32),
         np.zeros(long + 1, i32),
         np.zeros(long + 1, i32),
-        np.zeros(2, i64),
-        np.zeros(2, i64),
         np.ones(2, i8),
-        np.zeros(2, i64),
         np.ones(2, np.bool_),
-        np.zeros(2, i64),
+        0,
     )
     # message digests, through the same wrappers (and so the same array types) as requests
     from jis.engine.model import Broadcast, PartDemand
