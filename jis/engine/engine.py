@@ -326,9 +326,12 @@ class Engine:
         self._journal("line", at, codec.encode_line(cfg))
         return view
 
-    def _apply_broadcast(self, b: Broadcast, at: int, scopes: set[Scope]) -> tuple[PublishResult, bytes]:
-        """Apply one message without evaluating; adds the scopes to re-evaluate to ``scopes``."""
-        result, body, touched = self.seq.publish(b, at)
+    def _apply_broadcast(
+        self, b: Broadcast, at: int, scopes: set[Scope], digest: int | None = None, record: bool = True
+    ) -> tuple[PublishResult, bytes]:
+        """Apply one message without evaluating; adds the scopes to re-evaluate to ``scopes``.
+        ``digest`` and ``record``: as for :meth:`SequenceState.publish`."""
+        result, body, touched = self.seq.publish(b, at, digest, record)
         if touched is not None:
             self.feed.record(touched, at)
             scopes.update((touched.line, s, g) for s, g in touched.scopes)
@@ -418,7 +421,8 @@ class Engine:
             if i >= skip_until:
                 skip_until, backoff = i + backoff, min(bulk.MAX_BACKOFF, 2 * backoff)
             try:
-                result, _ = self._apply_broadcast(p.message(i), at, scopes)
+                # digested with the others already; journaled as part of the columns
+                result, _ = self._apply_broadcast(p.message(i), at, scopes, int(digests[i]), record=False)
             except DomainError as exc:
                 errors[i] = exc
                 disposition[i] = Disposition.REJECTED

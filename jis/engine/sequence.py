@@ -219,19 +219,24 @@ class SequenceState:
 
     # -- broadcasts --------------------------------------------------------------------
 
-    def publish(self, b: Broadcast, at: int) -> tuple[PublishResult, bytes, Touched | None]:
+    def publish(
+        self, b: Broadcast, at: int, digest: int | None = None, record: bool = True
+    ) -> tuple[PublishResult, bytes, Touched | None]:
         """Apply one broadcast at engine time ``at``.
 
         Returns the result, the record to journal (duplicates too: they count as a
-        heartbeat) and what changed (None for a duplicate). Raises DomainError, with
-        nothing changed, if the message is refused.
+        heartbeat; empty if not ``record``: the caller journals the message otherwise)
+        and what changed (None for a duplicate). ``digest``: the message's content
+        digest if the caller has it already (packed messages are digested together).
+        Raises DomainError, with nothing changed, if the message is refused.
         """
         require_id("line_id", b.line_id)
         if not 1 <= b.call_no <= INT64_MAX:
             raise InvalidArgument("call_no", f"must be between 1 and {INT64_MAX}, got {b.call_no}")
         line = self.line(b.line_id)
-        body = codec.encode_broadcast(b)
-        digest = broadcast_digest(b)
+        body = codec.encode_broadcast(b) if record else b""
+        if digest is None:
+            digest = broadcast_digest(b)
         if line.ledger.classify(b.call_no, digest):
             line.duplicates += 1
             line.last_broadcast_at = line.heard_from = at
