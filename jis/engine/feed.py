@@ -13,6 +13,7 @@ resumes after the last cursor it saw, with nothing lost and nothing repeated.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,14 +104,52 @@ class FeedEvent:
     at: int
 
 
+class _Drained(Mapping[str, npt.NDArray[np.generic]]):
+    """FEED_COLUMNS of drained events, joined with their broadcasts' columns when first
+    read (on the event loop, and only if a stream watches the feed). It holds read-only
+    views of rows the engine has finished writing: the feed only appends, and a table
+    that grows moves to new memory, leaving these arrays as they are."""
+
+    def __init__(
+        self, events: dict[str, npt.NDArray[np.generic]], messages: dict[str, npt.NDArray[np.generic]]
+    ) -> None:
+        self._events = events
+        self._messages = messages
+        self._joined: dict[str, npt.NDArray[np.generic]] = {}
+
+    def __getitem__(self, key: str) -> npt.NDArray[np.generic]:
+        col = self._joined.get(key)
+        if col is None:
+            if key in self._messages:
+                col = self._messages[key][self._events["message"]]
+            elif key in FEED_COLUMNS:
+                col = self._events[key]
+            else:
+                raise KeyError(key)
+            self._joined[key] = col
+        return col
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FEED_COLUMNS)
+
+    def __len__(self) -> int:
+        return len(FEED_COLUMNS)
+
+
+def _frozen(col: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    view = col.view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass(frozen=True, slots=True)
 class FeedBatch:
-    """Feed rows as column copies, which the event loop can read while the engine thread
-    goes on appending: the rows drained after a commit, or a scope's rows since a cursor."""
+    """Feed rows that the event loop can read while the engine thread goes on appending:
+    the rows drained after a commit, or a scope's rows since a cursor."""
 
     cursors: npt.NDArray[np.int64]
     """int64[n]: the cursor of each row."""
-    columns: dict[str, npt.NDArray[np.generic]]
+    columns: Mapping[str, npt.NDArray[np.generic]]
     """FEED_COLUMNS, each of length n."""
     names: FeedNames
 
@@ -312,9 +351,11 @@ class BuildFeed:
         if lo == hi:
             return None
         self._drained = hi
-        return FeedBatch(
-            np.arange(lo + 1, hi + 1, dtype=np.int64), self._columns(slice(lo, hi)), self.names()
+        ev, msg = self.events.col, self.messages.col
+        columns = _Drained(
+            {k: _frozen(ev(k)[lo:hi]) for k in _EVENT_COLUMNS}, {k: _frozen(msg(k)) for k in _MESSAGE_COLUMNS}
         )
+        return FeedBatch(np.arange(lo + 1, hi + 1, dtype=np.int64), columns, self.names())
 
     def since(self, scope: Scope, after: int) -> FeedBatch:
         """The scope's events with a cursor greater than ``after``, oldest first."""
@@ -322,8 +363,8 @@ class BuildFeed:
         rows = np.flatnonzero(self.events.col("scope")[after:] == code) + after
         return FeedBatch((rows + 1).astype(np.int64), self._columns(rows), self.names())
 
-    def _columns(self, rows: slice | npt.NDArray[np.intp]) -> dict[str, npt.NDArray[np.generic]]:
+    def _columns(self, rows: npt.NDArray[np.intp]) -> dict[str, npt.NDArray[np.generic]]:
         """FEED_COLUMNS of the events at ``rows`` (copies)."""
         ev, msg = self.events.col, self.messages.col
         message = ev("message")[rows]
-        return {k: msg(k)[message] if k in _MESSAGE_COLUMNS else np.array(ev(k)[rows]) for k in FEED_COLUMNS}
+        return {k: msg(k)[message] if k in _MESSAGE_COLUMNS else ev(k)[rows] for k in FEED_COLUMNS}
