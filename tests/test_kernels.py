@@ -208,6 +208,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
     """A request must never pay the JIT: the dtypes the engine passes are the warm-up's."""
     from jis.engine.engine import Engine
     from jis.engine.model import Broadcast, BuildReport, LineConfig, PartDemand, RackDispatch, SupplierConfig
+    from jis.engine.packed import PackedBroadcasts
     from jis.kernels import inventory, sequence
     from jis.kernels.warmup import compile_all
 
@@ -218,6 +219,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         matching._rack_needs,
         sequence._sequence_window,
         inventory._coverage,
+        runs._run_rows,
     ]
     compile_all()
     warmed = [len(k.signatures) for k in kernels]
@@ -226,11 +228,37 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
     e.configure_supplier(SupplierConfig("S", 3600 * 10**9, 0), 0)
     for i in range(5):
         e.publish(Broadcast("L", i + 1, 1, f"V{i}", i, parts=(PartDemand("G", "P", "S", 1),)), 0)
+    e.publish_columns(  # a run of plain messages: its feed rows come from a kernel
+        PackedBroadcasts.build(
+            line_ids=["L"],
+            line=[],
+            call_no=[6, 7],
+            action=[1, 1],
+            vehicle_id=["V5", "V6"],
+            seq_no=[5, 6],
+            seq_no_absent=[],
+            checkpoints=[],
+            checkpoint=[],
+            event_time_ns=[],
+            need_time_ns=[],
+            part_count=[1, 1],
+            groups=["G"],
+            part_numbers=["P"],
+            supplier_ids=["S"],
+            part_group=[0, 0],
+            part_number=[0, 0],
+            part_supplier=[0, 0],
+            part_quantity=[],
+            max_messages=2,
+        ),
+        0,
+    )
     e.report_build(BuildReport("S", "G", "L", "V0", "P"), 0)
     e.dispatch_rack(RackDispatch("R", "S", "G", "L", 6, (("V2", "P"), ("V1", "P")), 10**9), 0)
     e.sequence("L", -10, 10, 10)
     assert len(e.open_breaks()) > 0
-    assert e.inventory("L")[0].expected == 5
+    assert e.inventory("L")[0].expected == 7
+    assert e.feed.head == 7
     assert [len(k.signatures) for k in kernels] == warmed
 
 
