@@ -209,7 +209,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
     from jis.engine.engine import Engine
     from jis.engine.model import Broadcast, BuildReport, LineConfig, PartDemand, RackDispatch, SupplierConfig
     from jis.engine.packed import PackedBroadcasts
-    from jis.kernels import inventory, sequence
+    from jis.kernels import inventory, sequence, sets
     from jis.kernels.warmup import compile_all
 
     kernels = [
@@ -219,6 +219,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         matching._rack_needs,
         sequence._sequence_window,
         inventory._coverage,
+        sets._only,
         runs._run_rows,
     ]
     compile_all()
@@ -316,3 +317,13 @@ def test_run_rows_orders_each_message_by_scope_key(
         message += 1 if d else 0
     got = list(zip(key.tolist(), *(cols[c].tolist() for c in runs._COLUMNS), strict=True))
     assert got == [tuple(int(x) for x in w) for w in want]
+
+
+@given(st.sets(st.integers(0, 40)), st.sets(st.integers(0, 40)))
+def test_only_is_the_two_set_differences(a: set[int], b: set[int]) -> None:
+    from jis.kernels import sets
+
+    xa, xb = np.array(sorted(a), np.int32), np.array(sorted(b), np.int32)
+    a_only, b_only = sets.only(xa, xb)
+    assert xa[a_only].tolist() == sorted(a - b)
+    assert xb[b_only].tolist() == sorted(b - a)

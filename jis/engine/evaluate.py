@@ -22,10 +22,9 @@ from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind
 from jis.engine.model import RackStage
 from jis.engine.sequence import SequenceState
 from jis.engine.supply import Scope, SupplyState
-from jis.kernels import matching
+from jis.kernels import matching, sets
 
 NEVER = np.iinfo(np.int64).max
-_NO_ROWS = np.zeros(0, np.int64)
 Make = Callable[[str], SequenceBreak]
 I64 = npt.NDArray[np.int64]
 
@@ -67,7 +66,7 @@ class Evaluator:
         self._due: dict[Hashable, int] = {}
         self._heap: list[tuple[int, int, Hashable]] = []
         self._tie = 0
-        self._missing: dict[Scope, npt.NDArray[np.int64]] = {}
+        self._missing: dict[Scope, npt.NDArray[np.integer]] = {}
         """Per scope, the vehicles with an open MISSING break, sorted."""
 
     # -- scheduling --------------------------------------------------------------------
@@ -249,28 +248,21 @@ class Evaluator:
         """Make the scope's open MISSING breaks exactly those of ``vehicles`` (in E order).
         A scope can have thousands open while nothing is built (a supplier outage), and
         every evaluation sees them all: the open set is kept as a sorted array, so an
-        evaluation costs two array differences plus Python only for what changed."""
-        open_now = self._missing.get(scope, _NO_ROWS)
-        due = np.sort(vehicles)
+        evaluation costs one merge of two sorted arrays plus Python only for what changed."""
+        order = np.argsort(vehicles, kind="stable")  # E is in seq_no order, codes mostly too: adaptive
+        due = vehicles[order]
+        open_now = self._missing.get(scope, due[:0])
         if len(due) != len(open_now) or not np.array_equal(due, open_now):  # else nothing changed
-            for v in open_now[~_member(open_now, due)].tolist():
+            gone, fresh = sets.only(open_now, due)
+            for v in open_now[gone].tolist():
                 self.book.resolve((BreakType.MISSING, v, scope[1], scope[2]), now)
-            new = ~_member(vehicles, open_now)
+            new = np.sort(order[fresh])  # raised in E order
             for v, p, n in zip(vehicles[new].tolist(), parts[new].tolist(), needs[new].tolist(), strict=True):
                 self.book.raise_break((BreakType.MISSING, v, scope[1], scope[2]), names.missing(v, p, n, now))
         if len(due):
             self._missing[scope] = due
         else:
             self._missing.pop(scope, None)
-
-
-def _member(values: npt.NDArray[np.integer], sorted_set: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
-    """bool[len(values)]: each value is in ``sorted_set`` (sorted ascending). What np.isin
-    answers, without its fixed cost (a scope's open MISSING set is small and evaluated often)."""
-    if len(sorted_set) == 0:
-        return np.zeros(len(values), np.bool_)
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values  # type: ignore[no-any-return]
 
 
 class _Names:

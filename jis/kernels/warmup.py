@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jis.kernels import inventory, matching, runs
+from jis.kernels import inventory, matching, runs, sets
 from jis.kernels.sequence import sequence_window
 
 
@@ -30,6 +30,7 @@ def compile_all() -> None:
     s_e = matching.match(e, e, np.zeros(2, i64), e[::-1].copy(), e, matching.MatchScratch()).s_e
     matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
     inventory.coverage(s_e, np.zeros(2, np.uint8), np.zeros(2, i8))
+    sets.only(np.arange(2, dtype=i32), np.arange(2, dtype=i32))  # vehicle codes
     # a run's feed rows, with the engine's column dtypes (one part list short, one long)
     long = runs._INSERTION + 1
     runs.run_rows(
