@@ -8,6 +8,7 @@ engine thread, then report SERVING. SIGTERM/SIGINT stop it gracefully.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
@@ -122,14 +123,14 @@ async def serve(cfg: ServerConfig) -> None:
     engine = Engine(store)
     loop = asyncio.get_running_loop()
     fanout = Fanout()
-    fanout.bind(loop)
     feed_fanout: servicers.FeedFanout = KeyedFanout()
     metrics = Metrics()
     runner = EngineRunner(
         engine,
         clock,
-        on_events=fanout.publish_threadsafe,
-        on_feed=lambda batch: loop.call_soon_threadsafe(servicers.publish_feed, feed_fanout, batch),
+        loop=loop,
+        on_events=fanout.publish,
+        on_feed=functools.partial(servicers.publish_feed, feed_fanout),
         max_pending=cfg.max_pending,
         metrics=metrics,
         snapshot_every=cfg.snapshot_every,

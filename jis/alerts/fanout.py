@@ -31,10 +31,6 @@ class Fanout:
     def __init__(self, max_queue: int = 10_000) -> None:
         self.max_queue = max_queue
         self._subs: set[Subscription] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
 
     def __len__(self) -> int:
         return len(self._subs)
@@ -47,12 +43,8 @@ class Fanout:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
-    def publish_threadsafe(self, events: list[BreakEvent]) -> None:
-        """Called by the engine thread after a commit."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self.publish, events)
-
     def publish(self, events: list[BreakEvent]) -> None:
+        """On the event loop, with a committed group's events (see jis.engine.runner)."""
         for sub in list(self._subs):
             for ev in events:
                 if not matches(ev.sequence_break, sub.line_id, sub.supplier_id, sub.types):

@@ -4,7 +4,10 @@ The thread takes whatever requests are waiting (up to ``max_group``), applies th
 arrival order, commits the store once for the whole group and only then answers them
 and hands the break events to the alert fan-out: an input is acknowledged, and its
 effects are visible to watchers, only once it is durable. One fsync per group is what
-lets durable unary publishes run at network speed.
+lets durable unary publishes run at network speed. The event loop is woken once per
+group: one callback passes the group's events and feed changes on to the fan-outs and
+then resolves the futures of the group's requests from that loop. Metrics and
+snapshots wait until the answers are on their way.
 
 Under concurrent load (the last group held more than one request) the thread lingers
 a little before applying a group, while requests keep arriving: the group's scope
@@ -28,7 +31,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from jis.alerts.breaks import BreakEvent
 from jis.clock import Clock
@@ -41,6 +44,8 @@ from jis.metrics import Metrics
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Answer = tuple[Any, Any, BaseException | None]
+"""(future, result, error) of one request."""
 _STOP = object()
 EXIT_ENGINE_FAILURE = 70
 LINGER_S = 0.00025
@@ -55,6 +60,7 @@ class EngineRunner:
         self,
         engine: Engine,
         clock: Clock,
+        loop: asyncio.AbstractEventLoop | None = None,
         on_events: Callable[[list[BreakEvent]], None] = lambda events: None,
         on_feed: Callable[[FeedBatch], object] = lambda batch: None,
         max_pending: int = 10_000,
@@ -66,6 +72,8 @@ class EngineRunner:
     ) -> None:
         self.engine = engine
         self.clock = clock
+        self.loop = loop
+        """Where ``on_events`` and ``on_feed`` are called (None: on the engine thread)."""
         self.on_events = on_events
         self.on_feed = on_feed
         self.max_pending = max_pending
@@ -185,8 +193,8 @@ class EngineRunner:
         stopping = False
         while not stopping:
             group = self._next_group()  # empty: a deadline came, advance the engine to now below
-            done: list[tuple[Any, Any, BaseException | None]] = []
-            answers: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, BaseException | None]]] = {}
+            done: list[Answer] = []
+            answers: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
             try:
                 if not group:
                     self.engine.advance(self.clock.now())
@@ -218,30 +226,65 @@ class EngineRunner:
                 committed = time.perf_counter() - t
                 events = self.engine.book.drain()
                 feed = self.engine.feed.drain()
-                self._maybe_snapshot(final=stopping)
+            except BaseException:
+                _fail()
+            self._hand_over(events, feed, done, answers)
+            try:  # bookkeeping, once the group's callers have their answers
                 if self.metrics is not None:
                     self._observe(len(group), committed, events)
+                self._maybe_snapshot(final=stopping)
             except BaseException:
-                log.critical(
-                    "engine failure; exiting so that the next start recovers from the log", exc_info=True
-                )
-                logging.shutdown()
-                os._exit(EXIT_ENGINE_FAILURE)
-            if events:
-                self.on_events(events)
-            if feed is not None:
-                self.on_feed(feed)
-            for fut, result, error in done:
-                if error is None:
-                    fut.set_result(result)
+                _fail()
+
+    def _hand_over(
+        self,
+        events: list[BreakEvent],
+        feed: FeedBatch | None,
+        done: list[Answer],
+        answers: dict[asyncio.AbstractEventLoop, list[Answer]],
+    ) -> None:
+        """After the commit: the events and feed changes to their callbacks, the answers to
+        their callers. Each loop is woken once, by one callback that passes on the news
+        (on the runner's loop) and then resolves that loop's futures."""
+        for fut, result, error in done:
+            if error is None:
+                fut.set_result(result)
+            else:
+                fut.set_exception(error)
+        news = bool(events) or feed is not None
+        if news and self.loop is None:
+            self._news(events, feed)
+            news = False
+        elif news and self.loop is not None:
+            answers.setdefault(self.loop, [])
+        for loop, items in answers.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                if news and loop is self.loop:
+                    loop.call_soon_threadsafe(self._deliver, events, feed, items)
                 else:
-                    fut.set_exception(error)
-            for loop, items in answers.items():
-                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
                     loop.call_soon_threadsafe(_answer, items)
 
+    def _news(self, events: list[BreakEvent], feed: FeedBatch | None) -> None:
+        if events:
+            self.on_events(events)
+        if feed is not None:
+            self.on_feed(feed)
 
-def _answer(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    def _deliver(self, events: list[BreakEvent], feed: FeedBatch | None, items: list[Answer]) -> None:
+        """On the runner's loop: a committed group's news, then its answers."""
+        try:
+            self._news(events, feed)
+        finally:
+            _answer(items)
+
+
+def _fail() -> NoReturn:
+    log.critical("engine failure; exiting so that the next start recovers from the log", exc_info=True)
+    logging.shutdown()
+    os._exit(EXIT_ENGINE_FAILURE)
+
+
+def _answer(items: list[Answer]) -> None:
     """On the event loop: resolve a committed group's futures (those not cancelled meanwhile)."""
     for fut, result, error in items:
         if fut.done():
