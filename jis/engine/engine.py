@@ -58,6 +58,9 @@ from jis.store.base import LogRecord, Store, StoreCorrupt
 
 log = logging.getLogger(__name__)
 
+GroupEval = tuple[list[Scope], int]
+"""A closed group's evaluation: its touched scopes, in order, and the engine time."""
+
 
 def _room(raw: memoryview) -> int:
     """Bytes to allocate on load for an out-of-band buffer: an array pickled as the first
@@ -280,16 +283,33 @@ class Engine:
         self._grouping = True
 
     def end_group(self) -> None:
-        self._flush()
+        self.evaluate_group(self.close_group())
+
+    def close_group(self) -> GroupEval | None:
+        """The first half of :meth:`end_group`: ends the group and journals its "eval" mark,
+        the last record the group appends; returns what :meth:`evaluate_group` evaluates.
+        That second half changes only the state in memory, so the group's commit can run
+        meanwhile (the mark says where replay evaluates, not what came of it)."""
         self._grouping = False
+        return self._seal()
+
+    def evaluate_group(self, work: GroupEval | None) -> None:
+        """The second half of :meth:`end_group`: the group's touched scopes, evaluated once."""
+        if work is not None:
+            scopes, at = work
+            for scope in scopes:
+                self.evaluator.evaluate(scope, at)
+
+    def _seal(self) -> GroupEval | None:
+        pending, self._pending = self._pending, set()
+        if not self._group_marked:
+            return None
+        self._group_marked = False
+        self._journal("eval", self.last_at, b"")
+        return sorted(pending), self.last_at
 
     def _flush(self) -> None:
-        pending, self._pending = self._pending, set()
-        if self._group_marked:
-            self._group_marked = False
-            for scope in sorted(pending):
-                self.evaluator.evaluate(scope, self.last_at)
-            self._journal("eval", self.last_at, b"")
+        self.evaluate_group(self._seal())
 
     # -- time --------------------------------------------------------------------------
 

@@ -4,10 +4,14 @@ The thread takes whatever requests are waiting (up to ``max_group``), applies th
 arrival order, commits the store once for the whole group and only then answers them
 and hands the break events to the alert fan-out: an input is acknowledged, and its
 effects are visible to watchers, only once it is durable. One fsync per group is what
-lets durable unary publishes run at network speed. The event loop is woken once per
-group: one callback passes the group's events and feed changes on to the fan-outs and
-then resolves the futures of the group's requests from that loop. Metrics and
-snapshots wait until the answers are on their way.
+lets durable unary publishes run at network speed. The group's "eval" mark is journaled
+before its scopes are evaluated (it says where replay evaluates, not what came of it),
+so for a lone caller the evaluation overlaps the commit's fsync on a helper thread; if
+it fails, the group's records are taken back out of the log before the process exits.
+
+The event loop is woken once per group: one callback passes the group's events and feed
+changes on to the fan-outs and then resolves the futures of the group's requests from
+that loop. Metrics and snapshots wait until the answers are on their way.
 
 Under concurrent load (the last group held more than one request) the thread lingers
 a little before applying a group, while requests keep arriving: the group's scope
@@ -35,7 +39,7 @@ from typing import Any, NoReturn, TypeVar
 
 from jis.alerts.breaks import BreakEvent
 from jis.clock import Clock
-from jis.engine.engine import Engine
+from jis.engine.engine import Engine, GroupEval
 from jis.engine.errors import DeadlineExceeded, DomainError, ResourceExhausted
 from jis.engine.evaluate import NEVER
 from jis.engine.feed import FeedBatch
@@ -87,18 +91,21 @@ class EngineRunner:
         self._inputs_at_snapshot = 0
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="jis-engine", daemon=True)
+        self._helper = _Helper()
 
     @property
     def started(self) -> bool:
         return self._thread.ident is not None
 
     def start(self) -> None:
+        self._helper.start()
         self._thread.start()
 
     def stop(self) -> None:
-        """Finish what is queued, then stop the thread."""
+        """Finish what is queued, then stop the threads."""
         self._queue.put(_STOP)
         self._thread.join()
+        self._helper.stop()
 
     def submit(self, op: Callable[[int], T], deadline: float | None = None) -> concurrent.futures.Future[T]:
         """Queue ``op(at)``; the future resolves after the group it ran in is committed.
@@ -219,13 +226,10 @@ class EngineRunner:
                         out.append((fut, op(self.clock.now()), None))
                     except DomainError as exc:
                         out.append((fut, None, exc))
-                self.engine.end_group()  # the group's touched scopes, evaluated once
+                sealed = self.engine.close_group()  # nothing more for the log
                 t = time.perf_counter()
-                if self.engine.store is not None:
-                    self.engine.store.commit()
+                events, feed = self._commit(sealed)
                 committed = time.perf_counter() - t
-                events = self.engine.book.drain()
-                feed = self.engine.feed.drain()
             except BaseException:
                 _fail()
             self._hand_over(events, feed, done, answers)
@@ -235,6 +239,46 @@ class EngineRunner:
                 self._maybe_snapshot(final=stopping)
             except BaseException:
                 _fail()
+
+    def _commit(self, sealed: GroupEval | None) -> tuple[list[BreakEvent], FeedBatch | None]:
+        """Commit the group and evaluate its touched scopes; returns the events and feed
+        changes of the group. When there is both a commit and an evaluation and no request
+        is waiting, the evaluation runs on the helper thread while this one waits for the
+        disk (the commit's fsync releases the GIL): a lone caller's answer and alerts no
+        longer wait for the evaluation and the fsync one after the other. Nothing leaves
+        before both are done."""
+        engine, store = self.engine, self.engine.store
+
+        def finish() -> tuple[list[BreakEvent], FeedBatch | None]:
+            engine.evaluate_group(sealed)
+            return engine.book.drain(), engine.feed.drain()
+
+        if store is None or sealed is None or not self._queue.empty():
+            # Under load, the commit's fsync is when the event loop has the GIL to itself
+            # to hand the next requests in: the evaluation does not take it from the loop.
+            if store is not None:
+                store.commit()
+            return finish()
+        before = store.last_seq()
+        started = False
+
+        def start() -> None:
+            nonlocal started
+            started = True
+            self._helper.run(finish)
+
+        store.commit(start)
+        if not started:
+            return finish()
+        try:
+            out: tuple[list[BreakEvent], FeedBatch | None] = self._helper.wait()
+        except BaseException:
+            # Not acknowledged, not published: take the group back out of the log, so that
+            # the next start does not replay it into the same failure.
+            log.critical("the group's evaluation failed after its commit; discarding its records")
+            store.discard(before)
+            raise
+        return out
 
     def _hand_over(
         self,
@@ -276,6 +320,53 @@ class EngineRunner:
             self._news(events, feed)
         finally:
             _answer(items)
+
+
+class _Helper:
+    """A second thread for the engine thread: runs one function at a time, handed over
+    with a lock (no queue), while the engine thread waits in a call that releases the GIL."""
+
+    def __init__(self) -> None:
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._fn: Callable[[], Any] | None = None
+        self._out: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="jis-engine-helper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._fn = None
+        self._go.release()
+        self._thread.join()
+
+    def run(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+        self._go.release()
+
+    def wait(self) -> Any:
+        """What the function returned; raises what it raised."""
+        self._done.acquire()
+        out, error, self._out, self._error = self._out, self._error, None, None
+        if error is not None:
+            raise error
+        return out
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            fn = self._fn
+            if fn is None:
+                return
+            try:
+                self._out = fn()
+            except BaseException as exc:
+                self._error = exc
+            self._done.release()
 
 
 def _fail() -> NoReturn:

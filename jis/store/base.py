@@ -9,7 +9,7 @@ implementing this protocol.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,8 +33,18 @@ class Store(Protocol):
         """Add a record to the open commit; returns its log position."""
         ...
 
-    def commit(self) -> None:
-        """Make every record appended since the last commit durable, atomically."""
+    def commit(self, overlap: Callable[[], object] | None = None) -> None:
+        """Make every record appended since the last commit durable, atomically.
+
+        ``overlap``, if given, is called once, when what is left of the commit is waiting
+        for the disk with the GIL released (not at all when nothing was appended): work it
+        starts on another thread runs meanwhile."""
+        ...
+
+    def discard(self, after: int) -> None:
+        """Remove the committed records after position ``after``, durably. Only for the
+        records of a commit whose group then failed, before anything of it was acknowledged
+        or published, on the way to exiting: the next start must not replay them."""
         ...
 
     def records(self, after: int = 0) -> Iterator[LogRecord]:

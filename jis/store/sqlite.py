@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,14 +112,24 @@ class SqliteStore:
         self._pending.append((seq, kind, at, body))
         return seq
 
-    def commit(self) -> None:
+    def commit(self, overlap: Callable[[], object] | None = None) -> None:
         if not self._pending:
             return
-        with self._db:  # BEGIN … COMMIT, rolled back if the insert fails
+        with self._db:  # BEGIN … COMMIT, rolled back if the insert or the commit fails
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO log (seq, kind, at, body) VALUES (?, ?, ?, ?)", self._pending)
+            if overlap is not None:
+                overlap()  # what is left is COMMIT, in C with the GIL released: the WAL write and fsync
         self._last = self._pending[-1][0]
         self._pending.clear()
+
+    def discard(self, after: int) -> None:
+        if self._pending:
+            raise RuntimeError("discard with records appended but not committed")
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM log WHERE seq > ?", (after,))
+        self._last = min(self._last, after)
 
     def records(self, after: int = 0) -> Iterator[LogRecord]:
         try:
