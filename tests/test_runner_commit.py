@@ -74,7 +74,6 @@ def test_a_lone_publish_is_answered_with_its_alert_after_the_commit(tmp_path: Pa
     assert len(recovered.open_breaks("L")) == 5
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_an_evaluation_failing_after_the_commit_takes_the_group_out_of_the_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,11 +90,13 @@ def test_an_evaluation_failing_after_the_commit_takes_the_group_out_of_the_log(
         raise RuntimeError("evaluation bug")
 
     monkeypatch.setattr(runner_mod, "_fail", fail)
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)  # the SystemExit above
     monkeypatch.setattr(engine.evaluator, "evaluate", broken)
     runner = runner_mod.EngineRunner(engine, Clock(test_mode=True, start_ns=T0))
     runner.start()
     fut = runner.submit(_publish(0)(engine))
     assert failed.wait(10)
+    runner._thread.join(10)
     assert not fut.done()  # never answered
     reopened = SqliteStore(tmp_path)
     assert reopened.last_seq() == before
