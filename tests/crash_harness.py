@@ -41,6 +41,16 @@ from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, 
 from tests.serverproc import ServerProcess
 
 T0 = 1_798_761_600 * 10**9
+REFUSALS = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+"""The statuses the server answers a refused request with (it then changed nothing)."""
 LINE, SUP = "CR", "CSUP"
 
 
@@ -394,13 +404,11 @@ def run(
                     try:
                         op.send(c)
                     except grpc.RpcError as exc:
-                        code = exc.code()
-                        if code in (
-                            grpc.StatusCode.UNAVAILABLE,
-                            grpc.StatusCode.CANCELLED,
-                            grpc.StatusCode.DEADLINE_EXCEEDED,
-                        ):
-                            return  # the server died with this op in flight
+                        if exc.code() not in REFUSALS:
+                            # UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED, or what the transport makes of
+                            # a connection cut mid-call (UNKNOWN "Stream removed", INTERNAL): not an
+                            # answer from the server, so the op is in flight, applied or not
+                            return
                         # refused by the server: acknowledged, changes nothing (replay refuses it too)
                     acked.append(inflight.pop())
 
