@@ -74,9 +74,12 @@ def test_a_lone_publish_is_answered_with_its_alert_after_the_commit(tmp_path: Pa
     assert len(recovered.open_breaks("L")) == 5
 
 
-def test_an_evaluation_failing_after_the_commit_takes_the_group_out_of_the_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("load", ["lone", "queued"])
+def test_an_evaluation_failing_leaves_nothing_of_the_group_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: str
 ) -> None:
+    """Lone: the evaluation overlaps the commit and the group is taken back out. Queued
+    (another request waits at commit time): the evaluation runs before the commit."""
     engine = _configured(tmp_path)
     assert engine.store is not None
     before = engine.store.last_seq()
@@ -93,8 +96,15 @@ def test_an_evaluation_failing_after_the_commit_takes_the_group_out_of_the_log(
     monkeypatch.setattr(threading, "excepthook", lambda args: None)  # the SystemExit above
     monkeypatch.setattr(engine.evaluator, "evaluate", broken)
     runner = runner_mod.EngineRunner(engine, Clock(test_mode=True, start_ns=T0))
+    pub = _publish(0)(engine)
+
+    def op(at: int) -> Any:
+        if load == "queued":
+            runner.submit(lambda at: None)  # arrives while this group is applied
+        return pub(at)
+
     runner.start()
-    fut = runner.submit(_publish(0)(engine))
+    fut = runner.submit(op)
     assert failed.wait(10)
     runner._thread.join(10)
     assert not fut.done()  # never answered

@@ -256,9 +256,11 @@ class EngineRunner:
         if store is None or sealed is None or not self._queue.empty():
             # Under load, the commit's fsync is when the event loop has the GIL to itself
             # to hand the next requests in: the evaluation does not take it from the loop.
+            # It runs first, so that if it fails nothing of the group is durable.
+            result = finish()
             if store is not None:
                 store.commit()
-            return finish()
+            return result
         before = store.last_seq()
         started = False
 
