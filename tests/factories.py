@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jis.v1 import broadcast_pb2, common_pb2
 
 A = common_pb2
@@ -42,3 +44,31 @@ def bc(
 
 def pub(b: broadcast_pb2.Broadcast) -> broadcast_pb2.PublishRequest:
     return broadcast_pb2.PublishRequest(broadcast=b)
+
+
+def packed_columns(**changes: Any) -> dict[str, Any]:
+    """Arguments of ``PackedBroadcasts.build`` for two plain ADDs on line "A", with ``changes``."""
+    base: dict[str, Any] = dict(
+        line_ids=["A"],
+        line=[],
+        call_no=[1, 2],
+        action=[1, 1],
+        vehicle_id=["V1", "V2"],
+        seq_no=[1, 2],
+        seq_no_absent=[],
+        checkpoints=[],
+        checkpoint=[],
+        event_time_ns=[],
+        need_time_ns=[],
+        part_count=[1, 1],
+        groups=["G"],
+        part_numbers=["P"],
+        supplier_ids=["S"],
+        part_group=[0, 0],
+        part_number=[0, 0],
+        part_supplier=[0, 0],
+        part_quantity=[],
+        max_messages=10,
+    )
+    base.update(changes)
+    return base

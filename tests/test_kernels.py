@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from jis.kernels import matching, runs
 from jis.kernels.sequence import sequence_window
 from tests import naive
+from tests.factories import packed_columns
 
 
 @st.composite
@@ -231,26 +232,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         e.publish(Broadcast("L", i + 1, 1, f"V{i}", i, parts=(PartDemand("G", "P", "S", 1),)), 0)
     e.publish_columns(  # a run of plain messages: its feed rows come from a kernel
         PackedBroadcasts.build(
-            line_ids=["L"],
-            line=[],
-            call_no=[6, 7],
-            action=[1, 1],
-            vehicle_id=["V5", "V6"],
-            seq_no=[5, 6],
-            seq_no_absent=[],
-            checkpoints=[],
-            checkpoint=[],
-            event_time_ns=[],
-            need_time_ns=[],
-            part_count=[1, 1],
-            groups=["G"],
-            part_numbers=["P"],
-            supplier_ids=["S"],
-            part_group=[0, 0],
-            part_number=[0, 0],
-            part_supplier=[0, 0],
-            part_quantity=[],
-            max_messages=2,
+            **packed_columns(line_ids=["L"], call_no=[6, 7], vehicle_id=["V5", "V6"], seq_no=[5, 6])
         ),
         0,
     )

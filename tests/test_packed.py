@@ -33,6 +33,7 @@ from jis.engine.errors import DomainError, InvalidArgument
 from jis.engine.model import Action, Broadcast, BuildReport, Disposition, LineConfig, PartDemand
 from jis.engine.packed import PackedBroadcasts, broadcast_digest
 from jis.store import SqliteStore
+from tests.factories import packed_columns
 
 MIN = 60 * 10**9
 T0 = 1_800_000_000 * 10**9
@@ -351,33 +352,6 @@ def test_digest_does_not_depend_on_the_transport() -> None:
     )
 
 
-def _columns(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = dict(
-        line_ids=["A"],
-        line=[],
-        call_no=[1, 2],
-        action=[1, 1],
-        vehicle_id=["V1", "V2"],
-        seq_no=[1, 2],
-        seq_no_absent=[],
-        checkpoints=[],
-        checkpoint=[],
-        event_time_ns=[],
-        need_time_ns=[],
-        part_count=[1, 1],
-        groups=["G"],
-        part_numbers=["P"],
-        supplier_ids=["S"],
-        part_group=[0, 0],
-        part_number=[0, 0],
-        part_supplier=[0, 0],
-        part_quantity=[],
-        max_messages=10,
-    )
-    base.update(changes)
-    return base
-
-
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
@@ -399,12 +373,14 @@ def _columns(**changes: Any) -> dict[str, Any]:
 )
 def test_malformed_columns_name_the_column(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidArgument) as exc:
-        PackedBroadcasts.build(**_columns(**changes))
+        PackedBroadcasts.build(**packed_columns(**changes))
     assert exc.value.field == field
 
 
 def test_encoding_round_trip() -> None:
-    p = PackedBroadcasts.build(**_columns(checkpoints=["PAINT"], checkpoint=[0, 0], event_time_ns=[5, 0]))
+    p = PackedBroadcasts.build(
+        **packed_columns(checkpoints=["PAINT"], checkpoint=[0, 0], event_time_ns=[5, 0])
+    )
     q = PackedBroadcasts.decode(p.encode())
     assert [q.message(i) for i in range(2)] == [p.message(i) for i in range(2)]
     assert np.array_equal(q.digests(), p.digests())
