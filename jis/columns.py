@@ -152,6 +152,15 @@ class Table:
         """Column ``name``, first ``len(self)`` rows (a view)."""
         return self._data[name][: self._n]
 
+    def item(self, name: str, row: int) -> Any:
+        """The value of column ``name`` at ``row`` (< len(self)) as a Python scalar: for
+        one cell, cheaper than indexing a :meth:`col` view."""
+        return self._data[name].item(row)
+
+    def put(self, row: int, name: str, value: int) -> None:
+        """Set column ``name`` at ``row`` (< len(self))."""
+        self._data[name][row] = value
+
     def to_arrays(self) -> dict[str, npt.NDArray[np.generic]]:
         """Copies of all columns (for snapshots)."""
         return {k: v[: self._n].copy() for k, v in self._data.items()}

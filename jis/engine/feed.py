@@ -72,6 +72,15 @@ _LEAVES = {
 }
 
 
+_ACTIVE = int(VehicleState.ACTIVE)
+_ADD, _REINSERT = int(Action.ADD), int(Action.REINSERT)
+_ADDED, _CHANGED, _REMOVED, _REINSERTED = (
+    int(FeedKind.ADDED),
+    int(FeedKind.CHANGED),
+    int(FeedKind.REMOVED),
+    int(FeedKind.REINSERTED),
+)
+
 _RUN_KINDS = np.zeros(8, np.int8)
 """Feed kind by action, for the actions of a run."""
 _RUN_KINDS[Action.ADD] = FeedKind.ADDED
@@ -243,6 +252,8 @@ class BuildFeed:
         return code
 
     def _parts(self, off: int, n: int) -> dict[tuple[int, int], tuple[int, int]]:
+        if n == 0:
+            return {}
         d = self.seq.demand
         sup, grp = d.col("supplier")[off : off + n].tolist(), d.col("group")[off : off + n].tolist()
         part, qty = d.col("part")[off : off + n].tolist(), d.col("quantity")[off : off + n].tolist()
@@ -253,35 +264,30 @@ class BuildFeed:
         v = self.seq.vehicles
         row, b = t.vehicle, t.before
         old = self._parts(b.dem_off, b.dem_len)
-        new = self._parts(int(v.col("dem_off")[row]), int(v.col("dem_len")[row]))
-        seq_no = int(v.col("seq_no")[row])
-        need = int(v.col("need_time")[row])
-        was_active = b.state == VehicleState.ACTIVE
-        rows: list[tuple[int, ...]] = []
+        new = self._parts(v.item("dem_off", row), v.item("dem_len", row))
+        seq_no = v.item("seq_no", row)
+        need = v.item("need_time", row)
+        was_active = b.state == _ACTIVE
+        leaves: int | None = _LEAVES.get(t.action)
+        rows: list[tuple[int, int, int, int, int]] = []
         for key in sorted(old.keys() | new.keys()):
             before, after = old.get(key), new.get(key)
-            if t.action in _LEAVES:
-                kind = _LEAVES[t.action]
+            kind: int
+            if leaves is not None:
+                kind = leaves
             elif after is None:
-                kind = FeedKind.REMOVED
-            elif t.action == Action.REINSERT:
-                kind = FeedKind.REINSERTED
-            elif before is None or t.action == Action.ADD:
-                kind = FeedKind.ADDED
+                kind = _REMOVED
+            elif t.action == _REINSERT:
+                kind = _REINSERTED
+            elif before is None or t.action == _ADD:
+                kind = _ADDED
             elif before != after or (was_active and (b.seq_no, b.need_time) != (seq_no, need)):
-                kind = FeedKind.CHANGED
+                kind = _CHANGED
             else:
                 continue
             part, qty = after if after is not None else before  # type: ignore[misc]
-            rows.append(
-                (
-                    self.scope_code((t.line, *key)),
-                    kind,
-                    part,
-                    qty,
-                    -1 if before is None else before[0],
-                )
-            )
+            prev = -1 if before is None else before[0]
+            rows.append((self.scope_code((t.line, *key)), kind, part, qty, prev))
         if not rows:
             return
         message = self.messages.append(
@@ -292,17 +298,9 @@ class BuildFeed:
             call_no=t.call_no,
             at=at,
         )
-        cols = np.array(rows, np.int64).T
-        self.events.extend(
-            {
-                "scope": cols[0],
-                "kind": cols[1],
-                "part": cols[2],
-                "quantity": cols[3],
-                "prev_part": cols[4],
-                "message": np.full(len(rows), message, np.int64),
-            }
-        )
+        events = self.events
+        for scope, k, part, qty, prev in rows:  # a broadcast's few events: one append each
+            events.append(scope=scope, kind=k, part=part, quantity=qty, prev_part=prev, message=message)
 
     def record_run(self, t: RunTouched, at: int) -> set[Scope]:
         """Append the events of an applied run (see :mod:`jis.engine.bulk`): what

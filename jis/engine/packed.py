@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 import numpy.typing as npt
@@ -328,14 +329,14 @@ def _narrowest(own: np.dtype, lo: int, hi: int) -> np.dtype:
 def broadcast_digest(b: Broadcast) -> int:
     """The content digest of one message, equal to its digest packed as columns."""
     parts = b.parts
-    has_seq = b.seq_no is not None and b.action not in (Action.PULL, Action.CANCEL, Action.INSTALLED)
+    has_seq = b.seq_no is not None and b.action not in _LEAVES
     strings = [b.line_id, b.vehicle_id, b.checkpoint]
     strings += [p.group for p in parts]
     strings += [p.part_number for p in parts]
     strings += [p.supplier_id for p in parts]
-    n = len(strings)
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, strings), np.int64, count=n), out=offsets[1:])
+    # Plain Python up to one array per argument: numpy's per-call overhead (a ufunc with
+    # out=, fromiter) cost more than the whole digest for a message of a few parts.
+    offsets = np.array((0, *accumulate(map(len, strings))), np.int64)
     ints = np.array(
         [
             b.call_no,

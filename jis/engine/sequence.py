@@ -41,6 +41,26 @@ INT64_MAX = 2**63 - 1
 
 UNSEEN = 0
 """Vehicle state of a row interned before any broadcast named it (e.g. by a build report)."""
+# Plain ints for the per-message path: comparing a numpy scalar with an IntEnum member
+# costs microseconds, with an int tens of nanoseconds.
+_ACTIVE, _PULLED = int(VehicleState.ACTIVE), int(VehicleState.PULLED)
+_ADD, _REINSERT = int(Action.ADD), int(Action.REINSERT)
+_PLACES = frozenset({int(Action.ADD), int(Action.REINSERT), int(Action.CHANGE)})
+"""Actions that put a vehicle in the sequence (with its seq_no, need_time and parts)."""
+_ALLOWED = {
+    int(Action.CHANGE): (_ACTIVE,),
+    int(Action.PULL): (_ACTIVE,),
+    int(Action.INSTALLED): (_ACTIVE,),
+    int(Action.REINSERT): (_PULLED,),
+    int(Action.CANCEL): (_ACTIVE, _PULLED),
+}
+"""The vehicle states each action other than ADD applies to."""
+_LEAVES = {
+    int(Action.PULL): _PULLED,
+    int(Action.CANCEL): int(VehicleState.CANCELLED),
+    int(Action.INSTALLED): int(VehicleState.INSTALLED),
+}
+"""The state a vehicle is left in by an action that takes it out of the sequence."""
 
 VEHICLE_COLUMNS = {
     "line": np.int32,  # line code, -1 while unseen
@@ -304,15 +324,15 @@ class SequenceState:
     def _check(self, b: Broadcast, line: LineState) -> tuple[int, int]:
         """Raise unless ``b`` can be applied; returns (vehicle row or -1, need_time)."""
         self._check_malformed(b)
-        action = Action(b.action)
+        action = b.action
         row = self.vehicle_ids.get(b.vehicle_id)
         v = self.vehicles
-        state = int(v.col("state")[row]) if row >= 0 else UNSEEN
-        if state != UNSEEN and int(v.col("line")[row]) != line.code:
-            other = self.line_ids.name(int(v.col("line")[row]))
+        state = v.item("state", row) if row >= 0 else UNSEEN
+        if state != UNSEEN and v.item("line", row) != line.code:
+            other = self.line_ids.name(v.item("line", row))
             raise FailedPrecondition("vehicle_id", f"vehicle {b.vehicle_id!r} belongs to line {other!r}")
-        need_time = int(v.col("need_time")[row]) if state != UNSEEN else NO_TIME
-        if action == Action.ADD:
+        need_time = v.item("need_time", row) if state != UNSEEN else NO_TIME
+        if action == _ADD:
             if state != UNSEEN:
                 raise FailedPrecondition(
                     "vehicle_id", f"vehicle {b.vehicle_id!r} is already known ({VehicleState(state).name})"
@@ -320,23 +340,16 @@ class SequenceState:
         elif state == UNSEEN:
             raise FailedPrecondition("vehicle_id", f"unknown vehicle {b.vehicle_id!r}")
         else:
-            allowed = {
-                Action.CHANGE: (VehicleState.ACTIVE,),
-                Action.PULL: (VehicleState.ACTIVE,),
-                Action.INSTALLED: (VehicleState.ACTIVE,),
-                Action.REINSERT: (VehicleState.PULLED,),
-                Action.CANCEL: (VehicleState.ACTIVE, VehicleState.PULLED),
-            }[action]
+            allowed = _ALLOWED[action]
             if state not in allowed:
-                want = " or ".join(s.name for s in allowed)
+                want = " or ".join(VehicleState(s).name for s in allowed)
                 now = VehicleState(state).name
                 raise FailedPrecondition(
-                    "vehicle_id", f"{action.name} needs a vehicle that is {want}; {b.vehicle_id!r} is {now}"
+                    "vehicle_id",
+                    f"{Action(action).name} needs a vehicle that is {want}; {b.vehicle_id!r} is {now}",
                 )
-        if action in (Action.ADD, Action.REINSERT, Action.CHANGE):
-            moves = b.seq_no is not None and not (
-                state == VehicleState.ACTIVE and int(v.col("seq_no")[row]) == b.seq_no
-            )
+        if action in _PLACES:
+            moves = b.seq_no is not None and not (state == _ACTIVE and v.item("seq_no", row) == b.seq_no)
             if moves:
                 holder = line.seq_index.get(b.seq_no)  # type: ignore[arg-type]
                 if holder is not None and holder != row:
@@ -366,73 +379,60 @@ class SequenceState:
         return derived
 
     def _apply(self, b: Broadcast, line: LineState, row: int, need_time: int, at: int) -> Touched:
-        action = Action(b.action)
+        action = b.action
         if row < 0:
             row = self.vehicle_row(b.vehicle_id)
         v = self.vehicles
         old_scopes = self._scopes(row)
-        state, seq = v.col("state"), v.col("seq_no")
-        before = Before(
-            int(state[row]),
-            int(seq[row]),
-            int(v.col("need_time")[row]),
-            int(v.col("dem_off")[row]),
-            int(v.col("dem_len")[row]),
-        )
-        if action in (Action.ADD, Action.REINSERT, Action.CHANGE):
+        state, seq = v.item("state", row), v.item("seq_no", row)
+        before = Before(state, seq, v.item("need_time", row), v.item("dem_off", row), v.item("dem_len", row))
+        if action in _PLACES:
             if b.seq_no is not None:
-                if state[row] == VehicleState.ACTIVE:
-                    del line.seq_index[int(seq[row])]
+                if state == _ACTIVE:
+                    del line.seq_index[seq]
                 line.seq_index[b.seq_no] = row
-                seq[row] = b.seq_no
-            state[row] = VehicleState.ACTIVE
-            v.col("line")[row] = line.code
-            v.col("need_time")[row] = need_time
-            if b.parts or action != Action.REINSERT:
+                v.put(row, "seq_no", b.seq_no)
+            v.put(row, "state", _ACTIVE)
+            v.put(row, "line", line.code)
+            v.put(row, "need_time", need_time)
+            if b.parts or action != _REINSERT:
                 self._set_parts(row, b.parts)
         else:
-            if state[row] == VehicleState.ACTIVE:
-                del line.seq_index[int(seq[row])]
-            state[row] = {
-                Action.PULL: VehicleState.PULLED,
-                Action.CANCEL: VehicleState.CANCELLED,
-                Action.INSTALLED: VehicleState.INSTALLED,
-            }[action]
-        if action == Action.ADD:
-            v.col("added_at")[row] = at
+            if state == _ACTIVE:
+                del line.seq_index[seq]
+            v.put(row, "state", _LEAVES[action])
+        if action == _ADD:
+            v.put(row, "added_at", at)
         if b.event_time is not None:
-            v.col("event_time")[row] = b.event_time
-            if v.col("first_event_time")[row] == NO_TIME:
-                v.col("first_event_time")[row] = b.event_time
+            v.put(row, "event_time", b.event_time)
+            if v.item("first_event_time", row) == NO_TIME:
+                v.put(row, "first_event_time", b.event_time)
         if b.checkpoint:
-            v.col("checkpoint")[row] = self.checkpoints.intern(b.checkpoint)
-        v.col("last_call")[row] = b.call_no
-        return Touched(line.code, row, action, old_scopes | self._scopes(row), before, b.call_no)
+            v.put(row, "checkpoint", self.checkpoints.intern(b.checkpoint))
+        v.put(row, "last_call", b.call_no)
+        return Touched(line.code, row, Action(action), old_scopes | self._scopes(row), before, b.call_no)
 
     def _set_parts(self, row: int, parts: tuple[PartDemand, ...]) -> None:
-        start, _ = self.demand.extend(
-            {
-                "vehicle": np.full(len(parts), row, np.int32),
-                "supplier": [self.supplier_ids.intern(p.supplier_id) for p in parts],
-                "group": [self.group_ids.intern(p.group) for p in parts],
-                "part": [self.part_numbers.intern(p.part_number) for p in parts],
-                "quantity": [p.quantity for p in parts],
-            }
-        )
-        self.vehicles.col("dem_off")[row] = start
-        self.vehicles.col("dem_len")[row] = len(parts)
-        line = int(self.vehicles.col("line")[row])
-        sup, grp = self.demand.col("supplier"), self.demand.col("group")
-        for r in range(start, start + len(parts)):
-            scope = (line, int(sup[r]), int(grp[r]))
-            rows = self.scope_demand.get(scope)
+        line = self.vehicles.item("line", row)
+        demand, scope_demand = self.demand, self.scope_demand
+        start = len(demand)
+        for p in parts:  # a part list is a few rows: one append each beats building columns
+            sup, grp = self.supplier_ids.intern(p.supplier_id), self.group_ids.intern(p.group)
+            part = self.part_numbers.intern(p.part_number)
+            r = demand.append(vehicle=row, supplier=sup, group=grp, part=part, quantity=p.quantity)
+            rows = scope_demand.get((line, sup, grp))
             if rows is None:
-                rows = self.scope_demand[scope] = RowList()
+                rows = scope_demand[(line, sup, grp)] = RowList()
             rows.append(r)
+        self.vehicles.put(row, "dem_off", start)
+        self.vehicles.put(row, "dem_len", len(parts))
 
     def _scopes(self, row: int) -> frozenset[tuple[int, int]]:
-        off = int(self.vehicles.col("dem_off")[row])
-        n = int(self.vehicles.col("dem_len")[row])
+        v = self.vehicles
+        off = v.item("dem_off", row)
+        n = v.item("dem_len", row)
+        if n == 0:
+            return frozenset()
         sup = self.demand.col("supplier")[off : off + n]
         grp = self.demand.col("group")[off : off + n]
         return frozenset(zip(sup.tolist(), grp.tolist(), strict=True))
