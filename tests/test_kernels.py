@@ -218,6 +218,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         matching._supplied,
         matching._match,
         matching._rack_needs,
+        matching._missing_due,
         sequence._sequence_window,
         inventory._coverage,
         sets._only,
@@ -309,3 +310,18 @@ def test_only_is_the_two_set_differences(a: set[int], b: set[int]) -> None:
     a_only, b_only = sets.only(xa, xb)
     assert xa[a_only].tolist() == sorted(a - b)
     assert xb[b_only].tolist() == sorted(b - a)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(-50, 50)), max_size=30),
+    st.integers(0, 20),
+    st.integers(-30, 30),
+)
+def test_missing_due_is_the_unslotted_entries_due_by_now_and_the_next_moment(entries, lead, now) -> None:  # type: ignore[no-untyped-def]
+    e_flags = np.array([f for f, _ in entries], np.uint8)
+    e_need = np.array([n for _, n in entries], np.int64)
+    due, later = matching.missing_due(e_flags, e_need, lead, now)
+    unslotted = [i for i, (f, _) in enumerate(entries) if not f & matching.SLOTTED]
+    assert due.tolist() == [i for i in unslotted if entries[i][1] - lead <= now]
+    ahead = [entries[i][1] - lead for i in unslotted if entries[i][1] - lead > now]
+    assert later == (min(ahead) if ahead else matching.NO_NEED)

@@ -180,12 +180,8 @@ class Evaluator:
         names = _Names(self, scope)
 
         # MISSING: in E, no slot at all, need_time within the lead time from now.
-        unslotted = (m.e_flags & matching.SLOTTED) == 0
-        horizon = e_need - lead
-        due_now = np.flatnonzero(unslotted & (horizon <= now))
+        due_now, due = matching.missing_due(m.e_flags, e_need, lead, now)
         self._sync_missing(scope, e_vehicle[due_now], e_part[due_now], e_need[due_now], names, now)
-        later = horizon[unslotted & (horizon > now)]
-        due = int(later.min()) if later.size else int(NEVER)
 
         # Slot breaks: only the flagged slots leave the kernel's arrays. An unflagged slot is
         # in sequence; the first one is where a slot that belongs before all of them goes.

@@ -33,13 +33,17 @@ B = npt.NDArray[np.bool_]
 
 
 @njit(cache=True, nogil=True)
-def _expected(cand, dem_vehicle, v_off, v_len, v_state, v_seq):  # type: ignore[no-untyped-def]
+def _expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need):  # type: ignore[no-untyped-def]
     n = cand.shape[0]
     keep = np.zeros(n, np.bool_)
     sel = np.empty(n, np.int64)
     keys = np.empty(n, np.int64)
+    vehicle = np.empty(n, np.int32)
+    part = np.empty(n, np.int32)
+    need = np.empty(n, np.int64)
     k = 0
     in_order = True
+    last = np.iinfo(np.int64).min
     for i in range(n):
         r = cand[i]
         v = dem_vehicle[r]
@@ -47,21 +51,19 @@ def _expected(cand, dem_vehicle, v_off, v_len, v_state, v_seq):  # type: ignore[
             st = v_state[v]
             if st == ACTIVE:
                 keep[i] = True
+                key = v_seq[v]
                 sel[k] = r
-                keys[k] = v_seq[v]
-                if k and keys[k] < keys[k - 1]:
+                keys[k] = key
+                vehicle[k] = v
+                part[k] = dem_part[r]
+                need[k] = v_need[v]
+                if key < last:
                     in_order = False
+                last = key
                 k += 1
             elif st == PULLED:
                 keep[i] = True  # may come back by REINSERT with this part list
-    return sel[:k], keys[:k], in_order, keep
-
-
-def _in_key_order(rows: I64, keys: I64, in_order: bool) -> I64:
-    """``rows`` by ``keys`` (stable). Candidate lists are mostly in order already, so an
-    adaptive sort (numpy's stable argsort) costs about a pass, where a plain merge sort
-    costs its full n log n every time."""
-    return rows if in_order else rows[np.argsort(keys, kind="stable")]
+    return sel[:k], keys[:k], vehicle[:k], part[:k], need[:k], in_order, keep
 
 
 def expected(
@@ -74,12 +76,23 @@ def expected(
     Returns (vehicle int32[k], part int32[k], need_time int64[k]) of the active
     vehicles whose current list has the row, by seq_no, bool[n]: rows still worth
     keeping in the candidate list (current rows of active or pulled vehicles), and the
-    demand row of each E entry (int64[k]).
+    demand row of each E entry (int64[k]). The kernel gathers E's columns as it selects
+    them; candidate lists are mostly in seq_no order already, and only when they are not
+    is E put in order (numpy's stable argsort is adaptive: about a pass on nearly sorted
+    keys, where a merge sort costs its full n log n every time).
     """
-    sel, keys, in_order, keep = _expected(cand, dem_vehicle, v_off, v_len, v_state, v_seq)
-    e_row = _in_key_order(sel, keys, in_order)
-    e_vehicle = dem_vehicle[e_row]
-    return e_vehicle, dem_part[e_row], v_need[e_vehicle], keep, e_row
+    sel, keys, vehicle, part, need, in_order, keep = _expected(
+        cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need
+    )
+    if not in_order:
+        order = np.argsort(keys, kind="stable")
+        sel, vehicle, part, need = sel[order], vehicle[order], part[order], need[order]
+    return vehicle, part, need, keep, sel
+
+
+def _in_key_order(rows: I64, keys: I64, in_order: bool) -> I64:
+    """``rows`` by ``keys`` (stable), sorting only if they are not in order already."""
+    return rows if in_order else rows[np.argsort(keys, kind="stable")]
 
 
 @njit(cache=True, nogil=True)
@@ -353,3 +366,29 @@ def rack_needs(s_rack: I32, s_e: I32, e_need: I64) -> tuple[I64, I64]:
     int64[r] in S order and their earliest need int64[r] (NO_NEED: no vehicle of E).
     """
     return _rack_needs(s_rack, s_e, e_need)  # type: ignore[no-any-return]
+
+
+@njit(cache=True, nogil=True)
+def _missing_due(e_flags, e_need, lead, now):  # type: ignore[no-untyped-def]
+    n = e_flags.shape[0]
+    due = np.empty(n, np.int64)
+    k = 0
+    later = NO_NEED
+    for i in range(n):
+        if e_flags[i] & SLOTTED:
+            continue
+        horizon = e_need[i] - lead
+        if horizon <= now:
+            due[k] = i
+            k += 1
+        elif horizon < later:
+            later = horizon
+    return due[:k], later
+
+
+def missing_due(e_flags: U8, e_need: I64, lead: int, now: int) -> tuple[I64, int]:
+    """The E entries without a slot whose need_time minus ``lead`` has come by ``now``
+    (int64 indexes, in E order), and the earliest such moment still to come among the
+    others (NO_NEED: none). One pass over E, for what MISSING needs of it."""
+    due, later = _missing_due(e_flags, e_need, np.int64(lead), np.int64(now))
+    return due, int(later)
