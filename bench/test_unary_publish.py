@@ -2,7 +2,9 @@
 grpcio unary echo of a broadcast-sized message, with the same client concurrency.
 
 The client is one asyncio process with CONCURRENCY tasks, each sending its next call when
-the previous one returns, for a fixed duration; the server is its own process. Each
+the previous one returns, for a fixed duration; the server is its own process. The
+project and the bare server are driven in alternating rounds of one second, so that a
+change of load on the shared machine falls on both. Each
 publish is an ADD whose vehicle needs a part inside its supplier's lead time with nothing
 built, so each one raises a MISSING break (matched and alerted, as the target says).
 """
@@ -14,6 +16,7 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
@@ -27,8 +30,9 @@ from tests.serverproc import ServerProcess
 CONCURRENCY = 32
 
 
-async def drive(call: Callable[[int], Awaitable[object]], seconds: float) -> dict[str, float]:
-    numbers = itertools.count(1)
+async def drive(call: Callable[[int], Awaitable[object]], seconds: float, first: int = 1) -> list[float]:
+    """CONCURRENCY callers for ``seconds``; the latency of each call (seconds)."""
+    numbers = itertools.count(first)
     lat: list[float] = []
     stop_at = time.monotonic() + seconds
 
@@ -38,20 +42,25 @@ async def drive(call: Callable[[int], Awaitable[object]], seconds: float) -> dic
             await call(next(numbers))
             lat.append(time.perf_counter() - t)
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    wall = time.perf_counter() - t0
+    return lat
+
+
+def figures(lat: list[float], seconds: float) -> dict[str, float]:
     a = np.array(lat) * 1e3
     return {
         "calls": len(lat),
-        "calls_per_s": round(len(lat) / wall),
+        "calls_per_s": round(len(lat) / seconds),
         "p50_ms": round(float(np.percentile(a, 50)), 2),
         "p99_ms": round(float(np.percentile(a, 99)), 2),
     }
 
 
-async def project(address: str, seconds: float) -> tuple[dict[str, float], bytes]:
-    async with grpc.aio.insecure_channel(address) as ch:
+async def alternate(address: str, bare_address: str, rounds: int, seconds: float) -> dict[str, Any]:
+    """Publish to the project and echo on the bare server in alternating rounds of
+    ``seconds`` each: load from other tenants of a shared machine then falls on both
+    sides alike, where one long run of each would put a change of load between them."""
+    async with grpc.aio.insecure_channel(address) as ch, grpc.aio.insecure_channel(bare_address) as bch:
         line = lines_pb2.ConfigureLineRequest(
             line_id="U", takt=Duration(seconds=60), heartbeat=Duration(seconds=3600)
         )
@@ -62,36 +71,42 @@ async def project(address: str, seconds: float) -> tuple[dict[str, float], bytes
             timeout=10,
         )
         pub = broadcast_pb2_grpc.BroadcastServiceStub(ch)
-        msg = broadcast_pb2.Broadcast()
+        # the bare side echoes a request as large as the project's (six-digit call numbers)
+        m = bc("U", 100_000, ADD, "U-100000", 100_000, [part("SEAT", "P", "S")])
+        payload = broadcast_pb2.PublishRequest(broadcast=m).SerializeToString()
+        echo = bch.unary_unary("/bare.Echo/Echo")
+        calls = itertools.count(1)
 
         async def publish(n: int) -> object:
             m = bc("U", n, ADD, f"U-{n}", n, [part("SEAT", "P", "S")])
-            msg.CopyFrom(m)
             return await pub.Publish(broadcast_pb2.PublishRequest(broadcast=m), timeout=30)
 
-        await drive(publish, 1.0)  # warm-up (call numbers go on from there: a GAP, harmless)
-        return await drive(lambda n: publish(100_000 + n), seconds), msg.SerializeToString()
+        async def publish_next(_: int) -> object:
+            return await publish(next(calls))
 
-
-async def bare(address: str, payload: bytes, seconds: float) -> dict[str, float]:
-    async with grpc.aio.insecure_channel(address) as ch:
-        echo = ch.unary_unary("/bare.Echo/Echo")
+        await drive(publish_next, 1.0)  # warm-up, both sides
         await drive(lambda n: echo(payload, timeout=30), 1.0)
-        return await drive(lambda n: echo(payload, timeout=30), seconds)
+        ours: list[float] = []
+        base: list[float] = []
+        for _ in range(rounds):
+            ours += await drive(publish_next, seconds)
+            base += await drive(lambda n: echo(payload, timeout=30), seconds)
+        return {"publish": figures(ours, rounds * seconds), "bare_echo": figures(base, rounds * seconds)}
 
 
 def test_unary_publish_against_bare_echo(
     tmp_path: Path, bare_address: str, smoke: bool, report: Report
 ) -> None:
-    seconds = 1.0 if smoke else 10.0
+    rounds, seconds = (1, 1.0) if smoke else (10, 1.0)
     proc = ServerProcess(tmp_path / "data").start()
     try:
-        ours, payload = asyncio.run(project(proc.address, seconds))
+        measured = asyncio.run(alternate(proc.address, bare_address, rounds, seconds))
     finally:
         proc.stop()
-    base = asyncio.run(bare(bare_address, payload, seconds))
+    ours, base = measured["publish"], measured["bare_echo"]
     result = {
         "concurrency": CONCURRENCY,
+        "rounds": f"{rounds} x {seconds:g} s each, alternating",
         "publish": ours,
         "bare_echo": base,
         "calls_ratio": round(ours["calls_per_s"] / base["calls_per_s"], 2),
