@@ -325,6 +325,8 @@ def apply_run(
 
     # PULL, CANCEL, INSTALLED: the vehicle leaves
     leave = ~add
+    if leave.any():  # vehicles leave E: its scopes' cached E no longer holds
+        seq.expected_cache.forget_line(line.code)
     state[rows[leave]] = _LEFT[act[leave]]
 
     # every message: event time, checkpoint, last call

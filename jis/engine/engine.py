@@ -122,7 +122,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/7 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/8 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
 
     def snapshot(self) -> bytes:

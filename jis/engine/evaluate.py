@@ -20,13 +20,15 @@ import numpy.typing as npt
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.engine.model import RackStage
-from jis.engine.sequence import SequenceState
+from jis.engine.sequence import ScopeE, SequenceState
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching, sets
 
 NEVER = np.iinfo(np.int64).max
+INT64_MIN = int(np.iinfo(np.int64).min)
 Make = Callable[[str], SequenceBreak]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,21 +136,11 @@ class Evaluator:
 
     def match(self, scope: Scope) -> ScopeMatch:
         """E and S of a scope and how they match (the kernels' output, codes only)."""
-        seq, sup = self.seq, self.supply
-        v, d, s, r = seq.vehicles.col, seq.demand.col, sup.slots.col, sup.racks.col
-        dem = seq.scope_demand.get(scope)
+        sup = self.supply
+        s, r = sup.slots.col, sup.racks.col
         slot_rows = sup.scope_slots.get(scope)
         empty = np.zeros(0, np.int64)
-        e_vehicle, e_part, e_need, keep_dem, e_row = matching.expected(
-            dem.view() if dem is not None else empty,
-            d("vehicle"),
-            d("part"),
-            v("dem_off"),
-            v("dem_len"),
-            v("state"),
-            v("seq_no"),
-            v("need_time"),
-        )
+        e_vehicle, e_part, e_need, e_row = self._expected(scope)
         s_rows, keep_slots = matching.supplied(
             slot_rows.view() if slot_rows is not None else empty,
             s("state"),
@@ -158,14 +150,51 @@ class Evaluator:
             r("order"),
         )
         # Stale candidates are dropped once they outnumber the live ones (amortised O(1)).
-        if dem is not None and 2 * int(keep_dem.sum()) < len(dem):
-            dem.keep(keep_dem)
         if slot_rows is not None and 2 * int(keep_slots.sum()) < len(slot_rows):
             slot_rows.keep(keep_slots)
         m = matching.match(e_vehicle, e_part, e_need, s("vehicle")[s_rows], s("part")[s_rows], self._scratch)
         return ScopeMatch(
             e_vehicle, e_part, e_need, e_row, s_rows, m.flags, m.e_flags, m.s_e, m.flagged, m.after, m.need
         )
+
+    def _expected(self, scope: Scope) -> tuple[I32, I32, I64, I64]:
+        """E of ``scope``: (vehicle, part, need_time, demand row) by seq_no. Extends the
+        E the last evaluation built when all that changed since is candidate rows appended
+        after its last seq_no (see :class:`ExpectedCache`); else builds it whole."""
+        seq = self.seq
+        v, d = seq.vehicles.col, seq.demand.col
+        dem = seq.scope_demand.get(scope)
+        cache = seq.expected_cache.entries
+        if dem is None:
+            cache.pop(scope, None)
+            e_vehicle, e_part, e_need, _, e_row = matching.expected(
+                np.zeros(0, np.int64), d("vehicle"), d("part"), v("dem_off"), v("dem_len"),
+                v("state"), v("seq_no"), v("need_time"),
+            )  # fmt: skip
+            return e_vehicle, e_part, e_need, e_row
+        cand = dem.view()
+        known = cache.get(scope)
+        if known is not None and known.cand_len <= len(cand):
+            if known.cand_len < len(cand):
+                tail = cand[known.cand_len :]
+                sel, keys, vehicle, part, need, in_order, _ = matching.select_expected(
+                    tail, d("vehicle"), d("part"), v("dem_off"), v("dem_len"),
+                    v("state"), v("seq_no"), v("need_time"),
+                )  # fmt: skip
+                if len(sel) == len(tail) and in_order and int(keys[0]) >= known.last_key:
+                    known.append(vehicle, part, need, sel, len(cand), int(keys[-1]))
+                    return known.columns()
+            else:
+                return known.columns()
+        e_vehicle, e_part, e_need, keep, e_row = matching.expected(
+            cand, d("vehicle"), d("part"), v("dem_off"), v("dem_len"), v("state"), v("seq_no"), v("need_time")
+        )
+        # Stale candidates are dropped once they outnumber the live ones (amortised O(1)).
+        if 2 * int(keep.sum()) < len(dem):
+            dem.keep(keep)
+        last = int(v("seq_no")[e_vehicle[-1]]) if len(e_vehicle) else INT64_MIN
+        cache[scope] = ScopeE(e_vehicle, e_part, e_need, e_row, len(dem), last)
+        return e_vehicle, e_part, e_need, e_row
 
     def evaluate(self, scope: Scope, now: int) -> None:
         """Re-match one scope at time ``now`` and bring its open breaks in line."""

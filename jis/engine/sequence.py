@@ -7,9 +7,12 @@ That is what makes every message all-or-nothing, alone or inside a batch.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.columns import Interner, RowList, Table
@@ -38,6 +41,8 @@ MAX_TEXT_LEN = 256
 MAX_PARTS = 256
 """Most parts in one broadcast."""
 INT64_MAX = 2**63 - 1
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
 
 UNSEEN = 0
 """Vehicle state of a row interned before any broadcast named it (e.g. by a build report)."""
@@ -118,6 +123,92 @@ class Before:
     dem_len: int
 
 
+class ScopeE:
+    """A scope's E as an evaluation built it (vehicle, part, need_time and demand row per
+    entry, by seq_no), in arrays that grow by doubling, and the candidate list length and
+    last seq_no it was built from."""
+
+    __slots__ = ("cand_len", "last_key", "n", "need", "part", "row", "vehicle")
+
+    def __init__(
+        self,
+        vehicle: I32,
+        part: I32,
+        need: I64,
+        row: I64,
+        cand_len: int,
+        last_key: int,
+    ) -> None:
+        self.vehicle, self.part, self.need, self.row = vehicle, part, need, row
+        self.n = len(vehicle)
+        self.cand_len = cand_len
+        self.last_key = last_key
+
+    def columns(
+        self,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(vehicle, part, need_time, demand row) of E. Appends write past these views
+        only, so a caller may keep them."""
+        n = self.n
+        return self.vehicle[:n], self.part[:n], self.need[:n], self.row[:n]
+
+    def append(
+        self,
+        vehicle: I32,
+        part: I32,
+        need: I64,
+        row: I64,
+        cand_len: int,
+        last_key: int,
+    ) -> None:
+        """Entries that follow the last one in seq_no order."""
+        n, k = self.n, len(vehicle)
+        if n + k > len(self.vehicle):
+            cap = max(16, 2 * (n + k))
+            self.vehicle = _grown(self.vehicle, n, cap)
+            self.part = _grown(self.part, n, cap)
+            self.need = _grown(self.need, n, cap)
+            self.row = _grown(self.row, n, cap)
+        self.vehicle[n : n + k] = vehicle
+        self.part[n : n + k] = part
+        self.need[n : n + k] = need
+        self.row[n : n + k] = row
+        self.n = n + k
+        self.cand_len = cand_len
+        self.last_key = last_key
+
+
+def _grown(a: npt.NDArray[Any], n: int, cap: int) -> npt.NDArray[Any]:
+    out = np.empty(cap, a.dtype)
+    out[:n] = a[:n]
+    return out
+
+
+class ExpectedCache:
+    """Each scope's E as its last evaluation built it, so that the next one only adds the
+    candidate rows appended since, when that is all that changed: the ADD of a vehicle
+    never seen, after the scope's last seq_no, is the common case of a live feed. Any
+    other change to a vehicle of the scope forgets its entry, and the next evaluation
+    builds E whole. Working memory: a snapshot keeps none of it."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[int, int, int], ScopeE] = {}
+
+    def __reduce__(self) -> tuple[type[ExpectedCache], tuple[()]]:
+        return (ExpectedCache, ())
+
+    def forget(self, line: int, scopes: Iterable[tuple[int, int]]) -> None:
+        """After a change to vehicles needing (supplier, group) ``scopes`` of ``line``."""
+        for sup, grp in scopes:
+            self.entries.pop((line, sup, grp), None)
+
+    def forget_line(self, line: int) -> None:
+        for key in [k for k in self.entries if k[0] == line]:
+            del self.entries[key]
+
+
 class SequenceState:
     """Lines, vehicles (one row each, columnar) and their current part lists."""
 
@@ -135,6 +226,7 @@ class SequenceState:
         self.scope_demand: dict[tuple[int, int, int], RowList] = {}
         """(line, supplier, group) -> demand rows ever listed for it (stale ones are filtered
         by the kernels and dropped when they outnumber the live ones)."""
+        self.expected_cache = ExpectedCache()
 
     # -- lines -------------------------------------------------------------------------
 
@@ -410,7 +502,10 @@ class SequenceState:
         if b.checkpoint:
             v.put(row, "checkpoint", self.checkpoints.intern(b.checkpoint))
         v.put(row, "last_call", b.call_no)
-        return Touched(line.code, row, Action(action), old_scopes | self._scopes(row), before, b.call_no)
+        scopes = old_scopes | self._scopes(row)
+        if action != _ADD:  # an ADD (of a vehicle not seen before) only appends candidate rows
+            self.expected_cache.forget(line.code, scopes)
+        return Touched(line.code, row, Action(action), scopes, before, b.call_no)
 
     def _set_parts(self, row: int, parts: tuple[PartDemand, ...]) -> None:
         line = self.vehicles.item("line", row)

@@ -66,6 +66,18 @@ def _expected(cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need)
     return sel[:k], keys[:k], vehicle[:k], part[:k], need[:k], in_order, keep
 
 
+def select_expected(
+    cand: I64, dem_vehicle: I32, dem_part: I32, v_off: I64, v_len: I32, v_state: I8, v_seq: I64, v_need: I64
+) -> tuple[I64, I64, I32, I32, I64, bool, B]:
+    """The rows of ``cand`` that are in E, in candidate order, before sorting: (demand
+    row, seq_no, vehicle, part, need_time) per entry, whether their seq_nos ascend, and
+    bool[n] rows still worth keeping (see :func:`expected`)."""
+    sel, keys, vehicle, part, need, in_order, keep = _expected(
+        cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need
+    )
+    return sel, keys, vehicle, part, need, bool(in_order), keep
+
+
 def expected(
     cand: I64, dem_vehicle: I32, dem_part: I32, v_off: I64, v_len: I32, v_state: I8, v_seq: I64, v_need: I64
 ) -> tuple[I32, I32, I64, B, I64]:
@@ -81,7 +93,7 @@ def expected(
     is E put in order (numpy's stable argsort is adaptive: about a pass on nearly sorted
     keys, where a merge sort costs its full n log n every time).
     """
-    sel, keys, vehicle, part, need, in_order, keep = _expected(
+    sel, keys, vehicle, part, need, in_order, keep = select_expected(
         cand, dem_vehicle, dem_part, v_off, v_len, v_state, v_seq, v_need
     )
     if not in_order:
