@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.engine.model import RackStage
-from jis.engine.sequence import ScopeE, SequenceState
+from jis.engine.sequence import EColumns, ScopeE, SequenceState
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching, sets
 
@@ -28,7 +28,8 @@ NEVER = np.iinfo(np.int64).max
 INT64_MIN = int(np.iinfo(np.int64).min)
 Make = Callable[[str], SequenceBreak]
 I64 = npt.NDArray[np.int64]
-I32 = npt.NDArray[np.int32]
+_NO_E: EColumns = (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64))
+"""E of a scope no vehicle ever needed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,43 +158,36 @@ class Evaluator:
             e_vehicle, e_part, e_need, e_row, s_rows, m.flags, m.e_flags, m.s_e, m.flagged, m.after, m.need
         )
 
-    def _expected(self, scope: Scope) -> tuple[I32, I32, I64, I64]:
+    def _expected(self, scope: Scope) -> EColumns:
         """E of ``scope``: (vehicle, part, need_time, demand row) by seq_no. Extends the
         E the last evaluation built when all that changed since is candidate rows appended
         after its last seq_no (see :class:`ExpectedCache`); else builds it whole."""
         seq = self.seq
-        v, d = seq.vehicles.col, seq.demand.col
         dem = seq.scope_demand.get(scope)
         cache = seq.expected_cache.entries
         if dem is None:
             cache.pop(scope, None)
-            e_vehicle, e_part, e_need, _, e_row = matching.expected(
-                np.zeros(0, np.int64), d("vehicle"), d("part"), v("dem_off"), v("dem_len"),
-                v("state"), v("seq_no"), v("need_time"),
-            )  # fmt: skip
-            return e_vehicle, e_part, e_need, e_row
+            return _NO_E
+        v, d = seq.vehicles.col, seq.demand.col
+        columns = (
+            d("vehicle"), d("part"), v("dem_off"), v("dem_len"), v("state"), v("seq_no"), v("need_time"),
+        )  # fmt: skip
         cand = dem.view()
         known = cache.get(scope)
-        if known is not None and known.cand_len <= len(cand):
-            if known.cand_len < len(cand):
-                tail = cand[known.cand_len :]
-                sel, keys, vehicle, part, need, in_order, _ = matching.select_expected(
-                    tail, d("vehicle"), d("part"), v("dem_off"), v("dem_len"),
-                    v("state"), v("seq_no"), v("need_time"),
-                )  # fmt: skip
-                if len(sel) == len(tail) and in_order and int(keys[0]) >= known.last_key:
-                    known.append(vehicle, part, need, sel, len(cand), int(keys[-1]))
-                    return known.columns()
-            else:
+        if known is not None and known.cand_len == len(cand):
+            return known.columns()
+        if known is not None and known.cand_len < len(cand):
+            tail = cand[known.cand_len :]
+            sel, keys, vehicle, part, need, in_order, _ = matching.select_expected(tail, *columns)
+            if len(sel) == len(tail) and in_order and int(keys[0]) >= known.last_key:
+                known.append((vehicle, part, need, sel), len(cand), int(keys[-1]))
                 return known.columns()
-        e_vehicle, e_part, e_need, keep, e_row = matching.expected(
-            cand, d("vehicle"), d("part"), v("dem_off"), v("dem_len"), v("state"), v("seq_no"), v("need_time")
-        )
+        e_vehicle, e_part, e_need, keep, e_row = matching.expected(cand, *columns)
         # Stale candidates are dropped once they outnumber the live ones (amortised O(1)).
         if 2 * int(keep.sum()) < len(dem):
             dem.keep(keep)
         last = int(v("seq_no")[e_vehicle[-1]]) if len(e_vehicle) else INT64_MIN
-        cache[scope] = ScopeE(e_vehicle, e_part, e_need, e_row, len(dem), last)
+        cache[scope] = ScopeE((e_vehicle, e_part, e_need, e_row), len(dem), last)
         return e_vehicle, e_part, e_need, e_row
 
     def evaluate(self, scope: Scope, now: int) -> None:

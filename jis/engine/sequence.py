@@ -123,56 +123,36 @@ class Before:
     dem_len: int
 
 
+EColumns = tuple[I32, I32, I64, I64]
+"""E of a scope, one entry per vehicle by seq_no: (vehicle, part, need_time, demand row)."""
+
+
 class ScopeE:
-    """A scope's E as an evaluation built it (vehicle, part, need_time and demand row per
-    entry, by seq_no), in arrays that grow by doubling, and the candidate list length and
-    last seq_no it was built from."""
+    """A scope's E as an evaluation built it, in arrays that grow by doubling, and the
+    candidate list length and last seq_no it was built from."""
 
-    __slots__ = ("cand_len", "last_key", "n", "need", "part", "row", "vehicle")
+    __slots__ = ("cand_len", "cols", "last_key", "n")
 
-    def __init__(
-        self,
-        vehicle: I32,
-        part: I32,
-        need: I64,
-        row: I64,
-        cand_len: int,
-        last_key: int,
-    ) -> None:
-        self.vehicle, self.part, self.need, self.row = vehicle, part, need, row
-        self.n = len(vehicle)
+    def __init__(self, cols: EColumns, cand_len: int, last_key: int) -> None:
+        self.cols = cols
+        self.n = len(cols[0])
         self.cand_len = cand_len
         self.last_key = last_key
 
-    def columns(
-        self,
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """(vehicle, part, need_time, demand row) of E. Appends write past these views
-        only, so a caller may keep them."""
+    def columns(self) -> EColumns:
+        """E's columns. Appends write past these views only, so a caller may keep them."""
         n = self.n
-        return self.vehicle[:n], self.part[:n], self.need[:n], self.row[:n]
+        vehicle, part, need, row = self.cols
+        return vehicle[:n], part[:n], need[:n], row[:n]
 
-    def append(
-        self,
-        vehicle: I32,
-        part: I32,
-        need: I64,
-        row: I64,
-        cand_len: int,
-        last_key: int,
-    ) -> None:
+    def append(self, cols: EColumns, cand_len: int, last_key: int) -> None:
         """Entries that follow the last one in seq_no order."""
-        n, k = self.n, len(vehicle)
-        if n + k > len(self.vehicle):
+        n, k = self.n, len(cols[0])
+        if n + k > len(self.cols[0]):
             cap = max(16, 2 * (n + k))
-            self.vehicle = _grown(self.vehicle, n, cap)
-            self.part = _grown(self.part, n, cap)
-            self.need = _grown(self.need, n, cap)
-            self.row = _grown(self.row, n, cap)
-        self.vehicle[n : n + k] = vehicle
-        self.part[n : n + k] = part
-        self.need[n : n + k] = need
-        self.row[n : n + k] = row
+            self.cols = tuple(_grown(a, n, cap) for a in self.cols)  # type: ignore[assignment]
+        for mine, more in zip(self.cols, cols, strict=True):
+            mine[n : n + k] = more  # type: ignore[index]
         self.n = n + k
         self.cand_len = cand_len
         self.last_key = last_key
