@@ -129,10 +129,13 @@ def smoke() -> bool:
 
 
 @pytest.fixture(scope="session")
-def bare_address() -> Iterator[str]:
+def bare_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A bare grpcio echo server (bench/bare_server.py) in its own process: the baseline."""
+    data_dir = tmp_path_factory.mktemp("bare")
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("bare_server.py"))], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(Path(__file__).with_name("bare_server.py")), str(data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
