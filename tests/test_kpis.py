@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from google.protobuf.duration_pb2 import Duration
@@ -152,3 +153,45 @@ def test_kpis_of_a_small_day(kc: Client) -> None:
     )
     nobody = c.reports.GetKpis(reports_pb2.GetKpisRequest(supplier_id="NOBODY"), timeout=10)
     assert nobody.racks_delivered == 0 and nobody.appointments == 0
+
+
+@pytest.mark.parametrize("size", [3, 40], ids=["one by one", "as columns"])
+def test_time_to_detect_of_a_batch_survives_kill_9(tmp_path: Path, size: int) -> None:
+    """A batch's breaks are detected from its earliest message's event time, also when that
+    message is refused; a restart from the log must reach the same figure. Three messages
+    take the per-message path, forty the packed one (a batch of at least bulk.MIN_RUN)."""
+    proc = ServerProcess(tmp_path / "data", "--test-clock").start()
+    try:
+        c = connect(proc.address)
+        clock(c, 0)
+        c.lines.ConfigureLine(
+            lines_pb2.ConfigureLineRequest(
+                line_id="DL", takt=Duration(seconds=60), heartbeat=Duration(seconds=86400)
+            ),
+            timeout=10,
+        )
+        c.supply.ConfigureSupplier(
+            S.ConfigureSupplierRequest(supplier_id="DS", lead_time=Duration(seconds=4 * 3600)), timeout=10
+        )
+        refused = bc("DL", 1, ADD, "", 1, [part("SEAT", "P", "DS")])  # no vehicle_id: refused by the engine
+        refused.event_time.CopyFrom(ts(-50))
+        batch = [refused]
+        for i in range(2, size + 1):  # needed within the lead time, nothing built: MISSING
+            m = bc("DL", i, ADD, f"DV{i}", i, [part("SEAT", "P", "DS")])
+            m.need_time.CopyFrom(ts(60 + i))
+            m.event_time.CopyFrom(ts(-2))
+            batch.append(m)
+        r = c.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=batch), timeout=30)
+        assert (r.applied, r.rejected, r.results[0].field) == (size - 1, 1, "vehicle_id")
+        query = reports_pb2.GetKpisRequest(line_id="DL", supplier_id="DS")
+        before = c.reports.GetKpis(query, timeout=10)
+        assert {b.type: b.raised for b in before.breaks}[breaks_pb2.BREAK_TYPE_MISSING] == size - 1
+        assert before.mean_time_to_detect.ToSeconds() == 50 * 60  # from the refused message's 07:10
+        c.channel.close()
+        proc.kill9()
+        proc.restart()
+        c = connect(proc.address)
+        assert c.reports.GetKpis(query, timeout=10) == before
+        c.channel.close()
+    finally:
+        proc.stop()

@@ -115,9 +115,7 @@ class Engine:
     def _journal(self, kind: str, at: int, body: bytes, inputs: int = 1) -> None:
         """Append a record; ``inputs``: how many inputs it carries (0 for marks)."""
         self.last_at = max(self.last_at, at)
-        if kind == "batch":
-            self.inputs += body.count(b"\n") + 1
-        elif kind not in ("group", "eval"):
+        if kind not in ("group", "eval"):
             self.inputs += inputs
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
@@ -207,6 +205,7 @@ class Engine:
             "batch": lambda r: self.publish_batch(
                 [codec.decode_broadcast(x) for x in r.body.split(b"\n")], r.at
             ),
+            "batch-from": self._replay_batch,
             "columns": lambda r: self.publish_columns(PackedBroadcasts.decode(r.body), r.at),
             "clock": lambda r: self.tick(r.at),
             "supplier": lambda r: self.configure_supplier(codec.decode_supplier(r.body), r.at),
@@ -247,6 +246,10 @@ class Engine:
         self.last_at = max(self.last_at, at)
         self._flush()
         self._grouping = False
+
+    def _replay_batch(self, r: LogRecord) -> None:
+        cause, *bodies = r.body.split(b"\n")
+        self.publish_batch([codec.decode_broadcast(x) for x in bodies], r.at, cause=int(cause))
 
     def _replay_move(self, r: LogRecord) -> None:
         rack_id, stage, when = codec.loads(r.body)
@@ -369,7 +372,7 @@ class Engine:
         return result
 
     def publish_batch(
-        self, batch: Sequence[Broadcast | DomainError], at: int
+        self, batch: Sequence[Broadcast | DomainError], at: int, runs: bool = True, cause: int | None = None
     ) -> list[PublishResult | DomainError]:
         """Apply each message on its own, in order; a refused one changes nothing.
 
@@ -377,10 +380,44 @@ class Engine:
         share one engine time), so a batch costs one re-match per scope, not one per
         message; the accepted messages are journaled as one record so that replay does the
         same. Entries that are already errors (refused at conversion) pass through. Breaks
-        the batch raises are detected from its earliest message's event time.
+        the batch raises are detected from its earliest message's event time (``cause``:
+        that time, given by replay, whose record holds only the accepted messages).
+
+        A batch of at least ``bulk.MIN_RUN`` messages is packed as columns and applied by
+        :meth:`publish_columns`, whose array runs mean exactly what the messages mean one
+        by one (journaled as its columns record); its results then carry the line's
+        highest call_no after the whole batch. ``runs=False`` applies every message on the
+        per-message path (what the differential tests compare the runs against).
         """
-        times = [b.event_time for b in batch if isinstance(b, Broadcast) and b.event_time is not None]
-        self._begin(at, min(times, default=at))
+        messages = [b for b in batch if isinstance(b, Broadcast)]
+        packed = PackedBroadcasts.of(messages) if runs and len(messages) >= bulk.MIN_RUN else None
+        if packed is None:
+            return self._publish_each(batch, at, cause)
+        outcome = self.publish_columns(packed, at, cause)
+        out: list[PublishResult | DomainError] = []
+        i = 0
+        for b in batch:
+            if not isinstance(b, Broadcast):
+                out.append(b)
+                continue
+            error = outcome.errors.get(i)
+            if error is None:
+                highest = self.seq.lines[b.line_id].ledger.highest
+                out.append(
+                    PublishResult(Disposition(int(outcome.disposition[i])), b.line_id, b.call_no, highest)
+                )
+            else:
+                out.append(error)
+            i += 1
+        return out
+
+    def _publish_each(
+        self, batch: Sequence[Broadcast | DomainError], at: int, cause: int | None
+    ) -> list[PublishResult | DomainError]:
+        if cause is None:
+            times = [b.event_time for b in batch if isinstance(b, Broadcast) and b.event_time is not None]
+            cause = min(times, default=at)
+        self._begin(at, cause)
         out: list[PublishResult | DomainError] = []
         scopes: set[Scope] = set()
         bodies: list[bytes] = []
@@ -400,18 +437,20 @@ class Engine:
         self._evaluate(scopes, at)
         for line in sorted(heard):
             self.evaluator.heard(line, at)
-        if bodies:
-            self._journal("batch", at, b"\n".join(bodies))
+        if bodies:  # with the batch's cause: a refused message may have had the earliest event time
+            self._journal("batch-from", at, b"\n".join([b"%d" % cause, *bodies]), inputs=len(bodies))
         return out
 
-    def publish_columns(self, p: PackedBroadcasts, at: int) -> ColumnsOutcome:
+    def publish_columns(self, p: PackedBroadcasts, at: int, cause: int | None = None) -> ColumnsOutcome:
         """Apply packed messages in order, each on its own, exactly as :meth:`publish_batch`
         would: runs of plain messages as array operations (:mod:`jis.engine.bulk`), any
         other message on the per-message path. Journaled as one record of the columns,
-        which replay applies the same way."""
+        which replay applies the same way. ``cause``: as for :meth:`publish_batch`."""
         n = len(p)
-        times = p.event_time[p.event_time != NO_TIME]
-        self._begin(at, int(times.min()) if len(times) else at)
+        if cause is None:
+            times = p.event_time[p.event_time != NO_TIME]
+            cause = int(times.min()) if len(times) else at
+        self._begin(at, cause)
         disposition = np.zeros(n, np.int8)
         errors: dict[int, DomainError] = {}
         scopes: set[Scope] = set()

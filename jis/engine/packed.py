@@ -35,6 +35,7 @@ U64 = npt.NDArray[np.uint64]
 B = npt.NDArray[np.bool_]
 
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 _LEAVES = (Action.PULL, Action.CANCEL, Action.INSTALLED)
 
 _ARRAYS = (
@@ -218,6 +219,79 @@ class PackedBroadcasts:
                 "part_supplier", per_part("part_supplier", part_supplier), len(supplier_ids), "supplier_ids"
             ),
             quantity=qty,
+        )
+
+    @classmethod
+    def of(cls, messages: Sequence[Broadcast]) -> PackedBroadcasts | None:
+        """``messages`` (a nested batch, already converted) as columns, as :meth:`build`
+        makes them: :meth:`message` gives each one back, except that PULL, CANCEL and
+        INSTALLED carry no seq_no (the engine ignores it there once it is in range, and
+        :func:`broadcast_digest` leaves it out). None when a value has no exact column
+        form (a seq_no outside int64's symmetric range, which is refused one by one; a
+        time at ``NO_TIME``; a number beyond its column's type): the caller then applies
+        the messages one by one."""
+        n = len(messages)
+        seq = [b.seq_no for b in messages]
+        if any(s is not None and not -INT64_MAX <= s <= INT64_MAX for s in seq):
+            return None
+        lines: dict[str, int] = {}
+        cps: dict[str, int] = {}
+        groups: dict[str, int] = {}
+        numbers: dict[str, int] = {}
+        suppliers: dict[str, int] = {}
+        parts = [p for b in messages for p in b.parts]
+        m = len(parts)
+        try:
+            action = np.fromiter((b.action for b in messages), np.int64, n)
+            event = np.fromiter(
+                (NO_TIME if b.event_time is None else b.event_time for b in messages), np.int64, n
+            )
+            need = np.fromiter(
+                (NO_TIME if b.need_time is None else b.need_time for b in messages), np.int64, n
+            )
+            call_no = np.fromiter((b.call_no for b in messages), np.uint64, n)
+            quantity = np.fromiter((p.quantity for p in parts), np.int64, m)
+        except OverflowError:
+            return None
+        absent = sum((b.event_time is None) + (b.need_time is None) for b in messages)
+        if np.count_nonzero(event == NO_TIME) + np.count_nonzero(need == NO_TIME) != absent:
+            return None
+        has_seq = np.fromiter((s is not None for s in seq), np.bool_, n)
+        for leave in _LEAVES:
+            has_seq &= action != leave
+        part_off = np.zeros(n + 1, np.int64)
+        np.cumsum(np.fromiter((len(b.parts) for b in messages), np.int64, n), out=part_off[1:])
+        line = np.fromiter((lines.setdefault(b.line_id, len(lines)) for b in messages), np.int64, n)
+        checkpoint = np.fromiter(
+            (cps.setdefault(b.checkpoint, len(cps)) if b.checkpoint else -1 for b in messages), np.int64, n
+        )
+        part_group = np.fromiter((groups.setdefault(p.group, len(groups)) for p in parts), np.int64, m)
+        part_number = np.fromiter(
+            (numbers.setdefault(p.part_number, len(numbers)) for p in parts), np.int64, m
+        )
+        part_supplier = np.fromiter(
+            (suppliers.setdefault(p.supplier_id, len(suppliers)) for p in parts), np.int64, m
+        )
+        return cls(
+            line_ids=list(lines),
+            line=line,
+            call_no=call_no,
+            action=action,
+            vehicle_id=[b.vehicle_id for b in messages],
+            seq_no=np.fromiter((0 if s is None else s for s in seq), np.int64, n),
+            has_seq=has_seq,
+            checkpoints=list(cps),
+            checkpoint=checkpoint,
+            event_time=event,
+            need_time=need,
+            part_off=part_off,
+            groups=list(groups),
+            part_numbers=list(numbers),
+            supplier_ids=list(suppliers),
+            part_group=part_group,
+            part_number=part_number,
+            part_supplier=part_supplier,
+            quantity=quantity,
         )
 
     def message(self, i: int) -> Broadcast:
