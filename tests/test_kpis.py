@@ -12,7 +12,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.v1 import breaks_pb2, broadcast_pb2, dock_pb2, lines_pb2, reports_pb2, supply_pb2
-from tests.conftest import Client, connect
+from tests.conftest import Client, configure_line, connect
 from tests.factories import ADD, bc, part
 from tests.serverproc import ServerProcess
 
@@ -57,18 +57,8 @@ def dispatch(c: Client, rack: str, slots: list[tuple[str, str]], eta_min: float)
 def test_kpis_of_a_small_day(kc: Client) -> None:
     c = kc
     clock(c, 0)
-    c.lines.ConfigureLine(
-        lines_pb2.ConfigureLineRequest(
-            line_id="KL", takt=Duration(seconds=60), heartbeat=Duration(seconds=86400)
-        ),
-        timeout=10,
-    )
-    c.lines.ConfigureLine(
-        lines_pb2.ConfigureLineRequest(
-            line_id="KQ", takt=Duration(seconds=60), heartbeat=Duration(seconds=86400)
-        ),
-        timeout=10,
-    )
+    configure_line(c, "KL", heartbeat_s=86400)
+    configure_line(c, "KQ", heartbeat_s=86400)
     c.supply.ConfigureSupplier(
         S.ConfigureSupplierRequest(
             supplier_id="KS", lead_time=Duration(seconds=4 * 3600), unload_to_line=Duration(seconds=600)
@@ -164,12 +154,7 @@ def test_time_to_detect_of_a_batch_survives_kill_9(tmp_path: Path, size: int) ->
     try:
         c = connect(proc.address)
         clock(c, 0)
-        c.lines.ConfigureLine(
-            lines_pb2.ConfigureLineRequest(
-                line_id="DL", takt=Duration(seconds=60), heartbeat=Duration(seconds=86400)
-            ),
-            timeout=10,
-        )
+        configure_line(c, "DL", heartbeat_s=86400)
         c.supply.ConfigureSupplier(
             S.ConfigureSupplierRequest(supplier_id="DS", lead_time=Duration(seconds=4 * 3600)), timeout=10
         )

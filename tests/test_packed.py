@@ -312,10 +312,9 @@ def test_packed_equals_one_by_one(seed: int, plain: float, rare: float, min_run:
     assert any(d[0] == Disposition.APPLIED for o in outcomes for d in o)
 
 
-def test_runs_are_taken_and_the_log_replays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mostly plain feeds go through array runs (the engines agree), and a restart from the
-    packed records rebuilds the same state."""
-    in_runs = []
+def count_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The length of every array run applied from now on, in order."""
+    in_runs: list[int] = []
     apply_run = bulk.apply_run
 
     def counting(seq: Any, p: PackedBroadcasts, plan: bulk.Plan, digests: Any, at: int) -> bulk.RunTouched:
@@ -323,6 +322,13 @@ def test_runs_are_taken_and_the_log_replays(tmp_path: Path, monkeypatch: pytest.
         return apply_run(seq, p, plan, digests, at)
 
     monkeypatch.setattr(bulk, "apply_run", counting)
+    return in_runs
+
+
+def test_runs_are_taken_and_the_log_replays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mostly plain feeds go through array runs (the engines agree), and a restart from the
+    packed records rebuilds the same state."""
+    in_runs = count_runs(monkeypatch)
     one, packed, outcomes = drive(7, calls=30, plain=0.995, rare=0.03, data=tmp_path)
     assert engine_state(packed) == engine_state(one)
     flat = [d for o in outcomes for d in o]
@@ -345,14 +351,7 @@ def test_batches_take_runs_and_mean_what_their_messages_mean(
     same outcomes and state as its messages one by one (leaves carrying a seq_no,
     conversion errors in between, short batches included), and a restart from its log
     rebuilds that state."""
-    in_runs = []
-    apply_run = bulk.apply_run
-
-    def counting(seq: Any, p: PackedBroadcasts, plan: bulk.Plan, digests: Any, at: int) -> bulk.RunTouched:
-        in_runs.append(plan.hi - plan.lo)
-        return apply_run(seq, p, plan, digests, at)
-
-    monkeypatch.setattr(bulk, "apply_run", counting)
+    in_runs = count_runs(monkeypatch)
     for seed, plain, rare in ((11, 0.995, 0.03), (12, 0.9, 1.0), (13, 0.6, 0.2)):
         rng = random.Random(seed)
         feed = Feed(rng, plain, rare)

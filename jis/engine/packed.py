@@ -19,7 +19,7 @@ dictionaries and the columns' layout, then the columns' raw little-endian bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -234,11 +234,8 @@ class PackedBroadcasts:
         seq = [b.seq_no for b in messages]
         if any(s is not None and not -INT64_MAX <= s <= INT64_MAX for s in seq):
             return None
-        lines: dict[str, int] = {}
-        cps: dict[str, int] = {}
-        groups: dict[str, int] = {}
-        numbers: dict[str, int] = {}
-        suppliers: dict[str, int] = {}
+        if any(t == NO_TIME for b in messages for t in (b.event_time, b.need_time)):
+            return None
         parts = [p for b in messages for p in b.parts]
         m = len(parts)
         try:
@@ -253,26 +250,30 @@ class PackedBroadcasts:
             quantity = np.fromiter((p.quantity for p in parts), np.int64, m)
         except OverflowError:
             return None
-        absent = sum((b.event_time is None) + (b.need_time is None) for b in messages)
-        if np.count_nonzero(event == NO_TIME) + np.count_nonzero(need == NO_TIME) != absent:
-            return None
         has_seq = np.fromiter((s is not None for s in seq), np.bool_, n)
         for leave in _LEAVES:
             has_seq &= action != leave
         part_off = np.zeros(n + 1, np.int64)
         np.cumsum(np.fromiter((len(b.parts) for b in messages), np.int64, n), out=part_off[1:])
-        line = np.fromiter((lines.setdefault(b.line_id, len(lines)) for b in messages), np.int64, n)
+        # Dictionaries in order of first use (checkpoint "": none, -1). Plain dicts, not
+        # Interner: setdefault in a generator costs half of a method call per name.
+        lines: dict[str, int] = {}
+        cps: dict[str, int] = {}
+        groups: dict[str, int] = {}
+        numbers: dict[str, int] = {}
+        suppliers: dict[str, int] = {}
+
+        def codes(index: dict[str, int], names: Iterable[str], size: int) -> I64:
+            return np.fromiter((index.setdefault(s, len(index)) for s in names), np.int64, size)
+
+        line = codes(lines, (b.line_id for b in messages), n)
         checkpoint = np.fromiter(
             (cps.setdefault(b.checkpoint, len(cps)) if b.checkpoint else -1 for b in messages), np.int64, n
         )
-        part_group = np.fromiter((groups.setdefault(p.group, len(groups)) for p in parts), np.int64, m)
-        part_number = np.fromiter(
-            (numbers.setdefault(p.part_number, len(numbers)) for p in parts), np.int64, m
-        )
-        part_supplier = np.fromiter(
-            (suppliers.setdefault(p.supplier_id, len(suppliers)) for p in parts), np.int64, m
-        )
-        return cls(
+        part_group = codes(groups, (p.group for p in parts), m)
+        part_number = codes(numbers, (p.part_number for p in parts), m)
+        part_supplier = codes(suppliers, (p.supplier_id for p in parts), m)
+        return cls(  # the dictionaries are complete only now
             line_ids=list(lines),
             line=line,
             call_no=call_no,
