@@ -25,14 +25,16 @@ def match(e_vehicle, e_part, e_need, s_vehicle, s_part):  # type: ignore[no-unty
     first_slot = [-1] * len(e_vehicle)
     first_right: dict[int, int] = {}
     for j, (v, part) in enumerate(zip(s_vehicle, s_part, strict=True)):
+        # DUPLICATE: every slot of a vehicle after its first in S, in E or not (-1: no vehicle)
+        if v >= 0 and v in seen:
+            dup.append(j)
+        first = v not in seen
+        seen.add(v)
         if v not in where:
             orphan.append(j)
             continue
         i = where[v]
-        if v in seen:
-            dup.append(j)
-        else:
-            seen.add(v)
+        if first:
             first_slot[i] = j
         if part != e_part[i]:
             wrong.append(j)

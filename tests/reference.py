@@ -180,13 +180,13 @@ class ReferenceModel:
         for at, i in enumerate(s):
             sl = self.slots[i]
             where = (sl.rack or "", sl.pos)
+            if sl.vehicle in seen:  # any vehicle's slots after its first, in E or not
+                out[("DUPLICATE", sl.vehicle, *where)] += 1
+            seen.add(sl.vehicle)
             if sl.vehicle not in e_index:
                 out[("ORPHAN", sl.vehicle, *where)] += 1
                 continue
             has_slot.add(sl.vehicle)
-            if sl.vehicle in seen:
-                out[("DUPLICATE", sl.vehicle, *where)] += 1
-            seen.add(sl.vehicle)
             if sl.part != self.vehicles[sl.vehicle].parts[scope]:
                 out[("WRONG_VARIANT", sl.vehicle, *where)] += 1
             elif sl.vehicle not in first_right:

@@ -303,6 +303,95 @@ def test_duplicate_resolved_when_the_vehicle_is_installed(w: World) -> None:
     assert w.open() == []
 
 
+def test_duplicate_flags_the_second_slot_in_s_of_a_vehicle_never_broadcast(w: World) -> None:
+    """Two build reports for a vehicle not in E: two ORPHANs, and the second slot in S is a
+    DUPLICATE as well; which slot is second follows S (dispatch order, the dock before transit)."""
+    w.build("GHOST")
+    w.build("GHOST")
+    assert keyed(w.open()) == [
+        (T.BREAK_TYPE_ORPHAN, w.v("GHOST"), "", -1),
+        (T.BREAK_TYPE_ORPHAN, w.v("GHOST"), "", -1),
+        (T.BREAK_TYPE_DUPLICATE, w.v("GHOST"), "", -1),
+    ]
+    w.dispatch("RB", [("GHOST", "P-A")], eta_min=45)  # first in S
+    w.dispatch("RA", [("GHOST", "P-A")], eta_min=40)
+    [dup] = w.open(T.BREAK_TYPE_DUPLICATE)
+    assert (dup.rack_id, dup.position) == (f"{w.line}-RA", 0)
+    assert dup.action.kind == T.RECOVERY_KIND_PULL_SLOT
+    assert len(w.open(T.BREAK_TYPE_ORPHAN)) == 2
+    w.move("RA", supply_pb2.RACK_STAGE_AT_DOCK)  # now RA is first in S: RB's slot is the extra one
+    [dup] = w.open(T.BREAK_TYPE_DUPLICATE)
+    assert (dup.rack_id, dup.position) == (f"{w.line}-RB", 0)
+    w.send(ADD, "GHOST", 60)  # in E now: no ORPHAN, the same DUPLICATE
+    assert [(b.type, b.break_id) for b in w.open()] == [(dup.type, dup.break_id)]
+
+
+def test_duplicate_of_a_cancelled_vehicle_stays_the_same_break_beside_its_orphans(w: World) -> None:
+    w.send(ADD, "V1", 40)
+    w.build("V1")
+    w.build("V1")
+    [dup] = w.open()
+    assert dup.type == T.BREAK_TYPE_DUPLICATE
+    w.send(CANCEL, "V1", pn=None)
+    assert keyed(w.open()) == [
+        (T.BREAK_TYPE_ORPHAN, w.v("V1"), "", -1),
+        (T.BREAK_TYPE_ORPHAN, w.v("V1"), "", -1),
+        (T.BREAK_TYPE_DUPLICATE, w.v("V1"), "", -1),
+    ]
+    assert [b.break_id for b in w.open(T.BREAK_TYPE_DUPLICATE)] == [dup.break_id]
+    assert w.resolved() == []
+    w.build("V1")  # a slot built after the cancellation: a third ORPHAN, a second DUPLICATE
+    assert len(w.open(T.BREAK_TYPE_ORPHAN)) == 3
+    assert len(w.open(T.BREAK_TYPE_DUPLICATE)) == 2
+
+
+def test_duplicate_stays_one_open_break_across_pull_and_reinsert(w: World) -> None:
+    """The second slot of a vehicle stays its second slot whether the vehicle is in E or not:
+    PULL adds ORPHANs but neither resolves the DUPLICATE nor raises a new one, REINSERT
+    resolves the ORPHANs only. Checked on the WatchBreaks stream: a sentinel DUPLICATE raised
+    at the end is the next event after the first one, so nothing happened to it in between."""
+    w.send(ADD, "V1", 40)
+    w.build("V1")
+    w.build("V1")
+    w.dispatch("R1", [("V1", "P-A")], eta_min=5)  # the first slot: R1 position 0, the second built
+    [dup] = w.open()
+    assert (dup.type, dup.rack_id, dup.position) == (T.BREAK_TYPE_DUPLICATE, "", -1)
+    events: queue.Queue[breaks_pb2.BreakEvent] = queue.Queue()
+    call = w.c.breaks.WatchBreaks(T.WatchBreaksRequest(line_id=w.line, types=[T.BREAK_TYPE_DUPLICATE]))
+
+    def read() -> None:
+        try:
+            for ev in call:
+                events.put(ev)
+        except grpc.RpcError:
+            pass
+
+    threading.Thread(target=read, daemon=True).start()
+    first = events.get(timeout=10)
+    assert first.snapshot and first.sequence_break.break_id == dup.break_id
+    w.set_clock(w.at(1))
+    w.send(PULL, "V1", pn=None)
+    assert keyed(w.open()) == [
+        (T.BREAK_TYPE_ORPHAN, w.v("V1"), "", -1),
+        (T.BREAK_TYPE_ORPHAN, w.v("V1"), f"{w.line}-R1", 0),
+        (T.BREAK_TYPE_DUPLICATE, w.v("V1"), "", -1),
+    ]
+    assert [b.break_id for b in w.open(T.BREAK_TYPE_DUPLICATE)] == [dup.break_id]
+    w.set_clock(w.at(2))
+    w.send(REINSERT, "V1", 45, pn=None)
+    assert [(b.type, b.break_id) for b in w.open()] == [(dup.type, dup.break_id)]
+    assert sorted(b.type for b in w.resolved()) == [T.BREAK_TYPE_ORPHAN] * 2
+    w.build("V1")  # a third slot: the sentinel
+    ev = events.get(timeout=10)
+    call.cancel()
+    assert (ev.kind, ev.snapshot) == (T.BreakEvent.KIND_RAISED, False)
+    assert ev.sequence_break.break_id != dup.break_id
+    assert sorted(b.break_id for b in w.open(T.BREAK_TYPE_DUPLICATE)) == [
+        dup.break_id,
+        ev.sequence_break.break_id,
+    ]
+
+
 # -- OUT_OF_SEQUENCE ---------------------------------------------------------------------------
 
 

@@ -21,7 +21,8 @@ def scopes(draw):  # type: ignore[no-untyped-def]
     e_part = [draw(st.integers(0, 2)) for _ in e_vehicle]
     e_need = [draw(st.integers(0, 10**6)) for _ in e_vehicle]
     ns = draw(st.integers(0, 20))
-    s_vehicle = [draw(st.integers(0, n_vehicles + 2)) for _ in range(ns)]  # codes >= n: never broadcast
+    # codes >= n: never broadcast; -1: no vehicle; repeats of vehicles in E and not in E alike
+    s_vehicle = [draw(st.integers(-1, n_vehicles + 2)) for _ in range(ns)]
     s_part = [draw(st.integers(0, 2)) for _ in range(ns)]
     return e_vehicle, e_part, e_need, s_vehicle, s_part
 
@@ -85,6 +86,61 @@ def test_match_on_empty_inputs() -> None:
     z32, z64 = np.zeros(0, np.int32), np.zeros(0, np.int64)
     m = matching.match(z32, z32, z64, z32, z32, matching.MatchScratch())
     assert all(a.size == 0 for a in m)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.integers(-1, 6), max_size=25),
+    st.lists(st.integers(0, 6), unique=True, max_size=7),
+    st.integers(0, 2),
+)
+def test_duplicate_is_every_slot_after_the_first_of_any_vehicle_in_e_or_not(  # type: ignore[no-untyped-def]
+    s_vehicle, e_vehicle, spread
+) -> None:
+    """Vehicles not in E (pulled, cancelled, never broadcast) get DUPLICATE like those in E,
+    with ORPHAN on every slot; E empty, S empty, S all strangers, codes far beyond E's (the
+    kernel's sparse reset of its scratch) and -1 (no vehicle) included. One scratch serves
+    every call and is all -1 after each."""
+    s_vehicle = [v * 100**spread if v > 3 else v for v in s_vehicle]  # spread the strangers' codes
+    scratch = matching.MatchScratch()
+    for ev in (e_vehicle, [], e_vehicle[:1]):
+        ne, ns = len(ev), len(s_vehicle)
+        m = matching.match(
+            np.array(ev, np.int32),
+            np.zeros(ne, np.int32),
+            np.arange(ne, dtype=np.int64),
+            np.array(s_vehicle, np.int32),
+            np.zeros(ns, np.int32),
+            scratch,
+        )
+        dup = naive.match(ev, [0] * ne, list(range(ne)), s_vehicle, [0] * ns)[2]
+        assert np.flatnonzero(m.flags & matching.DUPLICATE).tolist() == dup
+        assert np.flatnonzero(m.flags & matching.ORPHAN).tolist() == [
+            j for j, v in enumerate(s_vehicle) if v not in ev
+        ]
+        assert m.flagged.tolist() == np.flatnonzero(m.flags).tolist()
+        assert (scratch.pos == -1).all()
+
+
+def test_two_slots_of_a_vehicle_not_in_e_are_two_orphans_and_one_duplicate() -> None:
+    z32, z64 = np.zeros(0, np.int32), np.zeros(0, np.int64)
+    o, d = matching.ORPHAN, matching.DUPLICATE
+    m = matching.match(
+        z32, z32, z64, np.array([7, 7], np.int32), np.zeros(2, np.int32), matching.MatchScratch()
+    )
+    assert m.flags.tolist() == [o, o | d] and m.flagged.tolist() == [0, 1]
+    assert m.need.tolist() == [matching.NO_NEED] * 2 and m.after.tolist() == [-2, -2]
+    # Beside E: the stranger's second slot is a DUPLICATE wherever it is, E's vehicle's too.
+    m = matching.match(
+        np.array([0], np.int32),
+        np.zeros(1, np.int32),
+        np.array([50], np.int64),
+        np.array([7, 0, 7, 0, -1, -1], np.int32),
+        np.zeros(6, np.int32),
+        matching.MatchScratch(),
+    )
+    assert m.flags.tolist() == [o, 0, o | d, d, o, o]
+    assert m.need.tolist() == [50] * 5
 
 
 def test_one_scratch_serves_scopes_of_any_size_in_turn() -> None:

@@ -156,12 +156,15 @@ RIGHT = 2
 """E flag: the vehicle has a slot in S with the right variant."""
 _RUN = 64
 """Internal slot flag: the first right slot of its vehicle, not (yet) known to be on the kept run."""
+_SEEN = -2
+"""``MatchScratch.pos`` during a match: a vehicle not in E that has had a slot in S already."""
 
 
 class MatchScratch:
     """Working memory of the match kernel, reused from call to call by one caller.
 
-    ``pos`` maps a vehicle code to its E position and is all -1 between calls; the
+    ``pos`` maps a vehicle code to its E position and is all -1 between calls (during
+    one, -2 marks a vehicle not in E whose first slot has been seen); the
     other arrays are per-E and per-S work space. Reuse matters at scale: fresh memory
     is paid for in page faults, a large part of a 1M-slot match when it was allocated
     per call. Not to be shared between threads.
@@ -189,7 +192,9 @@ class Matched(NamedTuple):
     """How the slots of S match E (see ``match``)."""
 
     flags: U8
-    """uint8[ns] ORPHAN | WRONG_VARIANT | DUPLICATE | OUT_OF_SEQUENCE bits per slot."""
+    """uint8[ns] ORPHAN | WRONG_VARIANT | DUPLICATE | OUT_OF_SEQUENCE bits per slot. DUPLICATE
+    is every slot of a vehicle after its first in S, whether the vehicle is in E or not (a
+    second slot of a vehicle not in E is ORPHAN | DUPLICATE)."""
     e_flags: U8
     """uint8[ne] SLOTTED | RIGHT bits per E vehicle (no SLOTTED: no slot, MISSING once due)."""
     s_e: I32
@@ -234,8 +239,15 @@ def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos, codes, per_e, per_
     m = 0  # first right slots
     for j in range(ns):
         p = s_e[j]
-        if p < 0:
-            flags[j] = ORPHAN
+        if p < 0:  # DUPLICATE is for every vehicle: one not in E is marked seen by pos[v] = -2
+            f = ORPHAN
+            v = s_vehicle[j]
+            if v >= 0:
+                if pos[v] == _SEEN:
+                    f |= DUPLICATE
+                else:
+                    pos[v] = _SEEN
+            flags[j] = f
             nflag += 1
             continue
         ef = e_flags[p]
@@ -285,7 +297,11 @@ def _match(e_vehicle, e_part, e_need, s_vehicle, s_part, pos, codes, per_e, per_
         f = flags[j]
         if f == 0:
             continue
-        if f & _RUN:
+        if f & ORPHAN:  # pos back to all -1
+            v = s_vehicle[j]
+            if v >= 0:
+                pos[v] = -1
+        elif f & _RUN:
             f &= ~np.uint8(_RUN)
             if run_len[j] == want and s_e[j] < bound:
                 want -= 1
