@@ -24,8 +24,12 @@ class ServerConfig:
     """Test mode: the engine clock stands still until a client sets it (SetClock)."""
     grace_s: float = 5.0
     """On SIGTERM/SIGINT, how long in-flight RPCs may take to finish."""
-    max_pending: int = 10_000
-    """Requests waiting for the engine thread beyond which RESOURCE_EXHAUSTED is answered."""
+    max_pending: int = 2_000
+    """Unary write calls in flight (admitted, not yet answered) beyond which a new one is
+    refused with RESOURCE_EXHAUSTED at once, before its request is decoded."""
+    max_pending_reads: int = 500
+    """The same bound for unary read calls (Get*, List*, ExportDesadv), counted apart from
+    writes: an operator can still read while writes are refused."""
     sync: str = "FULL"
     """SQLite synchronous mode: FULL (survives power loss) or NORMAL (survives kill -9 only)."""
     max_message_bytes: int = 16 * 1024 * 1024
@@ -77,6 +81,7 @@ ENV = {
     "test_clock": "JIS_TEST_CLOCK",
     "grace_s": "JIS_GRACE_S",
     "max_pending": "JIS_MAX_PENDING",
+    "max_pending_reads": "JIS_MAX_PENDING_READS",
     "sync": "JIS_SYNC",
     "max_message_bytes": "JIS_MAX_MESSAGE_BYTES",
     "snapshot_every": "JIS_SNAPSHOT_EVERY",

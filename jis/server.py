@@ -11,6 +11,7 @@ import asyncio
 import functools
 import gc
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -25,32 +26,24 @@ from prometheus_client import start_http_server
 from jis.alerts.fanout import Fanout, KeyedFanout
 from jis.api import servicers
 from jis.api.auth import Authorizer, Credentials
+from jis.api.handlers import Admission, add_service
 from jis.clock import Clock
 from jis.config import LOOPBACK, ConfigError, ServerConfig, check_exposure
 from jis.engine.engine import Engine
 from jis.engine.runner import EngineRunner
 from jis.kernels.warmup import compile_all
 from jis.metrics import EngineStats, Metrics
-from jis.store import SqliteStore
+from jis.store import SqliteStore, lock_dir
 from jis.v1 import (
     breaks_pb2,
-    breaks_pb2_grpc,
     broadcast_pb2,
-    broadcast_pb2_grpc,
     build_sequence_pb2,
-    build_sequence_pb2_grpc,
     dock_pb2,
-    dock_pb2_grpc,
     interop_pb2,
-    interop_pb2_grpc,
     lines_pb2,
-    lines_pb2_grpc,
     reports_pb2,
-    reports_pb2_grpc,
     sequence_pb2,
-    sequence_pb2_grpc,
     supply_pb2,
-    supply_pb2_grpc,
 )
 
 log = logging.getLogger("jis.server")
@@ -67,6 +60,10 @@ SERVICES = [
     dock_pb2.DESCRIPTOR.services_by_name["DockService"].full_name,
     interop_pb2.DESCRIPTOR.services_by_name["InteropService"].full_name,
 ]
+
+
+ENGINE_QUEUE_MARGIN = 1024
+"""Engine requests beyond the admitted unary calls: stream snapshots, metrics scrapes."""
 
 
 def _recover(engine: Engine, clock: Clock) -> int:
@@ -118,6 +115,7 @@ def _port_credentials(cfg: ServerConfig) -> grpc.ServerCredentials | None:
 async def serve(cfg: ServerConfig) -> None:
     check_exposure(cfg)
     creds, tls = _credentials(cfg), _port_credentials(cfg)
+    held = lock_dir(cfg.data_dir)  # first: a second server on this dir stops here, whatever its port
     store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)
     engine = Engine(store)
@@ -131,11 +129,13 @@ async def serve(cfg: ServerConfig) -> None:
         loop=loop,
         on_events=fanout.publish,
         on_feed=functools.partial(servicers.publish_feed, feed_fanout),
-        max_pending=cfg.max_pending,
+        # a backstop only: admission (jis.api.handlers) bounds the unary calls before this
+        max_pending=cfg.max_pending + cfg.max_pending_reads + ENGINE_QUEUE_MARGIN,
         metrics=metrics,
         snapshot_every=cfg.snapshot_every,
     )
-    gw = servicers.Gateway(runner, clock, metrics, _authorizer(creds, runner))
+    admission = Admission(max_writes=cfg.max_pending, max_reads=cfg.max_pending_reads)
+    gw = servicers.Gateway(runner, clock, metrics, _authorizer(creds, runner), admission)
 
     def snapshot() -> EngineStats:
         if not gw.ready:
@@ -148,20 +148,27 @@ async def serve(cfg: ServerConfig) -> None:
         options=[
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
             ("grpc.max_send_message_length", cfg.max_message_bytes),
+            # grpc sets SO_REUSEPORT by default: a second server would then bind the same
+            # port and take a share of the calls. Off, a busy port fails the start.
+            ("grpc.so_reuseport", 0),
         ]
     )
-    broadcast_pb2_grpc.add_BroadcastServiceServicer_to_server(servicers.BroadcastServicer(gw), server)
-    sequence_pb2_grpc.add_SequenceServiceServicer_to_server(servicers.SequenceServicer(gw), server)
-    lines_pb2_grpc.add_LineServiceServicer_to_server(servicers.LineServicer(gw), server)
-    lines_pb2_grpc.add_ClockServiceServicer_to_server(servicers.ClockServicer(gw), server)
-    breaks_pb2_grpc.add_BreakServiceServicer_to_server(servicers.BreakServicer(gw, fanout), server)
-    supply_pb2_grpc.add_SupplyServiceServicer_to_server(servicers.SupplyServicer(gw), server)
-    build_sequence_pb2_grpc.add_BuildSequenceServiceServicer_to_server(
-        servicers.BuildSequenceServicer(gw, feed_fanout), server
-    )
-    reports_pb2_grpc.add_ReportServiceServicer_to_server(servicers.ReportServicer(gw), server)
-    dock_pb2_grpc.add_DockServiceServicer_to_server(servicers.DockServicer(gw), server)
-    interop_pb2_grpc.add_InteropServiceServicer_to_server(servicers.InteropServicer(gw), server)
+    for servicer, service in (
+        (servicers.BroadcastServicer(gw), broadcast_pb2.DESCRIPTOR.services_by_name["BroadcastService"]),
+        (servicers.SequenceServicer(gw), sequence_pb2.DESCRIPTOR.services_by_name["SequenceService"]),
+        (servicers.LineServicer(gw), lines_pb2.DESCRIPTOR.services_by_name["LineService"]),
+        (servicers.ClockServicer(gw), lines_pb2.DESCRIPTOR.services_by_name["ClockService"]),
+        (servicers.BreakServicer(gw, fanout), breaks_pb2.DESCRIPTOR.services_by_name["BreakService"]),
+        (servicers.SupplyServicer(gw), supply_pb2.DESCRIPTOR.services_by_name["SupplyService"]),
+        (
+            servicers.BuildSequenceServicer(gw, feed_fanout),
+            build_sequence_pb2.DESCRIPTOR.services_by_name["BuildSequenceService"],
+        ),
+        (servicers.ReportServicer(gw), reports_pb2.DESCRIPTOR.services_by_name["ReportService"]),
+        (servicers.DockServicer(gw), dock_pb2.DESCRIPTOR.services_by_name["DockService"]),
+        (servicers.InteropServicer(gw), interop_pb2.DESCRIPTOR.services_by_name["InteropService"]),
+    ):
+        add_service(server, servicer, service, gw.admission)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -169,11 +176,16 @@ async def serve(cfg: ServerConfig) -> None:
         server,
     )
     address = f"{cfg.host}:{cfg.port}"
-    if tls is None:
-        port, transport = server.add_insecure_port(address), "plaintext"
-    else:
-        port = server.add_secure_port(address, tls)
-        transport = "TLS, client certificates required" if cfg.tls_client_ca else "TLS"
+    try:
+        if tls is None:
+            port, transport = server.add_insecure_port(address), "plaintext"
+        else:
+            port = server.add_secure_port(address, tls)
+            transport = "TLS, client certificates required" if cfg.tls_client_ca else "TLS"
+    except RuntimeError:
+        store.close()
+        os.close(held)
+        raise ConfigError(f"cannot listen on {address}: the port is in use or cannot be bound") from None
 
     async def set_health(status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
         for name in ["", *SERVICES]:
@@ -221,6 +233,7 @@ async def serve(cfg: ServerConfig) -> None:
         if runner.started:
             runner.stop()
         store.close()
+        os.close(held)
         if http is not None:
             http.shutdown()
         log.info("jis stopped")

@@ -19,11 +19,19 @@ LISTEN = re.compile(r"jis listening on 127\.0\.0\.1:(\d+)")
 class ServerProcess:
     """Start, stop, `kill -9` and restart one server on one data dir."""
 
-    def __init__(self, data_dir: Path, *extra: str, tls: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra: str,
+        tls: grpc.ChannelCredentials | None = None,
+        entry: tuple[str, ...] = ("-m", "jis"),
+    ) -> None:
         self.data_dir = data_dir
         self.extra = list(extra)
         self.tls = tls
         """Channel credentials for the health check when the server speaks TLS."""
+        self.entry = list(entry)
+        """What the interpreter runs, before ``serve`` and the flags."""
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -38,8 +46,7 @@ class ServerProcess:
         offset = self.log_path.stat().st_size
         cmd = [
             sys.executable,
-            "-m",
-            "jis",
+            *self.entry,
             "serve",
             "--host",
             "127.0.0.1",

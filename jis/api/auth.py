@@ -252,6 +252,8 @@ class Authorizer:
             rule = _rule()
         if ident.role not in rule.roles:
             raise PermissionDenied("", f"{ident.name} ({ident.role.value}) may not call {method}")
+        if request is None:  # undecodable: refused anyway, nothing in it to check
+            return ident
         if ident.role == Role.SUPPLIER:
             await self._own(ident, method, rule, request)
         if rule.line_check:

@@ -11,6 +11,7 @@ from jis.alerts.breaks import SequenceBreak
 from jis.engine.errors import InvalidArgument
 from jis.engine.feed import FeedEntry, FeedEvent
 from jis.engine.kpis import Kpis
+from jis.engine.limits import NS, require_time
 from jis.engine.model import (
     AppointmentSpec,
     AppointmentView,
@@ -40,17 +41,15 @@ from jis.v1 import (
     supply_pb2,
 )
 
-NS = 1_000_000_000
 MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the Timestamp range limit
 
 
 def ts_to_ns(ts: Timestamp, field: str) -> int:
+    """Nanoseconds since the epoch; InvalidArgument unless valid and in the accepted range
+    (jis.engine.limits)."""
     if not (-62_135_596_800 <= ts.seconds <= MAX_SECONDS) or not 0 <= ts.nanos < NS:
         raise InvalidArgument(field, "not a valid timestamp")
-    ns = ts.seconds * NS + ts.nanos
-    if not -(2**63) < ns < 2**63:
-        raise InvalidArgument(field, "outside the engine's time range (years 1678-2262)")
-    return ns
+    return require_time(field, ts.seconds * NS + ts.nanos)
 
 
 def ns_to_ts(ns: int) -> Timestamp:

@@ -11,13 +11,15 @@ import numpy as np
 
 from jis.alerts.breaks import BreakEvent, BreakType
 from jis.alerts.fanout import CUT_OFF, Fanout, KeyedFanout
-from jis.api import convert
+from jis.api import convert, paging
 from jis.api.auth import Authorizer, require_lines, require_supplier
+from jis.api.handlers import Admission
 from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
 from jis.engine.engine import Engine
 from jis.engine.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
 from jis.engine.feed import FeedBatch
+from jis.engine.limits import require_id, require_optional_id
 from jis.engine.model import Disposition, PublishResult
 from jis.engine.runner import EngineRunner
 from jis.interop import edifact
@@ -62,12 +64,15 @@ class Gateway:
         clock: Clock,
         metrics: Metrics | None = None,
         auth: Authorizer | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.runner = runner
         self.clock = clock
         self.metrics = metrics
         self.auth = auth
         """None: no credentials configured (local trial), every call allowed."""
+        self.admission = admission
+        """None: no limit on the unary calls in flight (in-process tests)."""
         self.ready = False
 
     async def call(self, op: Callable[[Engine, int], T], context: Ctx) -> T:
@@ -79,6 +84,15 @@ class Gateway:
         remaining = context.time_remaining()
         deadline = None if remaining is None else time.monotonic() + remaining
         return await self.runner.submit_async(lambda at: op(engine, at), asyncio.get_running_loop(), deadline)
+
+
+def _ids(request: Any, *required: str, optional: tuple[str, ...] = ()) -> None:
+    """The id fields of a request, checked as every write checks its ids (non-empty where
+    required, bounded, no control characters) before a read looks anything up."""
+    for name in required:
+        require_id(name, getattr(request, name))
+    for name in optional:
+        require_optional_id(name, getattr(request, name))
 
 
 def _types(values: Iterable[int]) -> frozenset[BreakType]:
@@ -192,8 +206,7 @@ class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
 
     @unary
     async def GetVehicle(self, request: sequence_pb2.GetVehicleRequest, context: Ctx) -> sequence_pb2.Vehicle:
-        if not request.vehicle_id:
-            raise InvalidArgument("vehicle_id", "must not be empty")
+        _ids(request, "vehicle_id")
         view = await self.gw.call(lambda e, at: e.vehicle(request.vehicle_id), context)
         return convert.vehicle_out(view)
 
@@ -201,25 +214,24 @@ class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
     async def ListSequence(
         self, request: sequence_pb2.ListSequenceRequest, context: Ctx
     ) -> sequence_pb2.ListSequenceResponse:
-        if not request.line_id:
-            raise InvalidArgument("line_id", "must not be empty")
+        _ids(request, "line_id")
         if request.page_size < 0 or request.page_size > MAX_PAGE:
             raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE}")
         limit = request.page_size or DEFAULT_PAGE
         lo = request.from_seq_no if request.HasField("from_seq_no") else INT64_MIN
         hi = request.to_seq_no if request.HasField("to_seq_no") else INT64_MAX
+        query = (request.line_id, lo, hi)
         if request.page_token:
-            try:
-                after = int(request.page_token)
-            except ValueError:
-                raise InvalidArgument("page_token", "not a token this server issued") from None
+            after = paging.read_token("page_token", request.page_token, query)
             if after >= INT64_MAX:
-                raise InvalidArgument("page_token", "not a token this server issued")
+                raise InvalidArgument("page_token", "not a token this server issued for this query")
             lo = max(lo, after + 1)
         vehicles, more = await self.gw.call(lambda e, at: e.sequence(request.line_id, lo, hi, limit), context)
         reply = sequence_pb2.ListSequenceResponse(vehicles=[convert.vehicle_out(v) for v in vehicles])
         if more and vehicles:
-            reply.next_page_token = str(vehicles[-1].seq_no)
+            seq_no = vehicles[-1].seq_no
+            assert seq_no is not None  # a listed vehicle is active: it holds a seq_no
+            reply.next_page_token = paging.token(seq_no, query)
         return reply
 
 
@@ -234,8 +246,7 @@ class LineServicer(lines_pb2_grpc.LineServiceServicer):
 
     @unary
     async def GetLine(self, request: lines_pb2.GetLineRequest, context: Ctx) -> lines_pb2.Line:
-        if not request.line_id:
-            raise InvalidArgument("line_id", "must not be empty")
+        _ids(request, "line_id")
         return convert.line_out(await self.gw.call(lambda e, at: e.line(request.line_id), context))
 
     @unary
@@ -255,7 +266,9 @@ class ClockServicer(lines_pb2_grpc.ClockServiceServicer):
 
     @unary
     async def GetClock(self, request: lines_pb2.GetClockRequest, context: Ctx) -> lines_pb2.ClockReading:
-        return self._reading(self.gw.clock.now())
+        # Through the engine thread: the reading is answered after the group it was taken
+        # in is committed, so it never shows a SetClock that a crash could still take back.
+        return self._reading(await self.gw.call(lambda e, at: at, context))
 
     @unary
     async def SetClock(self, request: lines_pb2.SetClockRequest, context: Ctx) -> lines_pb2.ClockReading:
@@ -288,6 +301,7 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
     async def WatchBreaks(
         self, request: breaks_pb2.WatchBreaksRequest, context: Ctx
     ) -> AsyncIterator[breaks_pb2.BreakEvent]:
+        _ids(request, optional=("line_id", "supplier_id"))
         types = _types(request.types)
         line_id, supplier_id = request.line_id, request.supplier_id
         # Subscribe first, then read the open breaks with the event position they reflect:
@@ -317,6 +331,7 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
     async def ListBreaks(
         self, request: breaks_pb2.ListBreaksRequest, context: Ctx
     ) -> breaks_pb2.ListBreaksResponse:
+        _ids(request, optional=("line_id", "supplier_id"))
         types = _types(request.types)
         line_id, supplier_id = request.line_id, request.supplier_id
         if request.HasField("resolved_from") or request.HasField("resolved_to"):
@@ -471,14 +486,14 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
     async def GetInventory(
         self, request: reports_pb2.GetInventoryRequest, context: Ctx
     ) -> reports_pb2.Inventory:
+        _ids(request, "line_id", optional=("supplier_id", "group"))
         line_id, supplier_id, group = request.line_id, request.supplier_id, request.group
-        if not line_id:
-            raise InvalidArgument("line_id", "required")
         at, scopes = await self.gw.call(lambda e, at: (at, e.inventory(line_id, supplier_id, group)), context)
         return convert.inventory_out(at, scopes)
 
     @unary
     async def GetKpis(self, request: reports_pb2.GetKpisRequest, context: Ctx) -> reports_pb2.Kpis:
+        _ids(request, optional=("line_id", "supplier_id"))
         line_id, supplier_id = request.line_id, request.supplier_id
         start, stop = convert.opt_ts(request, "from"), convert.opt_ts(request, "to")
         lo = INT64_MIN if start is None else start
@@ -535,6 +550,7 @@ class DockServicer(dock_pb2_grpc.DockServiceServicer):
 
     @unary
     async def GetYard(self, request: dock_pb2.GetYardRequest, context: Ctx) -> dock_pb2.Yard:
+        _ids(request, optional=("door",))
         start, stop = convert.opt_ts(request, "from"), convert.opt_ts(request, "to")
         start = INT64_MIN if start is None else start
         stop = INT64_MAX if stop is None else stop
@@ -592,6 +608,11 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             raise InvalidArgument("rack_ids", "at least one rack")
         if len(rack_ids) > MAX_DESADV_RACKS:
             raise InvalidArgument("rack_ids", f"at most {MAX_DESADV_RACKS} racks")
+        for name in ("sender", "recipient"):  # UNB 0004 and 0010: an..35
+            value = getattr(request, name)
+            require_optional_id(name, value)
+            if len(value) > edifact.MAX_PARTY_ID:
+                raise InvalidArgument(name, f"longer than {edifact.MAX_PARTY_ID} characters (EDIFACT UNB)")
         at, racks = await self.gw.call(lambda e, at: (at, [e.rack(r) for r in rack_ids]), context)
         for i, rack in enumerate(racks):
             require_supplier(f"rack_ids[{i}]", rack.supplier_id)

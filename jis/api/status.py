@@ -7,13 +7,14 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from grpc import aio
 
 from jis.api.auth import Authorizer
-from jis.engine.errors import DomainError
+from jis.api.handlers import Admission, Overloaded, Undecodable, kind_of
+from jis.engine.errors import DomainError, InvalidArgument
 from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,21 @@ def _code_of(exc: BaseException, context: Ctx) -> str:
     return "INTERNAL"
 
 
+MAX_DETAILS = 1024
+"""Longest status message sent: it travels in a header, and grpc refuses large headers."""
+
+
+def _details(exc: DomainError) -> str:
+    text = str(exc)
+    return text if len(text) <= MAX_DETAILS else text[: MAX_DETAILS - 3] + "..."
+
+
 async def _abort(exc: Exception, context: Ctx, where: str) -> None:
     """Turn an exception from a servicer into its status; never lets UNKNOWN out."""
     if isinstance(exc, aio.AbortError):
         raise exc
     if isinstance(exc, DomainError):
-        await context.abort(status_of(exc), str(exc))
+        await context.abort(status_of(exc), _details(exc))
     log.error("unexpected error in %s", where, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
 
@@ -71,7 +81,8 @@ def _observe(servicer: Any, method: str, code: str, started: float) -> None:
 
 async def _authorize(servicer: Any, method: str, request: Any, context: Ctx) -> None:
     """With credentials configured: UNAUTHENTICATED / PERMISSION_DENIED unless the caller
-    may make this call (jis.api.auth), before anything else looks at the request."""
+    may make this call (jis.api.auth), before anything else looks at the request (None:
+    the request could not be decoded; only the caller and the RPC are checked)."""
     auth: Authorizer | None = getattr(getattr(servicer, "gw", None), "auth", None)
     if auth is None:
         return
@@ -80,15 +91,42 @@ async def _authorize(servicer: Any, method: str, request: Any, context: Ctx) -> 
     await auth.check(method, request, metadata, names)
 
 
+async def _undecodable(servicer: Any, method: str, request: Undecodable, context: Ctx) -> NoReturn:
+    """INVALID_ARGUMENT for request bytes that are no message of the RPC's type (after the
+    caller is checked: an anonymous caller learns nothing from a refusal of its bytes)."""
+    await _authorize(servicer, method, None, context)
+    log.warning("%s from %s: request cannot be decoded as %s", method, context.peer(), request.type_name)
+    raise InvalidArgument("request", f"cannot be decoded as {request.type_name}")
+
+
+def _admission(servicer: Any) -> Admission | None:
+    return getattr(getattr(servicer, "gw", None), "admission", None)
+
+
 def unary(handler: Handler[R]) -> Handler[R]:
-    """Wrap a unary servicer method: caller authorized, DomainError -> its status, anything
-    else -> INTERNAL. Observes the RPC's count and duration once."""
+    """Wrap a unary servicer method: admitted (jis.api.handlers), caller authorized,
+    DomainError -> its status, anything else -> INTERNAL. Observes the RPC's count and
+    duration once."""
+    name = handler.__name__
+    kind = kind_of(name)
 
     @functools.wraps(handler)
     async def wrapped(self: Any, request: Any, context: Ctx) -> R:
         started, code = time.perf_counter(), "OK"
+        admission = _admission(self)
+        if type(request) is Overloaded:
+            assert admission is not None
+            _observe(self, name, "RESOURCE_EXHAUSTED", started)
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"server busy: {admission.limit_text(request.kind)}; retry later",
+            )
+        if admission is not None:
+            admission.in_flight[kind] += 1
         try:
-            await _authorize(self, handler.__name__, request, context)
+            if type(request) is Undecodable:
+                await _undecodable(self, name, request, context)
+            await _authorize(self, name, request, context)
             return await handler(self, request, context)
         except BaseException as exc:
             code = _code_of(exc, context)
@@ -96,20 +134,25 @@ def unary(handler: Handler[R]) -> Handler[R]:
                 raise
             await _abort(exc, context, handler.__qualname__)
         finally:
-            _observe(self, handler.__name__, code, started)
+            if admission is not None:
+                admission.in_flight[kind] -= 1
+            _observe(self, name, code, started)
         raise AssertionError("unreachable")  # context.abort always raises
 
     return wrapped
 
 
 def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
-    """The same for a server-streaming method (an async generator)."""
+    """The same for a server-streaming method (an async generator), without admission."""
+    name = handler.__name__
 
     @functools.wraps(handler)
     async def wrapped(self: Any, request: Any, context: Ctx) -> AsyncIterator[R]:
         started, code = time.perf_counter(), "OK"
         try:
-            await _authorize(self, handler.__name__, request, context)
+            if type(request) is Undecodable:
+                await _undecodable(self, name, request, context)
+            await _authorize(self, name, request, context)
             async for item in handler(self, request, context):
                 yield item
         except BaseException as exc:
@@ -118,6 +161,6 @@ def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
                 raise
             await _abort(exc, context, handler.__qualname__)
         finally:
-            _observe(self, handler.__name__, code, started)
+            _observe(self, name, code, started)
 
     return wrapped

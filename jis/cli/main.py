@@ -12,17 +12,21 @@ from jis.cli.ops import add_commands
 from jis.config import ConfigError, add_server_arguments, from_arguments
 
 EXIT_CANNOT_START = 2
-"""The store is unreadable, or the configuration is refused."""
+"""The store is unreadable or held by another server, the port is busy, or the
+configuration is refused."""
 
 
 def _serve(args: argparse.Namespace) -> int:
     from jis.server import serve
-    from jis.store import StoreCorrupt
+    from jis.store import StoreBusy, StoreCorrupt
 
     try:
         asyncio.run(serve(from_arguments(args)))
     except StoreCorrupt as exc:
         logging.getLogger("jis").critical("cannot start: the store is unreadable: %s", exc)
+        return EXIT_CANNOT_START
+    except StoreBusy as exc:
+        logging.getLogger("jis").critical("cannot start: %s", exc)
         return EXIT_CANNOT_START
     except ConfigError as exc:
         logging.getLogger("jis").critical("cannot start: %s", exc)

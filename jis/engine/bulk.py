@@ -24,10 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from jis.columns import Interner, RowList
+from jis.engine.limits import DAY_NS, MAX_ID_LEN, MAX_TEXT_LEN, TIME_MAX_NS, TIME_MIN_NS, has_control
 from jis.engine.lines import MAX_CALL_JUMP, LineState
 from jis.engine.model import NO_TIME, Action, VehicleState
 from jis.engine.packed import PackedBroadcasts
-from jis.engine.sequence import INT64_MAX, MAX_ID_LEN, MAX_PARTS, MAX_TEXT_LEN, UNSEEN, SequenceState
+from jis.engine.sequence import INT64_MAX, MAX_PARTS, UNSEEN, SequenceState
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
@@ -66,11 +67,13 @@ def ranges(starts: I64, lengths: I64) -> I64:
 
 
 def _ids_ok(names: list[str]) -> B:
-    """Each name passes ``require_id`` (non-empty, not only blanks, not too long)."""
+    """Each name passes ``require_id`` (non-empty, not only blanks, not too long, no control
+    characters)."""
     n = len(names)
     lens = np.fromiter(map(len, names), np.int64, count=n)
     blank = np.fromiter(map(str.isspace, names), np.bool_, count=n)
-    return (lens > 0) & (lens <= MAX_ID_LEN) & ~blank
+    control = np.fromiter(map(has_control, names), np.bool_, count=n)
+    return (lens > 0) & (lens <= MAX_ID_LEN) & ~blank & ~control
 
 
 def _canonical(names: list[str]) -> I64:
@@ -159,8 +162,14 @@ def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WIN
         ok &= np.fromiter(map(first_index.__getitem__, ids), np.int64, count=k) == np.arange(k)
 
     cp = p.checkpoint[lo:hi]
-    cp_ok = np.fromiter((len(c) <= MAX_TEXT_LEN for c in p.checkpoints), np.bool_, count=len(p.checkpoints))
+    cp_ok = np.fromiter(
+        (len(c) <= MAX_TEXT_LEN and not has_control(c) for c in p.checkpoints),
+        np.bool_,
+        count=len(p.checkpoints),
+    )
     ok &= (cp < 0) | np.append(cp_ok, True)[cp]
+    for times in (p.event_time[lo:hi], p.need_time[lo:hi]):
+        ok &= (times == NO_TIME) | ((times >= TIME_MIN_NS) & (times <= TIME_MAX_NS))
 
     # parts: count, valid ids, quantity, no (supplier, group) twice in one message
     counts = np.diff(p.part_off[lo : hi + 1])
@@ -210,8 +219,10 @@ def plan_run(seq: SequenceState, p: PackedBroadcasts, lo: int, window: int = WIN
         if cfg.epoch_ns is None:
             ok &= ~derive
         else:
+            # float first: the int64 product may overflow; the margin (a day, far more than
+            # float64's rounding here) leaves the exact check to the per-message path
             approx = cfg.epoch_ns + seqs.astype(np.float64) * cfg.takt_ns
-            fits = np.abs(approx) < 9.0e18
+            fits = (approx >= TIME_MIN_NS + DAY_NS) & (approx <= TIME_MAX_NS - DAY_NS)
             ok &= ~derive | fits
             safe = derive & fits
             need[safe] = cfg.epoch_ns + seqs[safe] * cfg.takt_ns

@@ -13,6 +13,7 @@ import numpy as np
 
 from jis.columns import Interner, RowList, Table
 from jis.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from jis.engine.limits import MAX_ID_LEN, has_control, require_id
 from jis.engine.model import (
     NO_TIME,
     AppointmentSpec,
@@ -22,7 +23,6 @@ from jis.engine.model import (
     YardEvent,
     YardView,
 )
-from jis.engine.sequence import MAX_ID_LEN, require_id
 from jis.engine.supply import Scope, SupplyState
 
 MAX_RACKS_PER_APPOINTMENT = 256
@@ -79,6 +79,8 @@ class DockState:
         for field in ("carrier", "trailer"):
             if len(getattr(spec, field)) > MAX_ID_LEN:
                 raise InvalidArgument(field, f"longer than {MAX_ID_LEN} characters")
+            if has_control(getattr(spec, field)):
+                raise InvalidArgument(field, "contains a control character")
         if spec.window_start >= spec.window_end:
             raise InvalidArgument("window_end", "must be after window_start")
         supplier = self.seq.supplier_ids.get(spec.supplier_id)

@@ -28,6 +28,7 @@ from jis.engine.errors import DomainError, FailedPrecondition, InvalidArgument, 
 from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
 from jis.engine.kpis import KpiHistory, Kpis
+from jis.engine.limits import require_id
 from jis.engine.model import (
     NO_TIME,
     Action,
@@ -50,7 +51,7 @@ from jis.engine.model import (
     YardView,
 )
 from jis.engine.packed import PackedBroadcasts
-from jis.engine.sequence import SequenceState, require_id
+from jis.engine.sequence import SequenceState
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching
 from jis.metrics import KPI_WINDOW_S, EngineStats, LineStats
@@ -120,7 +121,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/8 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/9 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
 
     def snapshot(self) -> bytes:

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jis.engine.errors import InvalidArgument
+from jis.engine.limits import TIME_MAX_NS, TIME_MIN_NS, require_time
 from jis.engine.model import NO_TIME, Action, Broadcast, PartDemand
 from jis.kernels.digest import message_digests, one_digest, string_hashes
 
@@ -116,7 +117,10 @@ class PackedBroadcasts:
         """Check the columns' shape (InvalidArgument naming the column) and expand the
         optional ones; the wire form is described in ``proto/jis/v1/broadcast.proto``."""
         calls = np.asarray(call_no, np.uint64).reshape(-1)
-        n = len(calls)
+        acts = np.asarray(action, np.int64).reshape(-1)
+        # The message count is the longest of the three columns every message fills, so
+        # that a short column is the one named, whichever it is.
+        n = max(len(calls), len(acts), len(vehicle_id))
         if n > max_messages:
             raise InvalidArgument("call_no", f"{n} messages; at most {max_messages}")
 
@@ -135,7 +139,8 @@ class PackedBroadcasts:
                 )
             return values.astype(np.int64)
 
-        acts = per_message("action", action, np.int64, False)
+        per_message("call_no", calls, np.uint64, False)
+        per_message("action", acts, np.int64, False)
         if len(vehicle_id) != n:
             raise InvalidArgument(
                 "vehicle_id", f"has {len(vehicle_id)} elements; expected {n} (one per message)"
@@ -170,11 +175,9 @@ class PackedBroadcasts:
             arr = per_message(name, values, np.int64, True)
             if len(arr) == 0:
                 return np.full(n, NO_TIME, np.int64)
-            bad = np.flatnonzero(arr == NO_TIME)
+            bad = np.flatnonzero((arr != 0) & ((arr < TIME_MIN_NS) | (arr > TIME_MAX_NS)))
             if len(bad):
-                raise InvalidArgument(
-                    f"{name}[{bad[0]}]", "outside the engine's time range (years 1678-2262)"
-                )
+                require_time(f"{name}[{bad[0]}]", int(arr[bad[0]]))
             return np.where(arr == 0, NO_TIME, arr)
 
         counts = per_message("part_count", part_count, np.int64, True)

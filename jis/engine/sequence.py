@@ -18,6 +18,16 @@ from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind
 from jis.columns import Interner, RowList, Table
 from jis.engine import codec
 from jis.engine.errors import FailedPrecondition, InvalidArgument, NotFound
+from jis.engine.limits import (
+    MAX_DURATION_NS,
+    MAX_TAKT_NS,
+    TIME_MAX_NS,
+    TIME_MIN_NS,
+    require_duration,
+    require_id,
+    require_text,
+    require_time,
+)
 from jis.engine.lines import LineState
 from jis.engine.model import (
     NO_TIME,
@@ -34,10 +44,6 @@ from jis.engine.model import (
 from jis.engine.packed import broadcast_digest
 from jis.kernels.sequence import sequence_window
 
-MAX_ID_LEN = 128
-"""Longest accepted id (line, vehicle, supplier, group, part number)."""
-MAX_TEXT_LEN = 256
-"""Longest accepted free text (checkpoint)."""
 MAX_PARTS = 256
 """Most parts in one broadcast."""
 INT64_MAX = 2**63 - 1
@@ -88,14 +94,6 @@ DEMAND_COLUMNS = {
     "part": np.int32,
     "quantity": np.int32,
 }
-
-
-def require_id(field: str, value: str) -> None:
-    """InvalidArgument unless ``value`` is a non-empty id of sane length."""
-    if not value or not value.strip():
-        raise InvalidArgument(field, "must not be empty")
-    if len(value) > MAX_ID_LEN:
-        raise InvalidArgument(field, f"longer than {MAX_ID_LEN} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,10 +210,10 @@ class SequenceState:
 
     def configure_line(self, cfg: LineConfig, at: int) -> LineView:
         require_id("line_id", cfg.line_id)
-        if cfg.takt_ns <= 0:
-            raise InvalidArgument("takt", "must be positive")
-        if cfg.heartbeat_ns <= 0:
-            raise InvalidArgument("heartbeat", "must be positive")
+        require_duration("takt", cfg.takt_ns, MAX_TAKT_NS)
+        require_duration("heartbeat", cfg.heartbeat_ns, MAX_DURATION_NS)
+        if cfg.epoch_ns is not None:
+            require_time("epoch", cfg.epoch_ns)
         line = self.lines.get(cfg.line_id)
         if line is None:
             code = self.line_ids.intern(cfg.line_id)
@@ -370,8 +368,9 @@ class SequenceState:
         if b.action not in Action._value2member_map_:
             raise InvalidArgument("action", f"unknown action {b.action}")
         require_id("vehicle_id", b.vehicle_id)
-        if len(b.checkpoint) > MAX_TEXT_LEN:
-            raise InvalidArgument("checkpoint", f"longer than {MAX_TEXT_LEN} characters")
+        require_text("checkpoint", b.checkpoint)
+        if b.event_time is not None:
+            require_time("event_time", b.event_time)
         if b.action in (Action.ADD, Action.REINSERT) and b.seq_no is None:
             raise InvalidArgument("seq_no", f"required on {Action(b.action).name}")
         if b.seq_no is not None and not -INT64_MAX <= b.seq_no <= INT64_MAX:
@@ -435,9 +434,7 @@ class SequenceState:
 
     def _need_time(self, b: Broadcast, line: LineState, current: int, moves: bool) -> int:
         if b.need_time is not None:
-            if not -INT64_MAX <= b.need_time <= INT64_MAX:
-                raise InvalidArgument("need_time", "out of range")
-            return b.need_time
+            return require_time("need_time", b.need_time)
         if not moves:
             return current
         cfg = line.config
@@ -446,8 +443,11 @@ class SequenceState:
                 "need_time", f"absent, and line {cfg.line_id!r} has no epoch to derive it from seq_no"
             )
         derived = cfg.epoch_ns + int(b.seq_no or 0) * cfg.takt_ns
-        if not -INT64_MAX <= derived <= INT64_MAX:
-            raise InvalidArgument("seq_no", "derived need_time (epoch + seq_no * takt) out of range")
+        if not TIME_MIN_NS <= derived <= TIME_MAX_NS:
+            raise InvalidArgument(
+                "seq_no",
+                "the need_time it derives (epoch + seq_no * takt) is outside the accepted time range",
+            )
         return derived
 
     def _apply(self, b: Broadcast, line: LineState, row: int, need_time: int, at: int) -> Touched:

@@ -12,6 +12,7 @@ import numpy as np
 
 from jis.columns import Interner, RowList, Table
 from jis.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from jis.engine.limits import MAX_DURATION_NS, require_duration, require_id
 from jis.engine.model import (
     NO_TIME,
     BuildReport,
@@ -22,7 +23,7 @@ from jis.engine.model import (
     SlotView,
     SupplierConfig,
 )
-from jis.engine.sequence import SequenceState, require_id
+from jis.engine.sequence import SequenceState
 
 MAX_RACK_CAPACITY = 1024
 """Largest accepted rack capacity (slot positions are 16-bit in the S ordering key)."""
@@ -82,10 +83,8 @@ class SupplyState:
 
     def configure_supplier(self, cfg: SupplierConfig) -> int:
         require_id("supplier_id", cfg.supplier_id)
-        if cfg.lead_time_ns <= 0:
-            raise InvalidArgument("lead_time", "must be positive")
-        if cfg.unload_to_line_ns < 0:
-            raise InvalidArgument("unload_to_line", "must not be negative")
+        require_duration("lead_time", cfg.lead_time_ns, MAX_DURATION_NS)
+        require_duration("unload_to_line", cfg.unload_to_line_ns, MAX_DURATION_NS, positive=False)
         code = self.seq.supplier_ids.intern(cfg.supplier_id)
         self.suppliers[code] = cfg
         return code

@@ -51,6 +51,8 @@ ACTIONS = {
 }
 DATE_FORMATS = {"203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S", "102": "%Y%m%d"}
 MAX_INTERCHANGE_BYTES = 8 * 1024 * 1024
+MAX_PARTY_ID = 35
+"""Longest interchange sender or recipient identification (UNB 0004, 0010: an..35)."""
 
 
 class EdiError(Exception):

@@ -1,6 +1,6 @@
 """The durable log of accepted inputs plus snapshots: the only code that touches disk."""
 
-from jis.store.base import LogRecord, Store, StoreCorrupt
-from jis.store.sqlite import SqliteStore
+from jis.store.base import LogRecord, Store, StoreBusy, StoreCorrupt
+from jis.store.sqlite import SqliteStore, lock_dir
 
-__all__ = ["LogRecord", "SqliteStore", "Store", "StoreCorrupt"]
+__all__ = ["LogRecord", "SqliteStore", "Store", "StoreBusy", "StoreCorrupt", "lock_dir"]

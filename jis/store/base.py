@@ -18,6 +18,10 @@ class StoreCorrupt(Exception):
     """The store on disk cannot be read; the server must not start on an empty state."""
 
 
+class StoreBusy(Exception):
+    """Another process holds the store: two writers of one log would corrupt it."""
+
+
 @dataclass(frozen=True, slots=True)
 class LogRecord:
     seq: int

@@ -7,13 +7,15 @@ the fsync is shared by everything that arrived together.
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jis.store.base import LogRecord, StoreCorrupt
+from jis.store.base import LogRecord, StoreBusy, StoreCorrupt
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -86,8 +88,31 @@ class _ChunkFile(io.RawIOBase):
         super().close()
 
 
+LOCKFILE = "jis.lock"
+
+
+def lock_dir(data_dir: Path) -> int:
+    """Hold ``<data_dir>/jis.lock`` exclusively until the returned descriptor is closed or
+    the process ends, however it ends (the kernel lets go). Raises StoreBusy, naming the
+    holder's pid, if another process holds it: two servers appending to one log would
+    corrupt it, and each would answer for a state the other does not see."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCKFILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreBusy(f"{data_dir} is in use by another jis server (pid {holder})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class SqliteStore:
-    """Log and snapshots in ``<data_dir>/jis.sqlite3``; single writer, one thread."""
+    """Log and snapshots in ``<data_dir>/jis.sqlite3``; single writer, one thread. A server
+    holds ``lock_dir`` on the data dir before it opens the store."""
 
     FILENAME = "jis.sqlite3"
 

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class BreakServiceStub:
-    """Sequence breaks (SPEC.md 3): what is wrong, how much time is left, what fixes it.
+    """Sequence breaks: what is wrong, how much time is left, what fixes it.
     """
 
     def __init__(self, channel):
@@ -48,7 +48,7 @@ class BreakServiceStub:
 
 
 class BreakServiceServicer:
-    """Sequence breaks (SPEC.md 3): what is wrong, how much time is left, what fixes it.
+    """Sequence breaks: what is wrong, how much time is left, what fixes it.
     """
 
     def ListBreaks(self, request, context):
@@ -88,7 +88,7 @@ def add_BreakServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class BreakService:
-    """Sequence breaks (SPEC.md 3): what is wrong, how much time is left, what fixes it.
+    """Sequence breaks: what is wrong, how much time is left, what fixes it.
     """
 
     @staticmethod

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class BuildSequenceServiceStub:
-    """What a supplier plant builds, in order: the expected sequence (SPEC.md 3, "E") of one
+    """What a supplier plant builds, in order: the expected sequence ("E") of one
     (line, supplier, group), and every change to it as it happens.
     """
 
@@ -49,7 +49,7 @@ class BuildSequenceServiceStub:
 
 
 class BuildSequenceServiceServicer:
-    """What a supplier plant builds, in order: the expected sequence (SPEC.md 3, "E") of one
+    """What a supplier plant builds, in order: the expected sequence ("E") of one
     (line, supplier, group), and every change to it as it happens.
     """
 
@@ -93,7 +93,7 @@ def add_BuildSequenceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class BuildSequenceService:
-    """What a supplier plant builds, in order: the expected sequence (SPEC.md 3, "E") of one
+    """What a supplier plant builds, in order: the expected sequence ("E") of one
     (line, supplier, group), and every change to it as it happens.
     """
 

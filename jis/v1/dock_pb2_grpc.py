@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class DockServiceStub:
-    """Dock and yard (SPEC.md 2.2, 4): door appointments, trailers through the gate, at the
+    """Dock and yard: door appointments, trailers through the gate, at the
     door and unloaded, and the racks they carry.
     """
 
@@ -69,7 +69,7 @@ class DockServiceStub:
 
 
 class DockServiceServicer:
-    """Dock and yard (SPEC.md 2.2, 4): door appointments, trailers through the gate, at the
+    """Dock and yard: door appointments, trailers through the gate, at the
     door and unloaded, and the racks they carry.
     """
 
@@ -159,7 +159,7 @@ def add_DockServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class DockService:
-    """Dock and yard (SPEC.md 2.2, 4): door appointments, trailers through the gate, at the
+    """Dock and yard: door appointments, trailers through the gate, at the
     door and unloaded, and the racks they carry.
     """
 

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class InteropServiceStub:
-    """Industry interfaces (SPEC.md 5): EDIFACT DELJIT in, DESADV out. The mapping of
+    """Industry interfaces: EDIFACT DELJIT in, DESADV out. The mapping of
     segments and qualifiers is in jis/interop/edifact.py and the README.
     """
 
@@ -49,7 +49,7 @@ class InteropServiceStub:
 
 
 class InteropServiceServicer:
-    """Industry interfaces (SPEC.md 5): EDIFACT DELJIT in, DESADV out. The mapping of
+    """Industry interfaces: EDIFACT DELJIT in, DESADV out. The mapping of
     segments and qualifiers is in jis/interop/edifact.py and the README.
     """
 
@@ -91,7 +91,7 @@ def add_InteropServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InteropService:
-    """Industry interfaces (SPEC.md 5): EDIFACT DELJIT in, DESADV out. The mapping of
+    """Industry interfaces: EDIFACT DELJIT in, DESADV out. The mapping of
     segments and qualifiers is in jis/interop/edifact.py and the README.
     """
 

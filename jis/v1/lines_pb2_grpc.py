@@ -190,7 +190,7 @@ class LineService:
 
 
 class ClockServiceStub:
-    """The engine clock (SPEC.md 3.1): the wall clock, or in test mode a clock that
+    """The engine clock: the wall clock, or in test mode a clock that
     only a client moves, forward only.
     """
 
@@ -213,7 +213,7 @@ class ClockServiceStub:
 
 
 class ClockServiceServicer:
-    """The engine clock (SPEC.md 3.1): the wall clock, or in test mode a clock that
+    """The engine clock: the wall clock, or in test mode a clock that
     only a client moves, forward only.
     """
 
@@ -253,7 +253,7 @@ def add_ClockServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ClockService:
-    """The engine clock (SPEC.md 3.1): the wall clock, or in test mode a clock that
+    """The engine clock: the wall clock, or in test mode a clock that
     only a client moves, forward only.
     """
 

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ReportServiceStub:
-    """Inventory and coverage now, and KPIs over a time window (SPEC.md 4).
+    """Inventory and coverage now, and KPIs over a time window.
     """
 
     def __init__(self, channel):
@@ -48,7 +48,7 @@ class ReportServiceStub:
 
 
 class ReportServiceServicer:
-    """Inventory and coverage now, and KPIs over a time window (SPEC.md 4).
+    """Inventory and coverage now, and KPIs over a time window.
     """
 
     def GetInventory(self, request, context):
@@ -85,7 +85,7 @@ def add_ReportServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ReportService:
-    """Inventory and coverage now, and KPIs over a time window (SPEC.md 4).
+    """Inventory and coverage now, and KPIs over a time window.
     """
 
     @staticmethod
