@@ -31,20 +31,9 @@ MAX_ID_LEN = 128
 """Longest accepted id (line, vehicle, supplier, group, part number, rack, door ...)."""
 MAX_TEXT_LEN = 256
 """Longest accepted free text (checkpoint)."""
-ECHO_LEN = 64
-"""Most characters of a client's input quoted back in a status message."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 """C0 and C1 control characters and DEL: never part of an id or a checkpoint."""
-
-
-def quote(value: object) -> str:
-    """``repr`` of a client's value, cut to ECHO_LEN characters: a status message never
-    echoes unbounded input (gRPC limits the size of the metadata that carries it)."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) <= ECHO_LEN:
-        return repr(text)
-    return f"{text[:ECHO_LEN]!r}... ({len(text)} characters)"
 
 
 def has_control(value: str) -> bool:
