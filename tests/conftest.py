@@ -96,6 +96,17 @@ def configure_line(client: Client, name: str, takt_s: int = 60, heartbeat_s: int
     return client.lines.ConfigureLine(req, timeout=10)
 
 
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Client]]:
+    """A test-clock server and a client, per module, for hostile input (it may be left in
+    any state)."""
+    proc = ServerProcess(tmp_path_factory.mktemp("hostile") / "data", "--test-clock").start()
+    c = connect(proc.address)
+    yield proc, c
+    c.channel.close()
+    proc.stop()
+
+
 @pytest.fixture
 def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server of this test's own, for restarts and kill -9."""

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -165,6 +166,24 @@ def keyed(breaks: list[breaks_pb2.SequenceBreak]) -> list[tuple[int, str, str, i
 
 
 # -- MISSING -----------------------------------------------------------------------------------
+
+
+def watch(
+    c: Client, request: breaks_pb2.WatchBreaksRequest
+) -> tuple[queue.Queue[breaks_pb2.BreakEvent], Any]:
+    """Open a WatchBreaks stream read by a thread of its own: its events, and the call."""
+    events: queue.Queue[breaks_pb2.BreakEvent] = queue.Queue()
+    call = c.breaks.WatchBreaks(request)
+
+    def read() -> None:
+        try:
+            for ev in call:
+                events.put(ev)
+        except grpc.RpcError:
+            pass
+
+    threading.Thread(target=read, daemon=True).start()
+    return events, call
 
 
 def test_missing_raised_when_a_vehicle_within_lead_time_has_no_slot(w: World) -> None:
@@ -356,17 +375,7 @@ def test_duplicate_stays_one_open_break_across_pull_and_reinsert(w: World) -> No
     w.dispatch("R1", [("V1", "P-A")], eta_min=5)  # the first slot: R1 position 0, the second built
     [dup] = w.open()
     assert (dup.type, dup.rack_id, dup.position) == (T.BREAK_TYPE_DUPLICATE, "", -1)
-    events: queue.Queue[breaks_pb2.BreakEvent] = queue.Queue()
-    call = w.c.breaks.WatchBreaks(T.WatchBreaksRequest(line_id=w.line, types=[T.BREAK_TYPE_DUPLICATE]))
-
-    def read() -> None:
-        try:
-            for ev in call:
-                events.put(ev)
-        except grpc.RpcError:
-            pass
-
-    threading.Thread(target=read, daemon=True).start()
+    events, call = watch(w.c, T.WatchBreaksRequest(line_id=w.line, types=[T.BREAK_TYPE_DUPLICATE]))
     first = events.get(timeout=10)
     assert first.snapshot and first.sequence_break.break_id == dup.break_id
     w.set_clock(w.at(1))
@@ -553,19 +562,9 @@ def test_open_breaks_are_ranked_by_slack(w: World) -> None:
 
 def test_watch_breaks_sends_the_open_ones_then_live_events_filtered(w: World) -> None:
     w.send(ADD, "V1", 20)  # MISSING, open before the watch starts
-    events: queue.Queue[breaks_pb2.BreakEvent] = queue.Queue()
-    call = w.c.breaks.WatchBreaks(
-        T.WatchBreaksRequest(line_id=w.line, types=[T.BREAK_TYPE_MISSING, T.BREAK_TYPE_ORPHAN])
+    events, call = watch(
+        w.c, T.WatchBreaksRequest(line_id=w.line, types=[T.BREAK_TYPE_MISSING, T.BREAK_TYPE_ORPHAN])
     )
-
-    def read() -> None:
-        try:
-            for ev in call:
-                events.put(ev)
-        except grpc.RpcError:
-            pass
-
-    threading.Thread(target=read, daemon=True).start()
     first = events.get(timeout=10)
     assert (
         first.snapshot

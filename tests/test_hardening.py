@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -56,15 +55,6 @@ def raw_call(channel: grpc.Channel, path: str, streaming: bool, data: bytes) -> 
         return grpc.StatusCode.OK, ""
     except grpc.RpcError as exc:
         return exc.code(), exc.details() or ""
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Client]]:
-    proc = ServerProcess(tmp_path_factory.mktemp("hardening") / "data", "--test-clock").start()
-    c = connect(proc.address)
-    yield proc, c
-    c.channel.close()
-    proc.stop()
 
 
 @pytest.mark.parametrize(("path", "type_name", "streaming"), METHODS, ids=[p for p, _, _ in METHODS])

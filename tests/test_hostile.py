@@ -7,7 +7,6 @@ repeated fields long and short.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jis.v1 import breaks_pb2, dock_pb2, lines_pb2, reports_pb2, sequence_pb2
-from tests.conftest import Client, connect
+from tests.conftest import Client
 from tests.rpcs import every_rpc
 from tests.serverproc import ServerProcess
 
@@ -111,15 +110,6 @@ def build(cls: type[Message], values: dict[str, Any]) -> Message:
 
 UNARY = [(stub, name, cls) for stub, name, cls, streaming in every_rpc() if not streaming]
 STREAMS = [(stub, name, cls) for stub, name, cls, streaming in every_rpc() if streaming]
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Client]]:
-    proc = ServerProcess(tmp_path_factory.mktemp("hostile") / "data", "--test-clock").start()
-    c = connect(proc.address)
-    yield proc, c
-    c.channel.close()
-    proc.stop()
 
 
 def fingerprint(c: Client) -> tuple[bytes, ...]:
