@@ -14,6 +14,7 @@ from hypothesis import settings
 
 from jis.kernels.warmup import compile_all
 from jis.v1 import (
+    breaks_pb2,
     breaks_pb2_grpc,
     broadcast_pb2_grpc,
     build_sequence_pb2_grpc,
@@ -60,6 +61,24 @@ class Client:
 
 def connect(address: str) -> Client:
     return Client(grpc.insecure_channel(address))
+
+
+def all_breaks(
+    c: Client, request: breaks_pb2.ListBreaksRequest, timeout: float = 30
+) -> breaks_pb2.ListBreaksResponse:
+    """Every page of a ListBreaks, as one response."""
+    out, request = (
+        breaks_pb2.ListBreaksResponse(),
+        breaks_pb2.ListBreaksRequest.FromString(request.SerializeToString()),
+    )
+    request.page_size = 10_000
+    for _ in range(1_000):
+        page = c.breaks.ListBreaks(request, timeout=timeout)
+        out.breaks.extend(page.breaks)
+        if not page.next_page_token:
+            return out
+        request.page_token = page.next_page_token
+    raise AssertionError("more than 1,000 pages of breaks")
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from prometheus_client.parser import text_string_to_metric_families
 
 from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, sequence_pb2, supply_pb2
-from tests.conftest import Client, configure_line, connect
+from tests.conftest import Client, all_breaks, configure_line, connect
 from tests.factories import ADD, CHANGE, PULL, REINSERT, bc, part, pub
 from tests.serverproc import ServerProcess
 
@@ -43,9 +43,9 @@ def state_of(client: Client, line_id: str, vehicles: list[str]) -> tuple[object,
     """Everything a client can see of a line, as comparable bytes."""
     seq = client.sequence.ListSequence(sequence_pb2.ListSequenceRequest(line_id=line_id, page_size=10_000))
     line = client.lines.GetLine(lines_pb2.GetLineRequest(line_id=line_id))
-    brk = client.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(line_id=line_id))
-    resolved = client.breaks.ListBreaks(
-        breaks_pb2.ListBreaksRequest(line_id=line_id, resolved_from=Timestamp(seconds=0))
+    brk = all_breaks(client, breaks_pb2.ListBreaksRequest(line_id=line_id))
+    resolved = all_breaks(
+        client, breaks_pb2.ListBreaksRequest(line_id=line_id, resolved_from=Timestamp(seconds=0))
     )
     vs = [client.sequence.GetVehicle(sequence_pb2.GetVehicleRequest(vehicle_id=v)) for v in vehicles]
     return (
@@ -279,10 +279,8 @@ def test_concurrent_inputs_evaluated_per_commit_group_replay_to_the_same_breaks(
             t.join(timeout=120)
 
         def state() -> list[bytes]:
-            open_ = c.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(), timeout=30)
-            resolved = c.breaks.ListBreaks(
-                breaks_pb2.ListBreaksRequest(resolved_from=Timestamp()), timeout=30
-            )
+            open_ = all_breaks(c, breaks_pb2.ListBreaksRequest())
+            resolved = all_breaks(c, breaks_pb2.ListBreaksRequest(resolved_from=Timestamp()))
             seq = c.sequence.ListSequence(
                 sequence_pb2.ListSequenceRequest(line_id="G1", page_size=1000), timeout=30
             )

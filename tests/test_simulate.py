@@ -9,7 +9,7 @@ from pathlib import Path
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.v1 import breaks_pb2
-from tests.conftest import connect
+from tests.conftest import all_breaks, connect
 from tests.serverproc import ServerProcess
 
 
@@ -24,10 +24,8 @@ def test_a_simulated_day_raises_and_resolves_breaks_of_every_type(tmp_path: Path
         r = simulate(proc.address, "--seed", "1", "--hours", "6")
         assert r.returncode == 0, r.stderr
         c = connect(proc.address)
-        open_ = c.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(), timeout=30).breaks
-        resolved = c.breaks.ListBreaks(
-            breaks_pb2.ListBreaksRequest(resolved_from=Timestamp()), timeout=30
-        ).breaks
+        open_ = all_breaks(c, breaks_pb2.ListBreaksRequest()).breaks
+        resolved = all_breaks(c, breaks_pb2.ListBreaksRequest(resolved_from=Timestamp())).breaks
         c.channel.close()
     finally:
         proc.stop()

@@ -17,7 +17,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 
 from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, supply_pb2, supply_pb2_grpc
-from tests.conftest import Client, connect
+from tests.conftest import Client, all_breaks, connect
 from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, part
 from tests.reference import ReferenceModel
 from tests.serverproc import ServerProcess
@@ -228,7 +228,7 @@ class Day:
     def engine_breaks(self) -> tuple[Counter[tuple[str, str, str, int]], dict[tuple[str, str], int]]:
         got: Counter[tuple[str, str, str, int]] = Counter()
         oos: dict[tuple[str, str], int] = {}
-        for b in self.c.breaks.ListBreaks(breaks_pb2.ListBreaksRequest(line_id=LINE), timeout=10).breaks:
+        for b in all_breaks(self.c, breaks_pb2.ListBreaksRequest(line_id=LINE)).breaks:
             name = TYPE_NAMES[b.type]
             if name == "GAP":
                 got[(name, f"{b.first_call_no}-{b.last_call_no}", "", -1)] += 1

@@ -180,6 +180,19 @@ class BreakBook:
         return events
 
 
+def open_order(brk: SequenceBreak) -> tuple[int, int, int, int]:
+    """Sort key of open breaks: least slack first (none last), then detection, then id. It
+    never changes for a break, so a page token can hold it."""
+    slack = brk.slack
+    return (slack is None, slack or 0, brk.detected_at, int(brk.break_id[1:]))
+
+
+def resolved_order(brk: SequenceBreak) -> tuple[int, int]:
+    """Sort key of resolved breaks: resolution time, then id."""
+    assert brk.resolved_at is not None
+    return (brk.resolved_at, int(brk.break_id[1:]))
+
+
 def matches(
     brk: SequenceBreak, line_id: str = "", supplier_id: str = "", types: frozenset[BreakType] = frozenset()
 ) -> bool:

@@ -95,6 +95,12 @@ def _ids(request: Any, *required: str, optional: tuple[str, ...] = ()) -> None:
         require_optional_id(name, getattr(request, name))
 
 
+def _page_size(size: int) -> int:
+    if not 0 <= size <= MAX_PAGE:
+        raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE}")
+    return size or DEFAULT_PAGE
+
+
 def _types(values: Iterable[int]) -> frozenset[BreakType]:
     out = set()
     for i, v in enumerate(values):
@@ -215,14 +221,12 @@ class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
         self, request: sequence_pb2.ListSequenceRequest, context: Ctx
     ) -> sequence_pb2.ListSequenceResponse:
         _ids(request, "line_id")
-        if request.page_size < 0 or request.page_size > MAX_PAGE:
-            raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE}")
-        limit = request.page_size or DEFAULT_PAGE
+        limit = _page_size(request.page_size)
         lo = request.from_seq_no if request.HasField("from_seq_no") else INT64_MIN
         hi = request.to_seq_no if request.HasField("to_seq_no") else INT64_MAX
         query = (request.line_id, lo, hi)
         if request.page_token:
-            after = paging.read_token("page_token", request.page_token, query)
+            (after,) = paging.read_token("page_token", request.page_token, query, 1)
             if after >= INT64_MAX:
                 raise InvalidArgument("page_token", "not a token this server issued for this query")
             lo = max(lo, after + 1)
@@ -231,7 +235,7 @@ class SequenceServicer(sequence_pb2_grpc.SequenceServiceServicer):
         if more and vehicles:
             seq_no = vehicles[-1].seq_no
             assert seq_no is not None  # a listed vehicle is active: it holds a seq_no
-            reply.next_page_token = paging.token(seq_no, query)
+            reply.next_page_token = paging.token((seq_no,), query)
         return reply
 
 
@@ -334,23 +338,28 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
         _ids(request, optional=("line_id", "supplier_id"))
         types = _types(request.types)
         line_id, supplier_id = request.line_id, request.supplier_id
+        limit = _page_size(request.page_size)
+        window = None
         if request.HasField("resolved_from") or request.HasField("resolved_to"):
-            start = (
+            window = (
                 convert.ts_to_ns(request.resolved_from, "resolved_from")
                 if request.HasField("resolved_from")
-                else INT64_MIN
-            )
-            stop = (
+                else INT64_MIN,
                 convert.ts_to_ns(request.resolved_to, "resolved_to")
                 if request.HasField("resolved_to")
-                else INT64_MAX
+                else INT64_MAX,
             )
-            found = await self.gw.call(
-                lambda e, at: e.resolved_breaks(start, stop, line_id, supplier_id, types), context
-            )
-        else:
-            found = await self.gw.call(lambda e, at: e.open_breaks(line_id, supplier_id, types), context)
-        return breaks_pb2.ListBreaksResponse(breaks=[convert.break_out(b) for b in found])
+        query = ("breaks", line_id, supplier_id, sorted(types), window)
+        after = None
+        if request.page_token:
+            after = paging.read_token("page_token", request.page_token, query, 4 if window is None else 2)
+        found, more = await self.gw.call(
+            lambda e, at: e.break_page(line_id, supplier_id, types, window, after, limit), context
+        )
+        reply = breaks_pb2.ListBreaksResponse(breaks=[convert.break_out(b) for b in found])
+        if more is not None:
+            reply.next_page_token = paging.token(more, query)
+        return reply
 
 
 class SupplyServicer(supply_pb2_grpc.SupplyServiceServicer):

@@ -58,12 +58,22 @@ def _as_json(messages: Sequence[Message]) -> str:
     return json.dumps([json_format.MessageToDict(m) for m in messages], indent=2)
 
 
+MAX_PAGES = 1_000
+"""Most pages one listing reads (of up to 10,000 items each)."""
+
+
 def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> str:
     types = [f"BREAK_TYPE_{t.upper()}" for t in a.type]
-    req = breaks_pb2.ListBreaksRequest(line_id=a.line, supplier_id=a.supplier, types=types)
+    req = breaks_pb2.ListBreaksRequest(line_id=a.line, supplier_id=a.supplier, types=types, page_size=10_000)
     if a.resolved_since:
         req.resolved_from.FromJsonString(a.resolved_since)
-    found = list(breaks_pb2_grpc.BreakServiceStub(ch).ListBreaks(req, timeout=TIMEOUT_S).breaks)
+    stub, found = breaks_pb2_grpc.BreakServiceStub(ch), []
+    for _ in range(MAX_PAGES):
+        page = stub.ListBreaks(req, timeout=TIMEOUT_S)
+        found += page.breaks
+        if not page.next_page_token:
+            break
+        req.page_token = page.next_page_token
     if a.json:
         return _as_json(found)
     rows = [

@@ -11,6 +11,7 @@ Not thread-safe: :class:`jis.engine.runner.EngineRunner` calls it from one threa
 
 from __future__ import annotations
 
+import heapq
 import io
 import logging
 import pickle
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from jis import __version__
-from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches
+from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches, open_order, resolved_order
 from jis.columns import Interner
 from jis.engine import bulk, codec, inventory
 from jis.engine.dock import DockState
@@ -743,7 +744,7 @@ class Engine:
     ) -> list[SequenceBreak]:
         """Open breaks matching the filter, least slack first (no need_time last)."""
         found = [b for b in self.book.open.values() if matches(b, line_id, supplier_id, types)]
-        return sorted(found, key=lambda b: (b.slack is None, b.slack or 0, b.detected_at, b.break_id))
+        return sorted(found, key=open_order)
 
     def resolved_breaks(
         self,
@@ -754,12 +755,35 @@ class Engine:
         types: frozenset[BreakType] = frozenset(),
     ) -> list[SequenceBreak]:
         """Breaks resolved in [start, stop), by resolution time."""
-        if start > stop:
-            raise InvalidArgument("resolved_from", "after resolved_to")
-        return [
-            b
-            for b in self.book.resolved
-            if b.resolved_at is not None
-            and start <= b.resolved_at < stop
-            and matches(b, line_id, supplier_id, types)
-        ]
+        return self.break_page(line_id, supplier_id, types, (start, stop), None, len(self.book.resolved))[0]
+
+    def break_page(
+        self,
+        line_id: str,
+        supplier_id: str,
+        types: frozenset[BreakType],
+        window: tuple[int, int] | None,
+        after: tuple[int, ...] | None,
+        limit: int,
+    ) -> tuple[list[SequenceBreak], tuple[int, ...] | None]:
+        """Up to ``limit`` open breaks (``window`` None) or breaks resolved in [start, stop)
+        matching the filter, the first after the sort key ``after`` (alerts.breaks.open_order,
+        resolved_order); and the key to continue after (None: nothing more)."""
+        pool: Iterable[SequenceBreak]
+        if window is None:
+            pool, order = self.book.open.values(), open_order
+        else:
+            start, stop = window
+            if start > stop:
+                raise InvalidArgument("resolved_from", "after resolved_to")
+            pool = (
+                b for b in self.book.resolved if b.resolved_at is not None and start <= b.resolved_at < stop
+            )
+            order = resolved_order  # type: ignore[assignment]
+        found = [b for b in pool if matches(b, line_id, supplier_id, types)]
+        if after is not None:
+            found = [b for b in found if order(b) > after]
+        page = heapq.nsmallest(limit + 1, found, key=order)
+        if len(page) > limit:
+            return page[:limit], order(page[limit - 1])
+        return page, None

@@ -26,31 +26,31 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13jis/v1/breaks.proto\x12\x06jis.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n\x0eRecoveryAction\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.jis.v1.RecoveryKind\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\nvehicle_id\x18\x03 \x01(\t\x12\x13\n\x0bpart_number\x18\x04 \x01(\t\x12\x1f\n\x17replacement_part_number\x18\x05 \x01(\t\x12\x0f\n\x07rack_id\x18\x06 \x01(\t\x12\x15\n\rfrom_position\x18\x07 \x01(\x05\x12\x12\n\nto_rack_id\x18\x08 \x01(\t\x12\x13\n\x0bto_position\x18\t \x01(\x05\x12\x15\n\rfirst_call_no\x18\n \x01(\x04\x12\x14\n\x0clast_call_no\x18\x0b \x01(\x04\"\xbe\x03\n\rSequenceBreak\x12\x10\n\x08\x62reak_id\x18\x01 \x01(\t\x12\x1f\n\x04type\x18\x02 \x01(\x0e\x32\x11.jis.v1.BreakType\x12\x0f\n\x07line_id\x18\x03 \x01(\t\x12\x13\n\x0bsupplier_id\x18\x04 \x01(\t\x12\r\n\x05group\x18\x05 \x01(\t\x12\x12\n\nvehicle_id\x18\x06 \x01(\t\x12\x0f\n\x07rack_id\x18\x07 \x01(\t\x12\x10\n\x08position\x18\x08 \x01(\x05\x12\x15\n\rfirst_call_no\x18\t \x01(\x04\x12\x14\n\x0clast_call_no\x18\n \x01(\x04\x12(\n\x05slack\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x64\x65tected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bresolved_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x06\x61\x63tion\x18\x0e \x01(\x0b\x32\x16.jis.v1.RecoveryAction\x12-\n\tneed_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbf\x01\n\x11ListBreaksRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x13\n\x0bsupplier_id\x18\x02 \x01(\t\x12 \n\x05types\x18\x03 \x03(\x0e\x32\x11.jis.v1.BreakType\x12\x31\n\rresolved_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bresolved_to\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\";\n\x12ListBreaksResponse\x12%\n\x06\x62reaks\x18\x01 \x03(\x0b\x32\x15.jis.v1.SequenceBreak\"\\\n\x12WatchBreaksRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x13\n\x0bsupplier_id\x18\x02 \x01(\t\x12 \n\x05types\x18\x03 \x03(\x0e\x32\x11.jis.v1.BreakType\"\xb6\x01\n\nBreakEvent\x12%\n\x04kind\x18\x01 \x01(\x0e\x32\x17.jis.v1.BreakEvent.Kind\x12-\n\x0esequence_break\x18\x02 \x01(\x0b\x32\x15.jis.v1.SequenceBreak\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n\x0bKIND_RAISED\x10\x01\x12\x11\n\rKIND_RESOLVED\x10\x02*\xf8\x01\n\tBreakType\x12\x1a\n\x16\x42REAK_TYPE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42REAK_TYPE_GAP\x10\x01\x12\x16\n\x12\x42REAK_TYPE_MISSING\x10\x02\x12\x15\n\x11\x42REAK_TYPE_ORPHAN\x10\x03\x12\x1c\n\x18\x42REAK_TYPE_WRONG_VARIANT\x10\x04\x12\x18\n\x14\x42REAK_TYPE_DUPLICATE\x10\x05\x12\x1e\n\x1a\x42REAK_TYPE_OUT_OF_SEQUENCE\x10\x06\x12\x13\n\x0f\x42REAK_TYPE_LATE\x10\x07\x12\x1f\n\x1b\x42REAK_TYPE_BROADCAST_SILENT\x10\x08*\x87\x02\n\x0cRecoveryKind\x12\x1d\n\x19RECOVERY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aRECOVERY_KIND_RESEND_CALLS\x10\x01\x12\x1c\n\x18RECOVERY_KIND_BUILD_PART\x10\x02\x12\x1b\n\x17RECOVERY_KIND_PULL_SLOT\x10\x03\x12\x1b\n\x17RECOVERY_KIND_MOVE_SLOT\x10\x04\x12!\n\x1dRECOVERY_KIND_REPLACE_VARIANT\x10\x05\x12\x1f\n\x1bRECOVERY_KIND_EXPEDITE_RACK\x10\x06\x12\x1c\n\x18RECOVERY_KIND_CHECK_FEED\x10\x07\x32\x94\x01\n\x0c\x42reakService\x12\x43\n\nListBreaks\x12\x19.jis.v1.ListBreaksRequest\x1a\x1a.jis.v1.ListBreaksResponse\x12?\n\x0bWatchBreaks\x12\x1a.jis.v1.WatchBreaksRequest\x1a\x12.jis.v1.BreakEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13jis/v1/breaks.proto\x12\x06jis.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n\x0eRecoveryAction\x12\"\n\x04kind\x18\x01 \x01(\x0e\x32\x14.jis.v1.RecoveryKind\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\nvehicle_id\x18\x03 \x01(\t\x12\x13\n\x0bpart_number\x18\x04 \x01(\t\x12\x1f\n\x17replacement_part_number\x18\x05 \x01(\t\x12\x0f\n\x07rack_id\x18\x06 \x01(\t\x12\x15\n\rfrom_position\x18\x07 \x01(\x05\x12\x12\n\nto_rack_id\x18\x08 \x01(\t\x12\x13\n\x0bto_position\x18\t \x01(\x05\x12\x15\n\rfirst_call_no\x18\n \x01(\x04\x12\x14\n\x0clast_call_no\x18\x0b \x01(\x04\"\xbe\x03\n\rSequenceBreak\x12\x10\n\x08\x62reak_id\x18\x01 \x01(\t\x12\x1f\n\x04type\x18\x02 \x01(\x0e\x32\x11.jis.v1.BreakType\x12\x0f\n\x07line_id\x18\x03 \x01(\t\x12\x13\n\x0bsupplier_id\x18\x04 \x01(\t\x12\r\n\x05group\x18\x05 \x01(\t\x12\x12\n\nvehicle_id\x18\x06 \x01(\t\x12\x0f\n\x07rack_id\x18\x07 \x01(\t\x12\x10\n\x08position\x18\x08 \x01(\x05\x12\x15\n\rfirst_call_no\x18\t \x01(\x04\x12\x14\n\x0clast_call_no\x18\n \x01(\x04\x12(\n\x05slack\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x64\x65tected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bresolved_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x06\x61\x63tion\x18\x0e \x01(\x0b\x32\x16.jis.v1.RecoveryAction\x12-\n\tneed_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe6\x01\n\x11ListBreaksRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x13\n\x0bsupplier_id\x18\x02 \x01(\t\x12 \n\x05types\x18\x03 \x03(\x0e\x32\x11.jis.v1.BreakType\x12\x31\n\rresolved_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bresolved_to\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"T\n\x12ListBreaksResponse\x12%\n\x06\x62reaks\x18\x01 \x03(\x0b\x32\x15.jis.v1.SequenceBreak\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\\\n\x12WatchBreaksRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x13\n\x0bsupplier_id\x18\x02 \x01(\t\x12 \n\x05types\x18\x03 \x03(\x0e\x32\x11.jis.v1.BreakType\"\xb6\x01\n\nBreakEvent\x12%\n\x04kind\x18\x01 \x01(\x0e\x32\x17.jis.v1.BreakEvent.Kind\x12-\n\x0esequence_break\x18\x02 \x01(\x0b\x32\x15.jis.v1.SequenceBreak\x12\x10\n\x08snapshot\x18\x03 \x01(\x08\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n\x0bKIND_RAISED\x10\x01\x12\x11\n\rKIND_RESOLVED\x10\x02*\xf8\x01\n\tBreakType\x12\x1a\n\x16\x42REAK_TYPE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42REAK_TYPE_GAP\x10\x01\x12\x16\n\x12\x42REAK_TYPE_MISSING\x10\x02\x12\x15\n\x11\x42REAK_TYPE_ORPHAN\x10\x03\x12\x1c\n\x18\x42REAK_TYPE_WRONG_VARIANT\x10\x04\x12\x18\n\x14\x42REAK_TYPE_DUPLICATE\x10\x05\x12\x1e\n\x1a\x42REAK_TYPE_OUT_OF_SEQUENCE\x10\x06\x12\x13\n\x0f\x42REAK_TYPE_LATE\x10\x07\x12\x1f\n\x1b\x42REAK_TYPE_BROADCAST_SILENT\x10\x08*\x87\x02\n\x0cRecoveryKind\x12\x1d\n\x19RECOVERY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aRECOVERY_KIND_RESEND_CALLS\x10\x01\x12\x1c\n\x18RECOVERY_KIND_BUILD_PART\x10\x02\x12\x1b\n\x17RECOVERY_KIND_PULL_SLOT\x10\x03\x12\x1b\n\x17RECOVERY_KIND_MOVE_SLOT\x10\x04\x12!\n\x1dRECOVERY_KIND_REPLACE_VARIANT\x10\x05\x12\x1f\n\x1bRECOVERY_KIND_EXPEDITE_RACK\x10\x06\x12\x1c\n\x18RECOVERY_KIND_CHECK_FEED\x10\x07\x32\x94\x01\n\x0c\x42reakService\x12\x43\n\nListBreaks\x12\x19.jis.v1.ListBreaksRequest\x1a\x1a.jis.v1.ListBreaksResponse\x12?\n\x0bWatchBreaks\x12\x1a.jis.v1.WatchBreaksRequest\x1a\x12.jis.v1.BreakEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jis.v1.breaks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BREAKTYPE']._serialized_start=1356
-  _globals['_BREAKTYPE']._serialized_end=1604
-  _globals['_RECOVERYKIND']._serialized_start=1607
-  _globals['_RECOVERYKIND']._serialized_end=1870
+  _globals['_BREAKTYPE']._serialized_start=1420
+  _globals['_BREAKTYPE']._serialized_end=1668
+  _globals['_RECOVERYKIND']._serialized_start=1671
+  _globals['_RECOVERYKIND']._serialized_end=1934
   _globals['_RECOVERYACTION']._serialized_start=97
   _globals['_RECOVERYACTION']._serialized_end=370
   _globals['_SEQUENCEBREAK']._serialized_start=373
   _globals['_SEQUENCEBREAK']._serialized_end=819
   _globals['_LISTBREAKSREQUEST']._serialized_start=822
-  _globals['_LISTBREAKSREQUEST']._serialized_end=1013
-  _globals['_LISTBREAKSRESPONSE']._serialized_start=1015
-  _globals['_LISTBREAKSRESPONSE']._serialized_end=1074
-  _globals['_WATCHBREAKSREQUEST']._serialized_start=1076
-  _globals['_WATCHBREAKSREQUEST']._serialized_end=1168
-  _globals['_BREAKEVENT']._serialized_start=1171
-  _globals['_BREAKEVENT']._serialized_end=1353
-  _globals['_BREAKEVENT_KIND']._serialized_start=1289
-  _globals['_BREAKEVENT_KIND']._serialized_end=1353
-  _globals['_BREAKSERVICE']._serialized_start=1873
-  _globals['_BREAKSERVICE']._serialized_end=2021
+  _globals['_LISTBREAKSREQUEST']._serialized_end=1052
+  _globals['_LISTBREAKSRESPONSE']._serialized_start=1054
+  _globals['_LISTBREAKSRESPONSE']._serialized_end=1138
+  _globals['_WATCHBREAKSREQUEST']._serialized_start=1140
+  _globals['_WATCHBREAKSREQUEST']._serialized_end=1232
+  _globals['_BREAKEVENT']._serialized_start=1235
+  _globals['_BREAKEVENT']._serialized_end=1417
+  _globals['_BREAKEVENT_KIND']._serialized_start=1353
+  _globals['_BREAKEVENT_KIND']._serialized_end=1417
+  _globals['_BREAKSERVICE']._serialized_start=1937
+  _globals['_BREAKSERVICE']._serialized_end=2085
 # @@protoc_insertion_point(module_scope)

@@ -112,24 +112,30 @@ class SequenceBreak(_message.Message):
     def __init__(self, break_id: _Optional[str] = ..., type: _Optional[_Union[BreakType, str]] = ..., line_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., group: _Optional[str] = ..., vehicle_id: _Optional[str] = ..., rack_id: _Optional[str] = ..., position: _Optional[int] = ..., first_call_no: _Optional[int] = ..., last_call_no: _Optional[int] = ..., slack: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., detected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., action: _Optional[_Union[RecoveryAction, _Mapping]] = ..., need_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListBreaksRequest(_message.Message):
-    __slots__ = ("line_id", "supplier_id", "types", "resolved_from", "resolved_to")
+    __slots__ = ("line_id", "supplier_id", "types", "resolved_from", "resolved_to", "page_size", "page_token")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
     RESOLVED_FROM_FIELD_NUMBER: _ClassVar[int]
     RESOLVED_TO_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     line_id: str
     supplier_id: str
     types: _containers.RepeatedScalarFieldContainer[BreakType]
     resolved_from: _timestamp_pb2.Timestamp
     resolved_to: _timestamp_pb2.Timestamp
-    def __init__(self, line_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[BreakType, str]]] = ..., resolved_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolved_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, line_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[BreakType, str]]] = ..., resolved_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolved_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListBreaksResponse(_message.Message):
-    __slots__ = ("breaks",)
+    __slots__ = ("breaks", "next_page_token")
     BREAKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     breaks: _containers.RepeatedCompositeFieldContainer[SequenceBreak]
-    def __init__(self, breaks: _Optional[_Iterable[_Union[SequenceBreak, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, breaks: _Optional[_Iterable[_Union[SequenceBreak, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class WatchBreaksRequest(_message.Message):
     __slots__ = ("line_id", "supplier_id", "types")
