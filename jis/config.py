@@ -30,6 +30,10 @@ class ServerConfig:
     max_pending_reads: int = 500
     """The same bound for unary read calls (Get*, List*, ExportDesadv), counted apart from
     writes: an operator can still read while writes are refused."""
+    max_stream_bytes: int = 16 * 1024 * 1024
+    """Bytes of build-sequence updates a WatchBuildSequence stream may hold unsent (besides
+    at most 10,000 updates); beyond, the stream ends with RESOURCE_EXHAUSTED and its reader
+    resumes by cursor."""
     sync: str = "FULL"
     """SQLite synchronous mode: FULL (survives power loss) or NORMAL (survives kill -9 only)."""
     max_message_bytes: int = 16 * 1024 * 1024
@@ -82,6 +86,7 @@ ENV = {
     "grace_s": "JIS_GRACE_S",
     "max_pending": "JIS_MAX_PENDING",
     "max_pending_reads": "JIS_MAX_PENDING_READS",
+    "max_stream_bytes": "JIS_MAX_STREAM_BYTES",
     "sync": "JIS_SYNC",
     "max_message_bytes": "JIS_MAX_MESSAGE_BYTES",
     "snapshot_every": "JIS_SNAPSHOT_EVERY",

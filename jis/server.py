@@ -121,7 +121,9 @@ async def serve(cfg: ServerConfig) -> None:
     engine = Engine(store)
     loop = asyncio.get_running_loop()
     fanout = Fanout()
-    feed_fanout: servicers.FeedFanout = KeyedFanout()
+    feed_fanout: servicers.FeedFanout = KeyedFanout(
+        max_bytes=cfg.max_stream_bytes, size_of=servicers.feed_item_bytes
+    )
     metrics = Metrics()
     runner = EngineRunner(
         engine,

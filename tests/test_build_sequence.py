@@ -11,10 +11,12 @@ import itertools
 import queue
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
 
+from jis.v1 import broadcast_pb2
 from jis.v1 import build_sequence_pb2 as bs
 from tests.conftest import Client, configure_line, connect
 from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, part, pub
@@ -286,3 +288,61 @@ def test_a_cursor_never_issued_is_failed_precondition(client: Client, line_id: s
     with pytest.raises(grpc.RpcError) as err:
         next(client.build.WatchBuildSequence(req, timeout=10))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "after_cursor" in err.value.details()
+
+
+def test_an_idle_reader_is_cut_off_by_bytes_before_the_update_count(tmp_path: Path) -> None:
+    """The fault: an idle reader kept 44 MiB of updates, all within the 10,000-update bound
+    (one update may carry a thousand changes). Updates held for a stream are bounded in
+    bytes too (--max-stream-bytes); beyond it the stream ends with RESOURCE_EXHAUSTED, and
+    the reader resumes by the last cursor it saw with nothing lost."""
+    proc = ServerProcess(tmp_path / "data", "--max-stream-bytes", "30000").start()
+    try:
+        c = connect(proc.address)
+        configure_line(c, "IDLE")
+        # no BDP probing: the client's receive window stays at 64 KiB, so a reader that does
+        # not read leaves the updates in the server's queue
+        idle_ch = grpc.insecure_channel(proc.address, options=[("grpc.http2.bdp_probe", 0)])
+        idle = Client(idle_ch).build.WatchBuildSequence(
+            bs.WatchBuildSequenceRequest(line_id="IDLE", supplier_id="SUP1", group="SEAT"), timeout=60
+        )
+        snapshot = next(idle)
+        assert snapshot.WhichOneof("update") == "snapshot"
+        calls = itertools.count(1)
+        for _ in range(20):  # 20 x 1,000 changes of about 90 bytes: far over any window
+            numbers = [next(calls) for _ in range(1000)]
+            c.broadcast.PublishBatch(
+                broadcast_pb2.PublishBatchRequest(
+                    broadcasts=[bc("IDLE", n, ADD, f"IDLE-{n}", n, [part()]) for n in numbers]
+                ),
+                timeout=30,
+            )
+        last_cursor, cut = snapshot.snapshot.cursor, None
+        try:
+            for update in idle:
+                last_cursor = update.changes.changes[-1].cursor
+        except grpc.RpcError as exc:
+            cut = exc
+        assert cut is not None and cut.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, cut
+        assert "resume" in cut.details() or "reconnect" in cut.details()
+        # resumed from the last cursor seen: every later change, exactly once
+        again = c.build.WatchBuildSequence(
+            bs.WatchBuildSequenceRequest(
+                line_id="IDLE", supplier_id="SUP1", group="SEAT", after_cursor=last_cursor
+            ),
+            timeout=10,
+        )
+        seen: list[str] = []
+        try:
+            for update in again:
+                seen += [ch.entry.vehicle_id for ch in update.changes.changes]
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        got = c.build.GetBuildSequence(
+            bs.GetBuildSequenceRequest(line_id="IDLE", supplier_id="SUP1", group="SEAT"), timeout=10
+        )
+        assert len(got.entries) == 20_000
+        assert len(seen) == len(set(seen)) and seen == [e.vehicle_id for e in got.entries][-len(seen) :]
+        idle_ch.close()
+        c.channel.close()
+    finally:
+        proc.stop()

@@ -9,7 +9,7 @@ grows memory without bound.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -69,16 +69,34 @@ T = TypeVar("T")
 class KeyedSubscription(Generic[K, T]):
     key: K
     queue: asyncio.Queue[T | None] = field(repr=False)
+    queued_bytes: int = 0
+    """Bytes of the items in ``queue`` (as the fan-out's ``size_of`` counts them)."""
+    size_of: Callable[[T], int] = field(default=lambda item: 0, repr=False)
+
+    async def get(self) -> T | None:
+        """The next item (None: cut off for being too slow)."""
+        item = await self.queue.get()
+        if item is not None:
+            self.queued_bytes -= self.size_of(item)
+        return item
 
 
 class KeyedFanout(Generic[K, T]):
     """Fan-out of items that each concern one key (a build sequence's scope) to the
     subscribers of that key, on the event loop; same bounded queues and cut-off as
-    :class:`Fanout`. Publishing costs one dict lookup per key in the batch, however many
-    subscribers other keys have."""
+    :class:`Fanout`, bounded in bytes too (``size_of`` an item; one item may carry a
+    thousand changes, so a count alone lets an idle reader hold megabytes). Publishing
+    costs one dict lookup per key in the batch, however many subscribers other keys have."""
 
-    def __init__(self, max_queue: int = 10_000) -> None:
+    def __init__(
+        self,
+        max_queue: int = 10_000,
+        max_bytes: int = 16 * 1024 * 1024,
+        size_of: Callable[[T], int] = lambda item: 0,
+    ) -> None:
         self.max_queue = max_queue
+        self.max_bytes = max_bytes
+        self.size_of = size_of
         self._subs: dict[K, set[KeyedSubscription[K, T]]] = {}
         self._n = 0
 
@@ -89,7 +107,9 @@ class KeyedFanout(Generic[K, T]):
         return set(self._subs)
 
     def subscribe(self, key: K) -> KeyedSubscription[K, T]:
-        sub: KeyedSubscription[K, T] = KeyedSubscription(key, asyncio.Queue(self.max_queue + 1))
+        sub: KeyedSubscription[K, T] = KeyedSubscription(
+            key, asyncio.Queue(self.max_queue + 1), size_of=self.size_of
+        )
         self._subs.setdefault(key, set()).add(sub)
         self._n += 1
         return sub
@@ -105,12 +125,18 @@ class KeyedFanout(Generic[K, T]):
 
     def publish(self, items: dict[K, list[T]]) -> None:
         for key, batch in items.items():
+            size = sum(map(self.size_of, batch))
             for sub in list(self._subs.get(key, ())):
-                if sub.queue.qsize() + len(batch) > self.max_queue:
+                if (
+                    sub.queue.qsize() + len(batch) > self.max_queue
+                    or sub.queued_bytes + size > self.max_bytes
+                ):
                     self.unsubscribe(sub)
                     while not sub.queue.empty():
                         sub.queue.get_nowait()
+                    sub.queued_bytes = 0
                     sub.queue.put_nowait(None)
                     continue
                 for item in batch:
                     sub.queue.put_nowait(item)
+                sub.queued_bytes += size

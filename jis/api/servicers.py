@@ -406,11 +406,15 @@ class SupplyServicer(supply_pb2_grpc.SupplyServiceServicer):
 
 
 ScopeKey = tuple[str, str, str]
-FeedItem = tuple[int, int, build_sequence_pb2.BuildSequenceUpdate]
-"""(last cursor, first cursor, the update carrying those changes)."""
+FeedItem = tuple[int, int, build_sequence_pb2.BuildSequenceUpdate, int]
+"""(last cursor, first cursor, the update carrying those changes, its size in bytes)."""
 RESUME_CHUNK = 1000
 """Most changes in one update when catching up after a cursor."""
 FeedFanout = KeyedFanout[ScopeKey, FeedItem]
+
+
+def feed_item_bytes(item: FeedItem) -> int:
+    return item[3]
 
 
 def publish_feed(fanout: FeedFanout, batch: FeedBatch) -> None:
@@ -428,7 +432,8 @@ def publish_feed(fanout: FeedFanout, batch: FeedBatch) -> None:
         key = batch.names.scope_names(code)
         if key in watched:
             events = batch.events(order[bounds[i] : bounds[i + 1]])
-            items[key] = [(events[-1].cursor, events[0].cursor, convert.feed_changes_out(events))]
+            update = convert.feed_changes_out(events)
+            items[key] = [(events[-1].cursor, events[0].cursor, update, update.ByteSize())]
     fanout.publish(items)
 
 
@@ -469,13 +474,13 @@ class BuildSequenceServicer(build_sequence_pb2_grpc.BuildSequenceServiceServicer
                     snapshot=convert.build_sequence_out(*key, entries, upto)
                 )
             while True:
-                item = await sub.queue.get()
+                item = await sub.get()
                 if item is None:
                     raise ResourceExhausted(
                         "",
                         "subscriber too slow: its queue overflowed; reconnect with the last cursor seen",
                     )
-                last, first, update = item
+                last, first, update, _ = item
                 if first > upto:
                     yield update
                 elif last > upto:  # partly in what was already sent: send the rest
