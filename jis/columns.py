@@ -176,6 +176,12 @@ class Table:
         self._cap = state["cap"]
         self._data = {k: with_room(v, self._cap) for k, v in state["columns"].items()}
 
+    def without_front(self, k: int) -> Table:
+        """A new table of rows [k, len) (in new memory, with room to grow: views of this
+        one stay as they are)."""
+        rest = {name: v[k : self._n] for name, v in self._data.items()}
+        return Table.from_arrays(self._dtypes, rest)
+
     @classmethod
     def from_arrays(
         cls, dtypes: Mapping[str, npt.DTypeLike], arrays: Mapping[str, npt.NDArray[np.generic]]

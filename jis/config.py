@@ -41,6 +41,10 @@ class ServerConfig:
     snapshot_every: int = 100_000
     """Snapshot the state after this many inputs (each broadcast of a batch counts) and on a
     clean stop; 0: only on a clean stop. Bounds what a restart after a crash replays."""
+    retain: str = "7d"
+    """How long history is kept in memory, in engine time (e.g. 7d, 36h, 90m; 0: all):
+    build-sequence changes older than this are dropped, and a stream resuming from an
+    older cursor is told to read the build sequence again (OUT_OF_RANGE)."""
     metrics_port: int = -1
     """HTTP port of the Prometheus /metrics endpoint on --host; -1: none, 0: a free one (logged)."""
     credentials: str = ""
@@ -90,6 +94,7 @@ ENV = {
     "sync": "JIS_SYNC",
     "max_message_bytes": "JIS_MAX_MESSAGE_BYTES",
     "snapshot_every": "JIS_SNAPSHOT_EVERY",
+    "retain": "JIS_RETAIN",
     "metrics_port": "JIS_METRICS_PORT",
     "credentials": "JIS_CREDENTIALS",
     "tls_cert": "JIS_TLS_CERT",
@@ -120,7 +125,29 @@ def from_arguments(ns: argparse.Namespace) -> ServerConfig:
     cfg = ServerConfig(**{f.name: getattr(ns, f.name) for f in fields(ServerConfig)})
     if cfg.sync.upper() not in ("FULL", "NORMAL"):
         raise SystemExit(f"--sync must be FULL or NORMAL, not {cfg.sync!r}")
+    try:
+        duration_ns(cfg.retain)
+    except ValueError as exc:
+        raise SystemExit(f"--retain: {exc}") from None
     return cfg
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def duration_ns(text: str) -> int:
+    """``"7d"``, ``"36h"``, ``"90m"``, ``"45s"`` (or ``"0"``) in nanoseconds."""
+    text = text.strip().lower()
+    if text == "0":
+        return 0
+    number, unit = text[:-1], text[-1:]
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        seconds = -1.0
+    if not 0 < seconds <= 10 * 365 * 86_400:
+        raise ValueError(f"{text!r} is not a duration like 7d, 36h, 90m or 0 (at most 10 years)")
+    return round(seconds * 1_000_000_000)
 
 
 @functools.cache

@@ -28,7 +28,7 @@ from jis.api import servicers
 from jis.api.auth import Authorizer, Credentials
 from jis.api.handlers import Admission, add_service
 from jis.clock import Clock
-from jis.config import LOOPBACK, ConfigError, ServerConfig, check_exposure
+from jis.config import LOOPBACK, ConfigError, ServerConfig, check_exposure, duration_ns
 from jis.engine.engine import Engine
 from jis.engine.runner import EngineRunner
 from jis.kernels.warmup import compile_all
@@ -118,7 +118,7 @@ async def serve(cfg: ServerConfig) -> None:
     held = lock_dir(cfg.data_dir)  # first: a second server on this dir stops here, whatever its port
     store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)
-    engine = Engine(store)
+    engine = Engine(store, retain_ns=duration_ns(cfg.retain))
     loop = asyncio.get_running_loop()
     fanout = Fanout()
     feed_fanout: servicers.FeedFanout = KeyedFanout(

@@ -346,3 +346,64 @@ def test_an_idle_reader_is_cut_off_by_bytes_before_the_update_count(tmp_path: Pa
         c.channel.close()
     finally:
         proc.stop()
+
+
+def test_a_cursor_older_than_the_retention_is_out_of_range_and_a_fresh_read_resumes(tmp_path: Path) -> None:
+    """Build-sequence changes older than --retain leave memory; a resume from a cursor among
+    them is OUT_OF_RANGE, telling the client to read the build sequence again and resume
+    after the cursor it returns: from there every later change arrives exactly once, also
+    after a kill -9 (the drop is journaled, so replay drops the same)."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from jis.v1 import lines_pb2
+
+    proc = ServerProcess(tmp_path / "data", "--test-clock", "--retain", "1h").start()
+    hour = 3600
+    scope = {"line_id": "RET", "supplier_id": "SUP1", "group": "SEAT"}
+    try:
+        c = connect(proc.address)
+        c.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=10 * hour)), timeout=10)
+        configure_line(c, "RET")
+        for n in range(1, 4):
+            c.broadcast.Publish(pub(bc("RET", n, ADD, f"RET-{n}", n, [part()])), timeout=10)
+        early = c.build.GetBuildSequence(bs.GetBuildSequenceRequest(**scope), timeout=10).cursor
+        assert early == 3
+        c.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=13 * hour)), timeout=10)
+        for n in range(4, 6):  # the first group after the clock moved drops what is 1 h old
+            c.broadcast.Publish(pub(bc("RET", n, ADD, f"RET-{n}", n, [part()])), timeout=10)
+
+        def resume(after: int) -> list[bs.BuildSequenceChange]:
+            call = c.build.WatchBuildSequence(
+                bs.WatchBuildSequenceRequest(after_cursor=after, **scope), timeout=1.5
+            )
+            out: list[bs.BuildSequenceChange] = []
+            try:
+                for update in call:
+                    out += update.changes.changes
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise
+            return out
+
+        for attempt in range(2):
+            with pytest.raises(grpc.RpcError) as old:
+                resume(1)
+            assert old.value.code() == grpc.StatusCode.OUT_OF_RANGE
+            assert "GetBuildSequence" in old.value.details()
+            fresh = c.build.GetBuildSequence(bs.GetBuildSequenceRequest(**scope), timeout=10)
+            assert [e.vehicle_id for e in fresh.entries] == [f"RET-{n}" for n in range(1, 6 + attempt)]
+            assert fresh.cursor == 5 + attempt  # cursors never move, also across the restart
+            kept = [f"RET-{n}" for n in range(4, 6 + attempt)]
+            assert [ch.entry.vehicle_id for ch in resume(3)] == kept  # newer than the cutoff: kept
+            n = 6 + attempt
+            c.broadcast.Publish(pub(bc("RET", n, ADD, f"RET-{n}", n, [part()])), timeout=10)
+            later = resume(fresh.cursor)
+            assert [(ch.cursor, ch.entry.vehicle_id) for ch in later] == [(fresh.cursor + 1, f"RET-{n}")]
+            if attempt == 0:
+                c.channel.close()
+                proc.kill9()
+                proc.restart()
+                c = connect(proc.address)
+        c.channel.close()
+    finally:
+        proc.stop()

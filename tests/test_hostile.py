@@ -30,6 +30,7 @@ ALLOWED = {
     grpc.StatusCode.FAILED_PRECONDITION,
     grpc.StatusCode.ALREADY_EXISTS,
     grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.OUT_OF_RANGE,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 FEW_IDS = ["L1", "V1", "SUP", "SEAT", "R1", "P-A"]  # so that some requests meet existing state

@@ -93,8 +93,16 @@ def _read(f: io.BufferedIOBase, n: int) -> bytes:
 
 
 class Engine:
-    def __init__(self, store: Store | None = None) -> None:
+    RETAIN_STEP = 3600 * 10**9
+    """Retention moves its cutoff in steps of at least this much engine time (an hour): each
+    step copies the history it keeps, so not at every group."""
+
+    def __init__(self, store: Store | None = None, retain_ns: int = 0) -> None:
         self.store = store
+        self.retain_ns = retain_ns
+        """Keep build-sequence history this long (engine time); 0: keep all (see :meth:`retain`)."""
+        self.retained_to = 0
+        """Engine time before which history has been dropped (journaled "retain" records)."""
         self.book = BreakBook()
         self.seq = SequenceState(self.book)
         self.supply = SupplyState(self.seq)
@@ -122,7 +130,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/9 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/10 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
 
     def snapshot(self) -> bytes:
@@ -144,6 +152,7 @@ class Engine:
             self.dock,
             self.kpis,
             self.last_at,
+            self.retained_to,
         )
         buffers: list[pickle.PickleBuffer] = []
         skeleton = pickle.dumps(state, protocol=5, buffer_callback=buffers.append)
@@ -176,9 +185,17 @@ class Engine:
             mem = np.zeros(max(nbytes, room), np.uint8)  # calloc: the pages past nbytes stay untouched
             _readinto(f, mem[:nbytes].data)
             buffers.append(mem[:nbytes])
-        (self.seq, self.supply, self.book, self.evaluator, self.feed, self.dock, self.kpis, self.last_at) = (
-            pickle.loads(skeleton, buffers=buffers)
-        )
+        (
+            self.seq,
+            self.supply,
+            self.book,
+            self.evaluator,
+            self.feed,
+            self.dock,
+            self.kpis,
+            self.last_at,
+            self.retained_to,
+        ) = pickle.loads(skeleton, buffers=buffers)
         return True
 
     def save_snapshot(self) -> int:
@@ -210,6 +227,7 @@ class Engine:
             "batch-from": self._replay_batch,
             "columns": lambda r: self.publish_columns(PackedBroadcasts.decode(r.body), r.at),
             "clock": lambda r: self.tick(r.at),
+            "retain": self._replay_retain,
             "supplier": lambda r: self.configure_supplier(codec.decode_supplier(r.body), r.at),
             "build": lambda r: self.report_build(codec.decode_build(r.body), r.at),
             "dispatch": lambda r: self.dispatch_rack(codec.decode_dispatch(r.body), r.at),
@@ -252,6 +270,10 @@ class Engine:
     def _replay_batch(self, r: LogRecord) -> None:
         cause, *bodies = r.body.split(b"\n")
         self.publish_batch([codec.decode_broadcast(x) for x in bodies], r.at, cause=int(cause))
+
+    def _replay_retain(self, r: LogRecord) -> None:
+        self.last_at = max(self.last_at, r.at)
+        self._retain(struct.unpack("<q", r.body)[0])
 
     def _replay_move(self, r: LogRecord) -> None:
         rack_id, stage, when = codec.loads(r.body)
@@ -335,6 +357,20 @@ class Engine:
         then note when the input's event happened (what its breaks are detected from)."""
         self.advance(at)
         self.book.cause_at = at if cause is None else cause
+
+    def retain(self, now: int) -> None:
+        """Drop from memory the build-sequence history older than the retention, once the
+        cutoff has moved a step. Journaled with its cutoff, so replay drops exactly the same
+        whatever the retention of the process that replays."""
+        cutoff = now - self.retain_ns
+        if not self.retain_ns or cutoff < self.retained_to + self.RETAIN_STEP or not self.feed.older(cutoff):
+            return
+        self._retain(cutoff)
+        self._journal("retain", now, struct.pack("<q", cutoff), inputs=0)
+
+    def _retain(self, cutoff: int) -> None:
+        self.feed.compact(cutoff)
+        self.retained_to = cutoff
 
     def tick(self, at: int) -> None:
         """The clock was set to ``at`` (test mode): journal it, so a restart resumes there."""

@@ -41,6 +41,12 @@ class NotFound(DomainError):
     code_name = "NOT_FOUND"
 
 
+class OutOfRange(DomainError):
+    """A position past what is kept (a cursor older than the retained history)."""
+
+    code_name = "OUT_OF_RANGE"
+
+
 class ResourceExhausted(DomainError):
     """Beyond a documented limit or the engine's capacity."""
 

@@ -4,7 +4,8 @@ A supplier plant builds in the order of E (SPEC 3). It keeps a stream open and n
 after the sequence from its horizon on, every change as it happens: vehicle added,
 part list changed or moved, pulled, re-inserted, cancelled, installed. Each applied
 broadcast appends one event per scope it changed to one columnar log; an event's
-**cursor** is its row number + 1. Cursors are global and increase with every event,
+**cursor** is its position in that log (1, 2, 3 ...), kept when events older than the
+retention are dropped from the front. Cursors are global and increase with every event,
 so a scope's events have increasing (not consecutive) cursors. Replay applies the
 same broadcasts in the same order, so a restart rebuilds the same cursors: a client
 resumes after the last cursor it saw, with nothing lost and nothing repeated.
@@ -22,6 +23,7 @@ import numpy.typing as npt
 
 from jis.columns import Interner, Table
 from jis.engine.bulk import RunTouched, first_use
+from jis.engine.errors import OutOfRange
 from jis.engine.model import NO_TIME, Action, VehicleState
 from jis.engine.sequence import SequenceState, Touched
 from jis.kernels.runs import run_rows
@@ -220,23 +222,46 @@ class BuildFeed:
     def __init__(self, seq: SequenceState) -> None:
         self.seq = seq
         self.events = Table(_EVENT_COLUMNS)
-        """One row per event (its cursor is its row + 1)."""
+        """One row per event kept (its cursor is base + its row + 1)."""
         self.messages = Table(_MESSAGE_COLUMNS)
         """One row per broadcast that made events."""
         self.scope_codes: dict[Scope, int] = {}
         self.scope_keys: list[Scope] = []
+        self.base = 0
+        """Events dropped from the front (:meth:`compact`): event row r has cursor base + r + 1."""
         self._drained = 0
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Events in a snapshot are state, not news: a restored feed has nothing to drain
         (recovery drains and drops them, which would copy every event ever recorded)."""
         self.__dict__.update(state)
+        self.__dict__.setdefault("base", 0)
         self._drained = len(self.events)
 
     @property
     def head(self) -> int:
         """The cursor of the newest event (0: none yet)."""
-        return len(self.events)
+        return self.base + len(self.events)
+
+    def older(self, before: int) -> bool:
+        """Whether any event kept is of a broadcast applied before engine time ``before``."""
+        return len(self.messages) > 0 and self.messages.item("at", 0) < before
+
+    def compact(self, before: int) -> int:
+        """Drop the events of the broadcasts applied before engine time ``before`` (the feed
+        is in time order: they are its oldest); returns how many events went. Cursors do
+        not change; a resume from a cursor before the oldest kept event is refused
+        (:meth:`since`). The kept rows move to new memory: drained views stay valid."""
+        k_msg = int(np.searchsorted(self.messages.col("at"), before, "left"))
+        if k_msg == 0:
+            return 0
+        k_ev = int(np.searchsorted(self.events.col("message"), k_msg, "left"))
+        self.events = self.events.without_front(k_ev)
+        self.events.col("message")[:] -= k_msg
+        self.messages = self.messages.without_front(k_msg)
+        self.base += k_ev
+        self._drained = max(0, self._drained - k_ev)
+        return k_ev
 
     def names(self) -> FeedNames:
         s = self.seq
@@ -353,13 +378,22 @@ class BuildFeed:
         columns = _Drained(
             {k: _frozen(ev(k)[lo:hi]) for k in _EVENT_COLUMNS}, {k: _frozen(msg(k)) for k in _MESSAGE_COLUMNS}
         )
-        return FeedBatch(np.arange(lo + 1, hi + 1, dtype=np.int64), columns, self.names())
+        base = self.base
+        return FeedBatch(np.arange(base + lo + 1, base + hi + 1, dtype=np.int64), columns, self.names())
 
     def since(self, scope: Scope, after: int) -> FeedBatch:
-        """The scope's events with a cursor greater than ``after``, oldest first."""
+        """The scope's events with a cursor greater than ``after``, oldest first;
+        OutOfRange if events after ``after`` were dropped (:meth:`compact`)."""
+        if after < self.base:
+            raise OutOfRange(
+                "after_cursor",
+                f"cursor {after} is older than the build-sequence history kept here (from cursor "
+                f"{self.base} on): read GetBuildSequence again and resume from the cursor it returns",
+            )
         code = self.scope_codes.get(scope, -1)
-        rows = np.flatnonzero(self.events.col("scope")[after:] == code) + after
-        return FeedBatch((rows + 1).astype(np.int64), self._columns(rows), self.names())
+        lo = after - self.base
+        rows = np.flatnonzero(self.events.col("scope")[lo:] == code) + lo
+        return FeedBatch((rows + 1 + self.base).astype(np.int64), self._columns(rows), self.names())
 
     def _columns(self, rows: npt.NDArray[np.intp]) -> dict[str, npt.NDArray[np.generic]]:
         """FEED_COLUMNS of the events at ``rows`` (copies)."""

@@ -206,6 +206,8 @@ class EngineRunner:
                 if not group:
                     self.engine.advance(self.clock.now())
                 self.engine.begin_group()
+                if group:
+                    self.engine.retain(self.clock.now())
                 for item in group:
                     if item is _STOP:
                         stopping = True
