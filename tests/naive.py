@@ -64,3 +64,14 @@ def affected_need(s_e: list[int], e_need: list[int], j: int) -> int:
         if s_e[t] >= 0:
             return e_need[s_e[t]]
     return NO_NEED
+
+
+def missing_ahead(
+    slotted: list[bool], e_need: list[int], lead: int, now: int, until: int
+) -> tuple[list[int], list[int], int]:
+    """The E entries without a slot whose horizon (need - lead) comes after ``now`` and by
+    ``until``, by horizon then E position; their horizons; the first horizon after ``until``."""
+    ahead = [(e_need[i] - lead, i) for i in range(len(e_need)) if not slotted[i]]
+    inside = sorted((h, i) for h, i in ahead if now < h <= until)
+    after = [h for h, _ in ahead if h > until]
+    return [i for _, i in inside], [h for h, _ in inside], min(after) if after else NO_NEED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,18 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from jis.alerts.breaks import HISTORY_COLUMNS, BreakType
+from jis.engine.engine import Engine
+from jis.engine.model import (
+    Action,
+    Broadcast,
+    BuildReport,
+    LineConfig,
+    PartDemand,
+    RackDispatch,
+    RackStage,
+    SupplierConfig,
+)
 from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, supply_pb2
 from tests.conftest import Client, connect
 from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, part, pub
@@ -55,6 +68,10 @@ _ids = itertools.count(1)
 
 def ts(ns: int) -> Timestamp:
     return Timestamp(seconds=ns // 10**9, nanos=ns % 10**9)
+
+
+def rfc3339(ns: int) -> str:
+    return ts(ns).ToJsonString()
 
 
 @dataclass
@@ -223,6 +240,40 @@ def test_missing_raised_exactly_when_the_clock_passes_the_horizon(w: World) -> N
     [brk] = w.open()
     assert brk.type == T.BREAK_TYPE_MISSING and brk.detected_at == ts(w.at(70))
     assert brk.slack.seconds == 30 * 60
+
+
+def test_a_clock_jump_past_many_horizons_raises_each_missing_at_its_own_moment_in_time_order(
+    w: World,
+) -> None:
+    # Horizons (need - 30 min) from t0 + 60 min on, some shared, some not in seq_no order.
+    needs = {k: 90 + (k * 7919) % 240 for k in range(300)}  # minutes after t0; a permutation-ish spread
+    needs.update({k: 100 for k in range(10, 20)})  # ten vehicles with one horizon (t0 + 70 min)
+    w.send(ADD, "FIRST", 20)  # inside the horizon already: its snapshot event shows the watch is live
+    batch = [
+        bc(w.line, w.call + 1 + k, ADD, w.v(f"J{k}"), 100 + k, [part("SEAT", "P-A", w.sup)], rfc3339(w.at(n)))
+        for k, n in needs.items()
+    ]
+    w.call += len(batch)
+    reply = w.c.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=batch), timeout=30)
+    assert reply.applied == len(batch)
+    assert [b.vehicle_id for b in w.open()] == [w.v("FIRST")]
+    events, call = watch(w.c, T.WatchBreaksRequest(line_id=w.line))
+    assert events.get(timeout=10).sequence_break.vehicle_id == w.v("FIRST")
+    w.set_clock(w.at(24 * 60))  # one jump past all 300 horizons
+    got = [events.get(timeout=30) for _ in range(len(needs))]
+    call.cancel()
+    # Each vehicle once, detected when the clock passed its own horizon; in time order, then
+    # seq_no order at one moment; break ids in raise order.
+    want = sorted(needs, key=lambda k: (needs[k], k))
+    assert [(e.kind, e.snapshot) for e in got] == [(T.BreakEvent.KIND_RAISED, False)] * len(needs)
+    assert [e.sequence_break.vehicle_id for e in got] == [w.v(f"J{k}") for k in want]
+    assert [e.sequence_break.detected_at for e in got] == [ts(w.at(needs[k] - 30)) for k in want]
+    assert all(e.sequence_break.type == T.BREAK_TYPE_MISSING for e in got)
+    ids = [int(e.sequence_break.break_id[1:]) for e in got]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    w.reevaluate()  # the same state again: nothing new, nothing resolved
+    assert len(w.open(T.BREAK_TYPE_MISSING)) == len(needs) + 1
+    assert w.resolved() == []
 
 
 def test_wrong_variant_slot_is_not_missing(w: World) -> None:
@@ -696,3 +747,146 @@ def test_supply_input_errors_name_the_field(w: World) -> None:
     assert w.c.supply.GetRack(supply_pb2.GetRackRequest(rack_id=f"{w.line}-R1")).stage == (  # type: ignore[attr-defined]
         supply_pb2.RACK_STAGE_LINE_SIDE
     )
+
+
+# -- time-driven breaks: one jump is every deadline in turn -------------------------------------
+
+
+def _timed_world(seed: int) -> tuple[Engine, list[str], int]:
+    """An engine at T0 with two lines, two suppliers, two groups: vehicles without slots and with
+    (some of the wrong variant), racks in transit that turn late and at the dock; the
+    vehicles' need times share moments and do not follow seq_no. Returns it, its vehicle
+    ids, and a moment to jump to."""
+    rng = random.Random(seed)
+    t0, minute = 1_800_000_000 * 10**9, 60 * 10**9
+    e = Engine()
+    for line in ("L1", "L2"):
+        e.configure_line(LineConfig(line, minute, rng.choice([90, 20 * 24 * 60]) * minute, None), t0)
+    for sup in ("S1", "S2"):
+        e.configure_supplier(
+            SupplierConfig(sup, rng.choice([1, 10, 30]) * minute, rng.choice([0, 5]) * minute), t0
+        )
+    vehicles: list[str] = []
+    msgs: list[Broadcast] = []
+    for i in range(rng.randint(0, 60)):
+        line = rng.choice(("L1", "L2"))
+        parts = tuple(
+            PartDemand(g, f"P{rng.randint(0, 1)}", rng.choice(("S1", "S2")), 1)
+            for g in ("G1", "G2")
+            if rng.random() < 0.7
+        )
+        vid = f"{line}-V{i}"
+        vehicles.append(vid)
+        need = t0 + rng.randint(0, 40) * rng.choice([5, 20]) * minute
+        msgs.append(Broadcast(line, len(msgs) + 1, Action.ADD, vid, i, need_time=need, parts=parts))
+    for line in ("L1", "L2"):
+        mine = [m for m in msgs if m.line_id == line]
+        mine = [
+            Broadcast(line, k + 1, m.action, m.vehicle_id, m.seq_no, need_time=m.need_time, parts=m.parts)
+            for k, m in enumerate(mine)
+        ]
+        e.publish_batch(mine, t0)
+    for m in msgs:
+        for p in m.parts:
+            if rng.random() < 0.2:
+                e.report_build(
+                    BuildReport(p.supplier_id, p.group, m.line_id, m.vehicle_id, f"P{rng.randint(0, 1)}"), t0
+                )
+    for r in range(rng.randint(0, 10)):
+        line, sup, group = rng.choice(("L1", "L2")), rng.choice(("S1", "S2")), rng.choice(("G1", "G2"))
+        on = [
+            m
+            for m in msgs
+            if m.line_id == line and any(p.supplier_id == sup and p.group == group for p in m.parts)
+        ]
+        slots = tuple(
+            (m.vehicle_id, f"P{rng.randint(0, 1)}") for m in rng.sample(on, min(len(on), rng.randint(1, 4)))
+        )
+        if not slots:
+            continue
+        e.dispatch_rack(
+            RackDispatch(f"R{r}", sup, group, line, 12, slots, t0 + rng.randint(0, 20) * 5 * minute), t0
+        )
+        if rng.random() < 0.3:
+            e.move_rack(f"R{r}", RackStage.AT_DOCK, t0 + rng.randint(0, 10) * minute, t0 + 10 * minute)
+    return e, vehicles, t0 + rng.randint(10, 230) * minute
+
+
+def _timed_state(e: Engine) -> tuple[Any, ...]:
+    ev, book = e.evaluator, e.book
+    return (
+        [(x.seq, x.raised, x.sequence_break) for x in book.drain()],
+        list(book.open.items()),
+        [(k, list(v)) for k, v in book.scoped.items()],
+        book.resolved,
+        {c: book.history.col(c).tolist() for c in HISTORY_COLUMNS},
+        [(k, v.tolist()) for k, v in ev._missing.items()],
+        list(ev._due.items()),
+        ev._tie,
+        sorted(ev._heap),
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_one_clock_jump_does_what_every_deadline_in_turn_does(seed: int) -> None:
+    """A jump past many deadlines (a scope matched once, then planned) leaves every break, event,
+    id and the deadline state exactly as advancing to each deadline in turn (a full evaluation at
+    each); and so do the inputs after it."""
+    jump, vehicles, until = _timed_world(seed)
+    turn, _, _ = _timed_world(seed)
+    assert _timed_state(jump) == _timed_state(turn)
+    rng = random.Random(seed)
+    for at in (until, until + rng.randint(1, 200) * 60 * 10**9):
+        jump.tick(at)
+        while (d := turn.next_deadline()) <= at:
+            turn.advance(d)
+        turn.tick(at)
+        assert _timed_state(jump) == _timed_state(turn)
+        for e in (jump, turn):  # the same state again: nothing new
+            for scope in e.evaluator.scopes_of_supplier(1) + e.evaluator.scopes_of_supplier(2):
+                e.evaluator.evaluate(scope, at)
+        assert _timed_state(jump) == _timed_state(turn)
+        if vehicles:  # an input after the jump: a build resolves what it may
+            v = rng.choice(vehicles)
+            for e in (jump, turn):
+                e.report_build(BuildReport("S1", "G1", v.split("-")[0], v, "P0"), at)
+            assert _timed_state(jump) == _timed_state(turn)
+
+
+def test_racks_turning_late_at_one_moment_of_a_jump_are_raised_in_s_order() -> None:
+    t0, minute = 1_800_000_000 * 10**9, 60 * 10**9
+
+    def world() -> Engine:
+        e = Engine()
+        e.configure_line(LineConfig("L", minute, 24 * 60 * minute, None), t0)
+        e.configure_supplier(SupplierConfig("S", 30 * minute, 5 * minute), t0)
+        need = {"V0": 40, "V1": 60, "V2": 60, "V3": 60}  # V0: MISSING first, so the jump plans the scope
+        e.publish_batch(
+            [
+                Broadcast(
+                    "L",
+                    k + 1,
+                    Action.ADD,
+                    v,
+                    k,
+                    need_time=t0 + n * minute,
+                    parts=(PartDemand("G", "P", "S", 1),),
+                )
+                for k, (v, n) in enumerate(need.items())
+            ],
+            t0,
+        )
+        for rack, v in (("R2", "V3"), ("R1", "V1"), ("R3", "V2")):  # S order: R2, R1, R3
+            e.dispatch_rack(RackDispatch(rack, "S", "G", "L", 12, ((v, "P"),), t0 + 10 * minute), t0)
+        e.book.drain()
+        return e
+
+    jump, turn = world(), world()
+    jump.tick(t0 + 120 * minute)
+    while (d := turn.next_deadline()) <= t0 + 120 * minute:
+        turn.advance(d)
+    turn.tick(t0 + 120 * minute)
+    state = _timed_state(jump)
+    assert state == _timed_state(turn)
+    late = [(x[2].rack_id, x[2].detected_at) for x in state[0] if x[2].type == BreakType.LATE]
+    assert late == [(r, t0 + 55 * minute + 1) for r in ("R2", "R1", "R3")]

@@ -275,6 +275,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         matching._match,
         matching._rack_needs,
         matching._missing_due,
+        matching._missing_ahead,
         sequence._sequence_window,
         inventory._coverage,
         sets._only,
@@ -381,3 +382,25 @@ def test_missing_due_is_the_unslotted_entries_due_by_now_and_the_next_moment(ent
     assert due.tolist() == [i for i in unslotted if entries[i][1] - lead <= now]
     ahead = [entries[i][1] - lead for i in unslotted if entries[i][1] - lead > now]
     assert later == (min(ahead) if ahead else matching.NO_NEED)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(-50, 50)), max_size=30),
+    st.integers(0, 20),
+    st.integers(-30, 30),
+    st.integers(0, 40),
+)
+def test_missing_ahead_is_what_the_clock_alone_raises_by_until_in_time_order(
+    entries, lead, now, span
+) -> None:  # type: ignore[no-untyped-def]
+    e_flags = np.array([f for f, _ in entries], np.uint8)
+    e_need = np.array([n for _, n in entries], np.int64)
+    idx, when, later = matching.missing_ahead(e_flags, e_need, lead, now, now + span)
+    want, want_when, want_later = naive.missing_ahead(
+        [f & matching.SLOTTED > 0 for f, _ in entries], [n for _, n in entries], lead, now, now + span
+    )
+    assert (idx.tolist(), when.tolist(), later) == (want, want_when, want_later)
+    # and the moments are those missing_due moves through: each entry is due from its own on
+    for i, t in zip(idx.tolist(), when.tolist(), strict=True):
+        assert i in matching.missing_due(e_flags, e_need, lead, t)[0].tolist()
+        assert i not in matching.missing_due(e_flags, e_need, lead, t - 1)[0].tolist()

@@ -420,3 +420,44 @@ def missing_due(e_flags: U8, e_need: I64, lead: int, now: int) -> tuple[I64, int
     others (NO_NEED: none). One pass over E, for what MISSING needs of it."""
     due, later = _missing_due(e_flags, e_need, np.int64(lead), np.int64(now))
     return due, int(later)
+
+
+@njit(cache=True, nogil=True)
+def _missing_ahead(e_flags, e_need, lead, now, until):  # type: ignore[no-untyped-def]
+    n = e_flags.shape[0]
+    idx = np.empty(n, np.int64)
+    when = np.empty(n, np.int64)
+    k = 0
+    in_order = True
+    later = NO_NEED
+    for i in range(n):
+        if e_flags[i] & SLOTTED:
+            continue
+        horizon = e_need[i] - lead
+        if horizon <= now:
+            continue
+        if horizon <= until:
+            if k and horizon < when[k - 1]:
+                in_order = False
+            idx[k] = i
+            when[k] = horizon
+            k += 1
+        elif horizon < later:
+            later = horizon
+    return idx[:k], when[:k], in_order, later
+
+
+def missing_ahead(e_flags: U8, e_need: I64, lead: int, now: int, until: int) -> tuple[I64, I64, int]:
+    """What the clock alone does to MISSING from ``now`` to ``until``: the E entries without
+    a slot whose need_time minus ``lead`` comes after ``now`` and by ``until``, in the order
+    it comes (by that moment, then E order), the moment of each (int64[k], ascending), and
+    the earliest such moment after ``until`` (NO_NEED: none). One pass over E, then a sort
+    of the k entries only if their moments do not ascend in E order already (need times
+    mostly follow seq_no; numpy's stable argsort is adaptive)."""
+    idx, when, in_order, later = _missing_ahead(
+        e_flags, e_need, np.int64(lead), np.int64(now), np.int64(until)
+    )
+    if not in_order:
+        order = np.argsort(when, kind="stable")
+        idx, when = idx[order], when[order]
+    return idx, when, int(later)

@@ -30,6 +30,7 @@ def compile_all() -> None:
     s_e = matching.match(e, e, np.zeros(2, i64), e[::-1].copy(), e, matching.MatchScratch()).s_e
     matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
     matching.missing_due(np.zeros(2, np.uint8), np.zeros(2, i64), 0, 0)
+    matching.missing_ahead(np.zeros(2, np.uint8), np.zeros(2, i64), 0, 0, 1)
     inventory.coverage(s_e, np.zeros(2, np.uint8), np.zeros(2, i8))
     sets.only(np.arange(2, dtype=i32), np.arange(2, dtype=i32))  # vehicle codes
     # a run's feed rows, with the engine's column dtypes (one part list short, one long)
