@@ -3,14 +3,18 @@ through is listed exactly once, in one order that never changes for a break."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, supply_pb2
-from tests.conftest import Client, all_breaks
+from tests.conftest import Client, all_breaks, configure_line, connect
 from tests.factories import ADD, CANCEL, bc, part
+from tests.serverproc import ServerProcess
 
 MISSING = breaks_pb2.BREAK_TYPE_MISSING
 
@@ -117,3 +121,57 @@ def test_the_default_page_is_500(paged_line: tuple[Client, str]) -> None:
         breaks_pb2.ListBreaksRequest(line_id=line, page_token=page.next_page_token), timeout=10
     )
     assert len(rest.breaks) == 1 and not rest.next_page_token
+
+
+def test_resolved_breaks_older_than_the_retention_answer_from_the_archive_alike(tmp_path: Path) -> None:
+    """Resolved breaks older than --retain leave memory for the store's archive, in the
+    commit that journals the cutoff; a ListBreaks of a window reaching back answers with the
+    same content and order, pages running across archive and memory, also after kill -9."""
+    hour = 3600
+    t0 = 1_767_225_600 - 10 * hour  # ten hours before the line's epoch (2026-01-01)
+    proc = ServerProcess(tmp_path / "data", "--test-clock", "--retain", "1h").start()
+    try:
+        c = connect(proc.address)
+        c.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=t0)), timeout=10)
+        configure_line(c, "AR")
+        c.supply.ConfigureSupplier(
+            supply_pb2.ConfigureSupplierRequest(supplier_id="PG", lead_time=Duration(seconds=30 * 86_400)),
+            timeout=10,
+        )
+        add_vehicles(c, "AR", 1, 12)  # 12 MISSING, resolved by their CANCEL at t0
+        for k in range(1, 13):
+            c.broadcast.Publish(broadcast_pb2.PublishRequest(broadcast=bc("AR", 12 + k, CANCEL, f"AR-{k}")))
+        # MISSING only: the 3 h jump also raises and resolves a BROADCAST_SILENT (after the cutoff)
+        window = {"line_id": "AR", "resolved_from": Timestamp(seconds=0), "types": [MISSING]}
+        before = all_breaks(c, breaks_pb2.ListBreaksRequest(**window)).breaks
+        assert len(before) == 12
+        c.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=t0 + 3 * hour)), timeout=10)
+        add_vehicles(c, "AR", 100, 3)  # the first group after the clock moved archives what is 1 h old
+        for k in range(100, 103):
+            c.broadcast.Publish(broadcast_pb2.PublishRequest(broadcast=bc("AR", 30 + k, CANCEL, f"AR-{k}")))
+
+        def listed() -> list[bytes]:
+            request = breaks_pb2.ListBreaksRequest(page_size=5, **window)
+            out: list[bytes] = []
+            for _ in range(10):
+                page = c.breaks.ListBreaks(request, timeout=10)
+                out += [b.SerializeToString(deterministic=True) for b in page.breaks]
+                if not page.next_page_token:
+                    return out
+                request.page_token = page.next_page_token
+            raise AssertionError("too many pages")
+
+        after = listed()
+        assert len(after) == 15
+        assert after[:12] == [b.SerializeToString(deterministic=True) for b in before]
+        with sqlite3.connect(tmp_path / "data" / "jis.sqlite3") as db:
+            assert db.execute("SELECT COUNT(*) FROM archive_break").fetchone()[0] == 12
+        c.channel.close()
+        proc.kill9()
+        proc.restart()
+        c = connect(proc.address)
+        assert listed() == after
+        c.channel.close()
+    finally:
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.stop()

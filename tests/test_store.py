@@ -1,5 +1,6 @@
-"""The embedded store's snapshots: stored in chunks (SQLite refuses one value over 1 GB),
-replaced atomically, and readable when written by the version before chunking."""
+"""The embedded store: snapshots stored in chunks (SQLite refuses one value over 1 GB),
+replaced atomically, and readable when written by the version before chunking; the archive
+of resolved breaks, committed and discarded with the records it goes with."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from jis.alerts.breaks import BreakType, RecoveryAction, RecoveryKind, SequenceBreak
+from jis.engine import codec
 from jis.store import sqlite as sqlite_store
-from jis.store.base import StoreCorrupt
+from jis.store.base import ArchivedBreak, BreakQuery, StoreCorrupt
 
 
 def test_a_snapshot_larger_than_a_chunk_reads_back_whole(
@@ -46,3 +49,49 @@ def test_a_snapshot_missing_a_chunk_is_a_corrupt_store(
     with pytest.raises(StoreCorrupt, match="3 of 4 chunks"):
         store.latest_snapshot()
     store.close()
+
+
+def _archived(number: int, resolved_at: int, line_id: str = "L", kind: int = 2) -> ArchivedBreak:
+    return ArchivedBreak(number, resolved_at, line_id, "S", kind, f"body {number}".encode())
+
+
+def test_archived_breaks_commit_with_their_records_and_leave_with_a_discard(tmp_path: Path) -> None:
+    store = sqlite_store.SqliteStore(tmp_path)
+    with pytest.raises(RuntimeError):
+        store.archive_breaks([_archived(1, 10)])  # no record to go with
+    store.append("retain", 100, b"")
+    store.archive_breaks([_archived(1, 10), _archived(2, 10, "M"), _archived(3, 5, kind=3)])
+    everything = BreakQuery(0, 1_000)
+    assert store.archived_breaks(everything, None, 10) == []  # not before the commit
+    store.commit()
+    assert store.archived_breaks(everything, None, 10) == [b"body 3", b"body 1", b"body 2"]
+    assert store.archived_breaks(everything, (10, 1), 10) == [b"body 2"]
+    assert store.archived_breaks(BreakQuery(0, 1_000, line_id="L", types=(2,)), None, 10) == [b"body 1"]
+    assert store.archived_breaks(BreakQuery(6, 10), None, 10) == []
+    assert store.archived_breaks(everything, None, 2) == [b"body 3", b"body 1"]
+    store.append("retain", 200, b"")
+    store.archive_breaks([_archived(4, 150), _archived(1, 99)])  # 1 is there already: kept as it is
+    store.commit()
+    assert store.archived_breaks(everything, None, 10) == [b"body 3", b"body 1", b"body 2", b"body 4"]
+    store.discard(1)  # the second commit's group failed: its archive rows go with its records
+    assert store.archived_breaks(everything, None, 10) == [b"body 3", b"body 1", b"body 2"]
+    store.close()
+
+
+def test_a_break_survives_the_archive_encoding() -> None:
+    brk = SequenceBreak(
+        "B00000042",
+        BreakType.OUT_OF_SEQUENCE,
+        "L1",
+        detected_at=5,
+        action=RecoveryAction(
+            RecoveryKind.MOVE_SLOT, "move it", rack_id="R1", from_position=2, to_position=0
+        ),
+        supplier_id="S",
+        group="G",
+        vehicle_id="V",
+        position=2,
+        need_time=99,
+        resolved_at=7,
+    )
+    assert codec.decode_break(codec.encode_break(brk)) == brk

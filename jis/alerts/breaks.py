@@ -156,6 +156,19 @@ class BreakBook:
         self._emit(False, done)
         return True
 
+    def older(self, before: int) -> bool:
+        """Whether the oldest resolved break in memory (they are kept in the order they were
+        resolved) was resolved before ``before``."""
+        first = self.resolved[0].resolved_at if self.resolved else None
+        return first is not None and first < before
+
+    def archive(self, before: int) -> list[SequenceBreak]:
+        """Take the breaks resolved before ``before`` out of memory; returns them."""
+        old = [b for b in self.resolved if b.resolved_at is not None and b.resolved_at < before]
+        if old:
+            self.resolved = [b for b in self.resolved if b.resolved_at is None or b.resolved_at >= before]
+        return old
+
     def _emit(self, raised: bool, brk: SequenceBreak) -> None:
         key = (brk.line_id, brk.type)
         self.open_counts[key] = self.open_counts.get(key, 0) + (1 if raised else -1)

@@ -6,9 +6,11 @@ and the same bytes for the same content (digests: :mod:`jis.kernels.digest`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+from jis.alerts.breaks import BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.engine.model import (
     AppointmentSpec,
     Broadcast,
@@ -117,3 +119,17 @@ def encode_appointment(a: AppointmentSpec) -> bytes:
 def decode_appointment(body: bytes) -> AppointmentSpec:
     appointment_id, door, start, end, carrier, trailer, supplier_id, racks = loads(body)
     return AppointmentSpec(appointment_id, door, start, end, carrier, trailer, supplier_id, tuple(racks))
+
+
+def encode_break(b: SequenceBreak) -> bytes:
+    """A break as a JSON object of its fields (the archive's rows: readable with sqlite3)."""
+    return dumps(dataclasses.asdict(b))
+
+
+def decode_break(data: bytes) -> SequenceBreak:
+    fields = loads(data)
+    action = fields.pop("action")
+    return SequenceBreak(
+        **{**fields, "type": BreakType(fields["type"])},
+        action=RecoveryAction(**{**action, "kind": RecoveryKind(action["kind"])}),
+    )

@@ -17,6 +17,7 @@ import logging
 import pickle
 import struct
 from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -56,7 +57,7 @@ from jis.engine.sequence import SequenceState
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching
 from jis.metrics import KPI_WINDOW_S, EngineStats, LineStats
-from jis.store.base import LogRecord, Store, StoreCorrupt
+from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, Store, StoreCorrupt
 
 log = logging.getLogger(__name__)
 
@@ -359,17 +360,36 @@ class Engine:
         self.book.cause_at = at if cause is None else cause
 
     def retain(self, now: int) -> None:
-        """Drop from memory the build-sequence history older than the retention, once the
-        cutoff has moved a step. Journaled with its cutoff, so replay drops exactly the same
-        whatever the retention of the process that replays."""
+        """Drop from memory the history older than the retention, once the cutoff has moved
+        a step and something is that old: build-sequence changes (gone) and resolved breaks
+        (to the store's archive, in this group's commit). Journaled with its cutoff, so
+        replay drops exactly the same whatever the retention of the process that replays."""
         cutoff = now - self.retain_ns
-        if not self.retain_ns or cutoff < self.retained_to + self.RETAIN_STEP or not self.feed.older(cutoff):
+        if not self.retain_ns or cutoff < self.retained_to + self.RETAIN_STEP:
             return
-        self._retain(cutoff)
+        if not (self.feed.older(cutoff) or (self.store is not None and self.book.older(cutoff))):
+            return
         self._journal("retain", now, struct.pack("<q", cutoff), inputs=0)
+        self._retain(cutoff)
 
     def _retain(self, cutoff: int) -> None:
         self.feed.compact(cutoff)
+        if self.store is not None:  # without a store, nowhere to keep them: they stay
+            old = self.book.archive(cutoff)
+            if old and not self._replaying:  # replay: the archive has them since that commit
+                self.store.archive_breaks(
+                    [
+                        ArchivedBreak(
+                            int(b.break_id[1:]),
+                            cast(int, b.resolved_at),
+                            b.line_id,
+                            b.supplier_id,
+                            int(b.type),
+                            codec.encode_break(b),
+                        )
+                        for b in old
+                    ]
+                )
         self.retained_to = cutoff
 
     def tick(self, at: int) -> None:
@@ -790,8 +810,14 @@ class Engine:
         supplier_id: str = "",
         types: frozenset[BreakType] = frozenset(),
     ) -> list[SequenceBreak]:
-        """Breaks resolved in [start, stop), by resolution time."""
-        return self.break_page(line_id, supplier_id, types, (start, stop), None, len(self.book.resolved))[0]
+        """Breaks resolved in [start, stop), by resolution time (archived ones included)."""
+        out: list[SequenceBreak] = []
+        after: tuple[int, ...] | None = None
+        while True:
+            page, after = self.break_page(line_id, supplier_id, types, (start, stop), after, 10_000)
+            out += page
+            if after is None:
+                return out
 
     def break_page(
         self,
@@ -806,6 +832,7 @@ class Engine:
         matching the filter, the first after the sort key ``after`` (alerts.breaks.open_order,
         resolved_order); and the key to continue after (None: nothing more)."""
         pool: Iterable[SequenceBreak]
+        found: list[SequenceBreak] = []
         if window is None:
             pool, order = self.book.open.values(), open_order
         else:
@@ -816,7 +843,11 @@ class Engine:
                 b for b in self.book.resolved if b.resolved_at is not None and start <= b.resolved_at < stop
             )
             order = resolved_order  # type: ignore[assignment]
-        found = [b for b in pool if matches(b, line_id, supplier_id, types)]
+            if self.store is not None and start < self.retained_to:  # older ones are archived
+                query = BreakQuery(start, stop, line_id, supplier_id, tuple(sorted(int(t) for t in types)))
+                key = None if after is None else (after[0], after[1])
+                found = [codec.decode_break(x) for x in self.store.archived_breaks(query, key, limit + 1)]
+        found += [b for b in pool if matches(b, line_id, supplier_id, types)]
         if after is not None:
             found = [b for b in found if order(b) > after]
         page = heapq.nsmallest(limit + 1, found, key=order)

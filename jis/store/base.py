@@ -32,6 +32,30 @@ class LogRecord:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ArchivedBreak:
+    number: int
+    """The break's id number (B00000042 -> 42): unique, and its tie-breaker in order."""
+    resolved_at: int
+    line_id: str
+    supplier_id: str
+    type: int
+    body: bytes
+    """The break, encoded by jis.engine.codec."""
+
+
+@dataclass(frozen=True, slots=True)
+class BreakQuery:
+    """Resolved breaks in [start, stop) of resolution time, of a line and a supplier
+    (empty: any) and of some types (empty: any)."""
+
+    start: int
+    stop: int
+    line_id: str = ""
+    supplier_id: str = ""
+    types: tuple[int, ...] = ()
+
+
 class Store(Protocol):
     def append(self, kind: str, at: int, body: bytes) -> int:
         """Add a record to the open commit; returns its log position."""
@@ -61,6 +85,17 @@ class Store(Protocol):
 
     def save_snapshot(self, seq: int, body: bytes) -> None:
         """Store a snapshot of the state after record ``seq`` (durable on return)."""
+        ...
+
+    def archive_breaks(self, rows: list[ArchivedBreak]) -> None:
+        """Add resolved breaks that leave memory to the archive, in the open commit: they
+        become durable with the records appended before them, atomically, and :meth:`discard`
+        of those records takes them out again. A break already archived is kept as it is."""
+        ...
+
+    def archived_breaks(self, query: BreakQuery, after: tuple[int, int] | None, limit: int) -> list[bytes]:
+        """Bodies of archived breaks matching ``query``, by (resolved_at, number), the first
+        ``limit`` after the key ``after``."""
         ...
 
     def latest_snapshot(self) -> tuple[int, bytes] | None:

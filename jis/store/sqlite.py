@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jis.store.base import LogRecord, StoreBusy, StoreCorrupt
+from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, StoreBusy, StoreCorrupt
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -31,6 +31,16 @@ CREATE TABLE IF NOT EXISTS snapshot (
     seq  INTEGER PRIMARY KEY,
     body BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS archive_break (
+    number      INTEGER PRIMARY KEY,
+    resolved_at INTEGER NOT NULL,
+    line_id     TEXT NOT NULL,
+    supplier_id TEXT NOT NULL,
+    type        INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    body        BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS archive_break_order ON archive_break (resolved_at, number);
 CREATE TABLE IF NOT EXISTS snapshot_chunk (
     seq  INTEGER NOT NULL,
     idx  INTEGER NOT NULL,
@@ -131,6 +141,7 @@ class SqliteStore:
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(f"{self.path}: {exc}") from exc
         self._pending: list[tuple[int, str, int, bytes]] = []
+        self._archive: list[tuple[int, int, str, str, int, int, bytes]] = []
 
     def append(self, kind: str, at: int, body: bytes) -> int:
         seq = self._last + len(self._pending) + 1
@@ -143,10 +154,47 @@ class SqliteStore:
         with self._db:  # BEGIN … COMMIT, rolled back if the insert or the commit fails
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO log (seq, kind, at, body) VALUES (?, ?, ?, ?)", self._pending)
+            if self._archive:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO archive_break (number, resolved_at, line_id, supplier_id,"
+                    " type, seq, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    self._archive,
+                )
             if overlap is not None:
                 overlap()  # what is left is COMMIT, in C with the GIL released: the WAL write and fsync
         self._last = self._pending[-1][0]
         self._pending.clear()
+        self._archive.clear()
+
+    def archive_breaks(self, rows: list[ArchivedBreak]) -> None:
+        if not self._pending:
+            raise RuntimeError("archive rows go with the records of a commit")
+        seq = self._pending[-1][0]
+        self._archive += [
+            (r.number, r.resolved_at, r.line_id, r.supplier_id, r.type, seq, r.body) for r in rows
+        ]
+
+    def archived_breaks(self, query: BreakQuery, after: tuple[int, int] | None, limit: int) -> list[bytes]:
+        sql = ["SELECT body FROM archive_break WHERE resolved_at >= ? AND resolved_at < ?"]
+        args: list[object] = [query.start, query.stop]
+        if query.line_id:
+            sql.append("AND line_id = ?")
+            args.append(query.line_id)
+        if query.supplier_id:
+            sql.append("AND supplier_id = ?")
+            args.append(query.supplier_id)
+        if query.types:
+            sql.append(f"AND type IN ({','.join('?' * len(query.types))})")
+            args += query.types
+        if after is not None:
+            sql.append("AND (resolved_at, number) > (?, ?)")
+            args += after
+        sql.append("ORDER BY resolved_at, number LIMIT ?")
+        args.append(limit)
+        try:
+            return [bytes(r[0]) for r in self._db.execute(" ".join(sql), args)]
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"{self.path}: {exc}") from exc
 
     def discard(self, after: int) -> None:
         if self._pending:
@@ -154,6 +202,7 @@ class SqliteStore:
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM log WHERE seq > ?", (after,))
+            self._db.execute("DELETE FROM archive_break WHERE seq > ?", (after,))
         self._last = min(self._last, after)
 
     def records(self, after: int = 0) -> Iterator[LogRecord]:
