@@ -364,7 +364,7 @@ def engine_state(e: Engine, vehicles: list[str], racks: list[str]) -> list[bytes
             out.append(exc.code_name.encode())
     out.append(
         breaks_pb2.ListBreaksResponse(
-            breaks=[convert.break_out(b) for b in e.open_breaks()]
+            breaks=[convert.break_out(b, e.last_at) for b in e.open_breaks()]  # read at the clock
         ).SerializeToString(deterministic=True)
     )
     out.append(

@@ -31,8 +31,8 @@ def add_vehicles(c: Client, line: str, first: int, n: int) -> None:
 
 
 def key(b: breaks_pb2.SequenceBreak) -> tuple[int, int, int, int]:
-    slack = b.slack.ToNanoseconds() if b.HasField("slack") else 0
-    return (not b.HasField("slack"), slack, b.detected_at.ToNanoseconds(), int(b.break_id[1:]))
+    need = b.need_time.ToNanoseconds() if b.HasField("need_time") else 0
+    return (not b.HasField("need_time"), need, b.detected_at.ToNanoseconds(), int(b.break_id[1:]))
 
 
 @pytest.fixture

@@ -121,14 +121,16 @@ class World:
             timeout=10,
         )
 
-    def dispatch(self, rack: str, slots: list[tuple[str, str]], eta_min: float) -> supply_pb2.Rack:
+    def dispatch(
+        self, rack: str, slots: list[tuple[str, str]], eta_min: float, capacity: int = 12
+    ) -> supply_pb2.Rack:
         return self.c.supply.DispatchRack(  # type: ignore[attr-defined, no-any-return]
             supply_pb2.DispatchRackRequest(
                 rack_id=f"{self.line}-{rack}",
                 supplier_id=self.sup,
                 group="SEAT",
                 line_id=self.line,
-                capacity=12,
+                capacity=capacity,
                 slots=[supply_pb2.RackSlot(vehicle_id=self.v(v), part_number=p) for v, p in slots],
                 eta=ts(self.at(eta_min)),
             ),
@@ -239,7 +241,7 @@ def test_missing_raised_exactly_when_the_clock_passes_the_horizon(w: World) -> N
     w.set_clock(w.at(85))  # jump past it
     [brk] = w.open()
     assert brk.type == T.BREAK_TYPE_MISSING and brk.detected_at == ts(w.at(70))
-    assert brk.slack.seconds == 30 * 60
+    assert brk.slack.seconds == 15 * 60  # read at 85 min: 15 min left until its need at 100
 
 
 def test_a_clock_jump_past_many_horizons_raises_each_missing_at_its_own_moment_in_time_order(
@@ -469,8 +471,37 @@ def test_out_of_sequence_names_the_fewest_slots_to_move(w: World) -> None:
     # Moving the named slot to the named position puts the rack in sequence.
     order = [1, 3, 2, 4, 5]
     moved = order.pop(a.from_position)
-    order.insert(a.to_position - (1 if a.to_position > a.from_position else 0), moved)
+    order.insert(a.to_position, moved)  # to_position: where it ends up, the others closing up
     assert order == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("r1", "r2"),
+    [
+        ([1, 2, 3, 4, 5, 6], [8, 9, 7]),  # V7 (the only one out) goes after V6, which ends full R1
+        ([1, 2, 3, 4, 5, 7], [6, 8]),  # swapped across the end of a full rack
+    ],
+)
+def test_out_of_sequence_names_only_positions_that_exist(w: World, r1: list[int], r2: list[int]) -> None:
+    """The fault: a slot to go right after the last slot of a full rack was sent to
+    "position 6" of a rack of capacity 6 (positions 0-5). Whichever slot is named, applying
+    the move as the fields say puts S in sequence, every position named exists, and the
+    words count positions from 1."""
+    for i in range(1, 10):
+        w.send(ADD, f"V{i}", 10 * i)
+    w.dispatch("R1", [(f"V{i}", "P-A") for i in r1], eta_min=5, capacity=6)
+    w.dispatch("R2", [(f"V{i}", "P-A") for i in r2], eta_min=6, capacity=6)
+    [brk] = w.open(T.BREAK_TYPE_OUT_OF_SEQUENCE)
+    a = brk.action
+    racks = {f"{w.line}-R1": [f"V{i}" for i in r1], f"{w.line}-R2": [f"V{i}" for i in r2]}
+    assert a.kind == T.RECOVERY_KIND_MOVE_SLOT and a.to_rack_id in racks
+    assert 0 <= a.from_position < 6 and 0 <= a.to_position < 6
+    moved = racks[a.rack_id].pop(a.from_position)
+    assert moved == brk.vehicle_id.removeprefix(f"{w.line}-")
+    racks[a.to_rack_id].insert(a.to_position, moved)
+    assert racks[f"{w.line}-R1"] + racks[f"{w.line}-R2"] == [f"V{i}" for i in sorted(r1 + r2)]
+    assert f"position {a.from_position + 1}" in a.description
+    assert f"rack {a.to_rack_id} position {a.to_position + 1}" in a.description
 
 
 def test_out_of_sequence_resolved_when_the_sequence_follows_the_rack(w: World) -> None:
@@ -609,6 +640,37 @@ def test_open_breaks_are_ranked_by_slack(w: World) -> None:
     w.send(ADD, "V2", 5)
     w.send(ADD, "V3", 15)
     assert [b.vehicle_id for b in w.open()] == [w.v("V2"), w.v("V3"), w.v("V1")]
+
+
+def test_slack_is_read_at_the_time_of_the_answer_and_ranks_the_most_urgent_first(w: World) -> None:
+    """The fault: slack was frozen at detection, so hours later a break needed long ago
+    still showed "slack 89 min" and ranked by it. Now it is what is left at the read,
+    negative once overdue, in ListBreaks and WatchBreaks' opening snapshot; a raise event
+    carries it at detection, a resolve event at resolution."""
+    w.send(ADD, "V1", 20)  # detected at t0 with 20 min left
+    w.set_clock(w.at(50))  # its horizon passed long ago; V2's MISSING is detected now
+    w.send(ADD, "V2", 60)
+    first, second = w.open()
+    assert (first.vehicle_id, first.slack.ToSeconds()) == (w.v("V1"), -30 * 60)  # overdue
+    assert (second.vehicle_id, second.slack.ToSeconds()) == (w.v("V2"), 10 * 60)
+    events, call = watch(w.c, T.WatchBreaksRequest(line_id=w.line))
+    opening = [events.get(timeout=10) for _ in range(2)]
+    assert [e.sequence_break.slack.ToSeconds() for e in opening] == [-30 * 60, 10 * 60]
+    w.set_clock(w.at(55))
+    w.build("V2")  # resolved at 55: 5 min were left
+    w.send(ADD, "V3", 95)  # lead time 30 min: its horizon is at 65
+    w.set_clock(w.at(70))  # raised at its horizon, 65, with 30 min left
+    got = {
+        (e.kind, e.sequence_break.vehicle_id): e.sequence_break.slack.ToSeconds()
+        for e in (events.get(timeout=10) for _ in range(2))
+    }
+    call.cancel()
+    assert got == {
+        (T.BreakEvent.KIND_RESOLVED, w.v("V2")): 5 * 60,
+        (T.BreakEvent.KIND_RAISED, w.v("V3")): 30 * 60,
+    }
+    [resolved] = [b for b in w.resolved() if b.vehicle_id == w.v("V2")]
+    assert resolved.slack.ToSeconds() == 5 * 60
 
 
 def test_watch_breaks_sends_the_open_ones_then_live_events_filtered(w: World) -> None:

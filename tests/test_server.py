@@ -44,6 +44,8 @@ def state_of(client: Client, line_id: str, vehicles: list[str]) -> tuple[object,
     seq = client.sequence.ListSequence(sequence_pb2.ListSequenceRequest(line_id=line_id, page_size=10_000))
     line = client.lines.GetLine(lines_pb2.GetLineRequest(line_id=line_id))
     brk = all_breaks(client, breaks_pb2.ListBreaksRequest(line_id=line_id))
+    for b in brk.breaks:  # an open break's slack is as of the read (the wall clock moves on)
+        b.ClearField("slack")
     resolved = all_breaks(
         client, breaks_pb2.ListBreaksRequest(line_id=line_id, resolved_from=Timestamp(seconds=0))
     )

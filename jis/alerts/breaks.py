@@ -89,10 +89,12 @@ class SequenceBreak:
     """Earliest affected need_time (ns), when there is one."""
     resolved_at: int | None = None
 
-    @property
-    def slack(self) -> int | None:
-        """need_time minus detected_at (ns); negative when already too late."""
-        return None if self.need_time is None else self.need_time - self.detected_at
+    def slack(self, now: int) -> int | None:
+        """Time left (ns) from ``now`` to need_time, negative when overdue; a resolved break's
+        is what was left when it was resolved. None without a need time."""
+        if self.need_time is None:
+            return None
+        return self.need_time - (now if self.resolved_at is None else self.resolved_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +196,11 @@ class BreakBook:
 
 
 def open_order(brk: SequenceBreak) -> tuple[int, int, int, int]:
-    """Sort key of open breaks: least slack first (none last), then detection, then id. It
-    never changes for a break, so a page token can hold it."""
-    slack = brk.slack
-    return (slack is None, slack or 0, brk.detected_at, int(brk.break_id[1:]))
+    """Sort key of open breaks, most urgent first: the earliest need time (the least slack,
+    whenever it is read) first, those without one last, then detection, then id. It never
+    changes for a break, so a page token can hold it."""
+    need = brk.need_time
+    return (need is None, need or 0, brk.detected_at, int(brk.break_id[1:]))
 
 
 def resolved_order(brk: SequenceBreak) -> tuple[int, int]:

@@ -169,7 +169,9 @@ def line_out(v: LineView) -> lines_pb2.Line:
     return out
 
 
-def break_out(b: SequenceBreak) -> breaks_pb2.SequenceBreak:
+def break_out(b: SequenceBreak, now: int | None = None) -> breaks_pb2.SequenceBreak:
+    """``now``: the engine time the slack of an open break is read at (None: at its
+    detection, for a raise event)."""
     a = b.action
     out = breaks_pb2.SequenceBreak(
         break_id=b.break_id,
@@ -197,8 +199,9 @@ def break_out(b: SequenceBreak) -> breaks_pb2.SequenceBreak:
             last_call_no=a.last_call_no,
         ),
     )
-    if b.slack is not None:
-        out.slack.CopyFrom(ns_to_duration(b.slack))
+    slack = b.slack(b.detected_at if now is None else now)
+    if slack is not None:
+        out.slack.CopyFrom(ns_to_duration(slack))
     if b.need_time is not None:
         out.need_time.CopyFrom(ns_to_ts(b.need_time))
     if b.resolved_at is not None:

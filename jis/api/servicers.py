@@ -312,12 +312,14 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
         # events up to that position are in the snapshot, later ones come from the queue.
         sub = self.fanout.subscribe(line_id, supplier_id, types)
         try:
-            snapshot, upto = await self.gw.call(
-                lambda e, at: (e.open_breaks(line_id, supplier_id, types), e.book.event_seq), context
+            snapshot, upto, now = await self.gw.call(
+                lambda e, at: (e.open_breaks(line_id, supplier_id, types), e.book.event_seq, at), context
             )
             for b in snapshot:
                 yield breaks_pb2.BreakEvent(
-                    kind=breaks_pb2.BreakEvent.KIND_RAISED, sequence_break=convert.break_out(b), snapshot=True
+                    kind=breaks_pb2.BreakEvent.KIND_RAISED,
+                    sequence_break=convert.break_out(b, now),
+                    snapshot=True,
                 )
             while True:
                 ev = await sub.queue.get()
@@ -353,10 +355,10 @@ class BreakServicer(breaks_pb2_grpc.BreakServiceServicer):
         after = None
         if request.page_token:
             after = paging.read_token("page_token", request.page_token, query, 4 if window is None else 2)
-        found, more = await self.gw.call(
-            lambda e, at: e.break_page(line_id, supplier_id, types, window, after, limit), context
+        now, (found, more) = await self.gw.call(
+            lambda e, at: (at, e.break_page(line_id, supplier_id, types, window, after, limit)), context
         )
-        reply = breaks_pb2.ListBreaksResponse(breaks=[convert.break_out(b) for b in found])
+        reply = breaks_pb2.ListBreaksResponse(breaks=[convert.break_out(b, now) for b in found])
         if more is not None:
             reply.next_page_token = paging.token(more, query)
         return reply

@@ -798,7 +798,7 @@ class Engine:
     def open_breaks(
         self, line_id: str = "", supplier_id: str = "", types: frozenset[BreakType] = frozenset()
     ) -> list[SequenceBreak]:
-        """Open breaks matching the filter, least slack first (no need_time last)."""
+        """Open breaks matching the filter, most urgent first (alerts.breaks.open_order)."""
         found = [b for b in self.book.open.values() if matches(b, line_id, supplier_id, types)]
         return sorted(found, key=open_order)
 

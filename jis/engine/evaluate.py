@@ -279,6 +279,7 @@ class Evaluator:
                     now,
                     after=int(s_rows[t]) if t >= 0 else -1,
                     first=first_in_sequence,
+                    successor=int(s_rows[t + 1]) if 0 <= t < len(s_rows) - 1 else -1,
                 )
 
         # LATE: racks in transit (ETA, or now once the ETA has passed) or at the dock (arrival).
@@ -479,7 +480,26 @@ class _Names:
         if rack < 0:
             return "", -1, "the built slots not yet on a rack"
         rack_id = self.sup.rack_ids.name(rack)
-        return rack_id, pos, f"rack {rack_id} position {pos}"
+        return rack_id, pos, f"rack {rack_id} position {pos + 1}"  # people count from 1, as DESADV's LIN
+
+    def _destination(self, row: int, after: int, first: int, successor: int) -> tuple[str, int]:
+        """(rack id, position) an out-of-sequence slot moves to; ("", -1): the built slots.
+        A position that exists: right after the slot it follows (``after``), where its
+        rack has room; where that slot's successor in S is now, when the slot it follows
+        ends a full rack; where the first slot in sequence is, when it goes ahead of all."""
+        rack, pos = self.sup.slots.col("rack"), self.sup.slots.col("pos")
+        if after < 0:
+            anchor, shift = first, 0
+        else:
+            anchor, shift = after, 1
+            same_rack = rack[after] >= 0 and rack[after] == rack[row]
+            if same_rack and pos[row] < pos[after]:
+                shift = 0  # taken out ahead of it in the same rack: the slots between close up
+            elif rack[after] >= 0 and pos[after] + 1 >= self.sup.racks.col("capacity")[rack[after]]:
+                anchor, shift = successor, 0  # it ends a full rack: before the next slot in S
+        if anchor < 0 or rack[anchor] < 0:
+            return "", -1
+        return self.sup.rack_ids.name(int(rack[anchor])), int(pos[anchor]) + shift
 
     def _vehicle(self, vehicle: int) -> str:
         return self.seq.vehicle_ids.name(vehicle)
@@ -518,6 +538,7 @@ class _Names:
         want_part: int = -1,
         after: int = -1,
         first: int = -1,
+        successor: int = -1,
     ) -> Make:
         c = self.sup.slots.col
         vid = self._vehicle(int(c("vehicle")[row]))
@@ -553,14 +574,12 @@ class _Names:
                 from_position=pos,
             )
         else:
-            anchor = after if after >= 0 else first
-            to_rack, to_pos, _ = self._where(anchor) if anchor >= 0 else ("", -1, "")
+            to_rack, to_pos = self._destination(row, after, first, successor)
             if after >= 0:
-                to_pos = to_pos + 1 if to_pos >= 0 else -1
                 target = f"right after vehicle {self._vehicle(int(c('vehicle')[after]))}"
             else:
                 target = "ahead of every other slot"
-            dest = f"rack {to_rack} position {to_pos}" if to_rack else "the built slots"
+            dest = f"rack {to_rack} position {to_pos + 1}" if to_rack else "the built slots"
             action = RecoveryAction(
                 RecoveryKind.MOVE_SLOT,
                 f"move the slot of vehicle {vid} from {where} to {dest} ({target})",
