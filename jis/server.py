@@ -20,7 +20,8 @@ import grpc
 from grpc import aio
 from grpc_health.v1 import _async as health_aio  # the asyncio HealthServicer (health.aio)
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
+from grpc_reflection.v1alpha._async import ReflectionServicer as _AsyncReflectionServicer
 from prometheus_client import start_http_server
 
 from jis.alerts.fanout import Fanout, KeyedFanout
@@ -71,6 +72,25 @@ def _recover(engine: Engine, clock: Clock) -> int:
     clock.advance_to(engine.last_at)
     compile_all()
     return n
+
+
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+"""grpcio-reflection serves the v1alpha service only; v1 is the same protocol, message for
+message on the wire, under another package name. Clients that speak v1 only (grpc-js's
+reflection in v1 mode, newer grpcurl) get the same servicer under that name."""
+
+
+def _add_reflection(server: aio.Server, services: list[str]) -> None:
+    reflection.enable_server_reflection([*services, REFLECTION_V1], server)
+    servicer = _AsyncReflectionServicer([*services, REFLECTION_V1])
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
 
 
 def _read(path: str, what: str) -> bytes:
@@ -173,9 +193,9 @@ async def serve(cfg: ServerConfig) -> None:
         add_service(server, servicer, service, gw.admission)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+    _add_reflection(
         server,
+        [*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
     )
     address = f"{cfg.host}:{cfg.port}"
     try:

@@ -39,6 +39,27 @@ def test_reflection_lists_the_services_and_describes_them(server: ServerProcess)
         assert publish.input_type.full_name == "jis.v1.PublishBatchRequest"
 
 
+def test_reflection_answers_on_v1_as_well_as_v1alpha(server: ServerProcess) -> None:
+    """Clients that speak reflection v1 only (grpc-js in v1 mode) got UNIMPLEMENTED."""
+    from grpc_reflection.v1alpha import reflection_pb2 as r  # v1 is the same messages on the wire
+
+    with grpc.insecure_channel(server.address) as ch:
+        for package in ("grpc.reflection.v1", "grpc.reflection.v1alpha"):
+            info = ch.stream_stream(
+                f"/{package}.ServerReflection/ServerReflectionInfo",
+                request_serializer=r.ServerReflectionRequest.SerializeToString,
+                response_deserializer=r.ServerReflectionResponse.FromString,
+            )
+            asks = [
+                r.ServerReflectionRequest(list_services=""),
+                r.ServerReflectionRequest(file_containing_symbol="jis.v1.BroadcastService"),
+            ]
+            listed, described = list(info(iter(asks), timeout=10))
+            names = {s.name for s in listed.list_services_response.service}
+            assert {"jis.v1.BroadcastService", "grpc.reflection.v1.ServerReflection"} <= names, package
+            assert described.file_descriptor_response.file_descriptor_proto, package
+
+
 def state_of(client: Client, line_id: str, vehicles: list[str]) -> tuple[object, ...]:
     """Everything a client can see of a line, as comparable bytes."""
     seq = client.sequence.ListSequence(sequence_pb2.ListSequenceRequest(line_id=line_id, page_size=10_000))
