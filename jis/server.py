@@ -218,6 +218,17 @@ async def serve(cfg: ServerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    http = None
+    if cfg.metrics_port >= 0:
+        try:
+            http, _ = start_http_server(cfg.metrics_port, addr=cfg.host, registry=metrics.registry)
+        except OSError as exc:
+            store.close()
+            os.close(held)
+            raise ConfigError(
+                f"cannot serve metrics on {cfg.host}:{cfg.metrics_port}: {exc.strerror}"
+            ) from None
+        log.info("jis metrics on http://%s:%d/metrics", cfg.host, http.server_port)
     await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
     log.info("jis listening on %s:%d (data in %s; %s gRPC)", cfg.host, port, store.path.resolve(), transport)
@@ -225,10 +236,6 @@ async def serve(cfg: ServerConfig) -> None:
         log.warning("no credentials configured: every caller may do everything (local trial only)")
     if cfg.insecure and cfg.host not in LOOPBACK:
         log.warning("--insecure: listening on %s without the protection of TLS and credentials", cfg.host)
-    http = None
-    if cfg.metrics_port >= 0:
-        http, _ = start_http_server(cfg.metrics_port, addr=cfg.host, registry=metrics.registry)
-        log.info("jis metrics on http://%s:%d/metrics", cfg.host, http.server_port)
     try:
         t0 = time.perf_counter()
         replayed = await asyncio.to_thread(_recover, engine, clock)

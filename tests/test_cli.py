@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -138,3 +139,81 @@ def test_cli_shows_inventory_kpis_and_the_dock(server: ServerProcess, client: Cl
     assert yard["atDoor"][0]["spec"]["appointmentId"] == "CLI2-A"
     r = jis("kpis", "--server", server.address, "--since", "not-a-time")
     assert r.returncode != 0
+
+
+def test_cli_errors_are_one_line_and_an_exit_code_never_a_traceback(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The faults: each of these ended in a Python traceback."""
+    cases = [
+        (("breaks", "--resolved-since", "someday"), 2, "--resolved-since: 'someday' is not a time"),
+        (("kpis", "--since", "2026-13-45"), 2, "--since: '2026-13-45' is not a time"),
+        (("deljit", "import", str(tmp_path / "nonexistent.edi")), 2, "cannot read"),
+        (("desadv", "R1", "--tls-ca", str(tmp_path / "no-ca.pem")), 2, "--tls-ca: cannot read"),
+    ]
+    for args, code, message in cases:
+        r = jis(*args, "--server", server.address)
+        assert (r.returncode, r.stdout) == (code, ""), (args, r.stderr)
+        assert r.stderr.startswith("jis: ") and message in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_cli_reads_dates_and_words_for_times(server: ServerProcess) -> None:
+    for when in ("yesterday", "today", "now", "-6h", "2026-12-01", "2026-12-01T06:00:00Z"):
+        r = jis("breaks", "--server", server.address, f"--resolved-since={when}", "--json")  # = for -6h
+        assert r.returncode == 0, (when, r.stderr)
+        assert isinstance(json.loads(r.stdout), list)
+
+
+def test_cli_output_cut_by_its_reader_is_not_a_traceback(server: ServerProcess, client: Client) -> None:
+    configure_line(client, "CLIP")
+    batch = [bc("CLIP", n, ADD, f"CLIP-{n}", n, [part("SEAT", "S-RED", "SUPC")]) for n in range(1, 400)]
+    client.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=batch), timeout=10)
+    shell = f"{sys.executable} -m jis breaks --server {server.address} --line CLIP --json | head -1"
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=60)
+    assert r.stdout == "[\n" and "Traceback" not in r.stderr and "Broken pipe" not in r.stderr, r.stderr
+    assert r.returncode in (0, 141)  # 141: the pipe's last status when jis saw the reader go
+
+
+def test_log_level_works_after_the_command_and_bad_levels_are_usage_errors(server: ServerProcess) -> None:
+    assert jis("lines", "--server", server.address, "--log-level", "debug").returncode == 0
+    r = jis("lines", "--server", server.address, "--log-level", "LOUD")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_a_busy_metrics_port_fails_the_start_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jis",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(tmp_path / "d"),
+                "--metrics-port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 2, r.stderr
+    assert (
+        f"cannot start: cannot serve metrics on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+    )
+
+
+def test_help_shows_examples_and_exit_codes() -> None:
+    r = jis("--help")
+    assert r.returncode == 0 and "examples:" in r.stdout and "exit codes:" in r.stdout
+    for command in ("breaks", "kpis", "deljit", "serve", "simulate"):
+        r = jis(command, "--help")
+        assert r.returncode == 0 and "--log-level" in r.stdout, command

@@ -1,18 +1,14 @@
 """Operator commands against a running server: readable tables, or --json for scripts.
-
-Exit codes: 0 done; 1 the server refused the request (its status and message are
-printed); 3 the server could not be reached.
-"""
+Exit codes: see :mod:`jis.cli.common`."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from google.protobuf import json_format
@@ -21,6 +17,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.api.auth import parse_role, token_sha256
+from jis.cli.common import EXIT_PARTIAL, EXIT_USAGE, TIMEOUT_S, CliError, Output, parse_time, run_command
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
@@ -36,10 +33,6 @@ from jis.v1 import (
     sequence_pb2,
     sequence_pb2_grpc,
 )
-
-EXIT_REFUSED = 1
-EXIT_UNREACHABLE = 3
-TIMEOUT_S = 10.0
 
 
 def _when(ts: Timestamp) -> str:
@@ -66,7 +59,7 @@ def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> str:
     types = [f"BREAK_TYPE_{t.upper()}" for t in a.type]
     req = breaks_pb2.ListBreaksRequest(line_id=a.line, supplier_id=a.supplier, types=types, page_size=10_000)
     if a.resolved_since:
-        req.resolved_from.FromJsonString(a.resolved_since)
+        req.resolved_from.CopyFrom(parse_time(a.resolved_since, "--resolved-since"))
     stub, found = breaks_pb2_grpc.BreakServiceStub(ch), []
     for _ in range(MAX_PAGES):
         page = stub.ListBreaks(req, timeout=TIMEOUT_S)
@@ -193,9 +186,9 @@ def _ratio(k: Message, name: str) -> str:
 def _kpis(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = reports_pb2.GetKpisRequest(line_id=a.line, supplier_id=a.supplier)
     if a.since:
-        getattr(req, "from").FromJsonString(a.since)
+        getattr(req, "from").CopyFrom(parse_time(a.since, "--since"))
     if a.until:
-        req.to.FromJsonString(a.until)
+        req.to.CopyFrom(parse_time(a.until, "--until"))
     k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=TIMEOUT_S)
     if a.json:
         return _as_json([k])
@@ -272,48 +265,12 @@ def _dock(ch: grpc.Channel, a: argparse.Namespace) -> str:
     )
 
 
-def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
-    """A channel to the server: TLS when a CA bundle is given (the token then travels as
-    call credentials), else plaintext (the token, if any, as an authorization header)."""
-    if tls_ca:
-        with open(tls_ca, "rb") as f:
-            creds = grpc.ssl_channel_credentials(f.read())
-        if token:
-            creds = grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(token))
-        return grpc.secure_channel(server, creds)
-    ch = grpc.insecure_channel(server)
-    return grpc.intercept_channel(ch, _Bearer(token)) if token else ch
-
-
-if TYPE_CHECKING:  # generic in the type stubs only
-    _UnaryUnary = grpc.UnaryUnaryClientInterceptor[Any, Any]
-    _UnaryStream = grpc.UnaryStreamClientInterceptor[Any, Any]
-else:
-    _UnaryUnary, _UnaryStream = grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor
-
-
-class _Bearer(_UnaryUnary, _UnaryStream):
-    """Adds ``authorization: Bearer <token>`` to every call on a plaintext channel."""
-
-    def __init__(self, token: str) -> None:
-        self.header = ("authorization", f"Bearer {token}")
-
-    def _with_token(self, details: Any) -> Any:
-        return details._replace(metadata=[*(details.metadata or ()), self.header])
-
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return continuation(self._with_token(details), request)
-
-    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return continuation(self._with_token(details), request)
-
-
 def _token(a: argparse.Namespace) -> int:
     try:
         parse_role(a.role)
     except ValueError as exc:
         print(f"jis: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     token = secrets.token_urlsafe(32)
     entry: dict[str, object] = {"name": a.name, "role": a.role, "token_sha256": token_sha256(token)}
     if a.line:
@@ -323,14 +280,18 @@ def _token(a: argparse.Namespace) -> int:
     return 0
 
 
-def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> str:
-    with open(a.file, "rb") as f:
-        data = f.read()
+def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> Output:
+    try:
+        with open(a.file, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise CliError(f"cannot read {a.file}: {exc.strerror}") from None
     reply = interop_pb2_grpc.InteropServiceStub(ch).ImportDeljit(
         interop_pb2.ImportDeljitRequest(interchange=data), timeout=TIMEOUT_S * 6
     )
+    partial = EXIT_PARTIAL if reply.rejected or reply.messages_refused else 0
     if a.json:
-        return _as_json([reply])
+        return _as_json([reply]), partial
     rows = []
     for m in reply.messages:
         if not m.accepted:
@@ -344,53 +305,31 @@ def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> str:
         f"\ninterchange {reply.interchange_reference}: {reply.applied} applied, "
         f"{reply.duplicates} duplicate(s), {reply.rejected} rejected, "
         f"{reply.messages_refused} message(s) refused"
-    )
+    ), partial
 
 
 def _desadv(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = interop_pb2.ExportDesadvRequest(rack_ids=a.rack_ids, sender=a.sender, recipient=a.recipient)
     reply = interop_pb2_grpc.InteropServiceStub(ch).ExportDesadv(req, timeout=TIMEOUT_S)
     if a.output:
-        with open(a.output, "wb") as f:
-            f.write(reply.interchange)
+        try:
+            with open(a.output, "wb") as f:
+                f.write(reply.interchange)
+        except OSError as exc:
+            raise CliError(f"-o: cannot write {a.output}: {exc.strerror}") from None
         return f"DESADV {reply.reference} for {len(a.rack_ids)} rack(s) written to {a.output}"
     return str(reply.interchange.decode("utf-8"))
 
 
-def _run(command: Callable[[grpc.Channel, argparse.Namespace], str], a: argparse.Namespace) -> int:
-    with channel(a.server, a.token, a.tls_ca) as ch:
-        try:
-            out = command(ch, a)
-        except grpc.RpcError as exc:
-            code, details = exc.code(), exc.details()
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                print(f"jis: cannot reach the server at {a.server} ({code.name}: {details})", file=sys.stderr)
-                return EXIT_UNREACHABLE
-            print(f"jis: the server refused: {code.name}: {details}", file=sys.stderr)
-            return EXIT_REFUSED
-    print(out)
-    return 0
+def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
+    """Register the operator commands on the `jis` subparsers (``server``: the connection flags)."""
 
-
-def add_commands(sub: Any) -> None:
-    """Register the operator commands on the `jis` subparsers."""
-    server = argparse.ArgumentParser(add_help=False)
-    server.add_argument(
-        "--server",
-        default=os.environ.get("JIS_SERVER", "127.0.0.1:50051"),
-        help="gRPC address of the server [env JIS_SERVER; default 127.0.0.1:50051]",
+    p = sub.add_parser(
+        "breaks",
+        parents=[server],
+        help="open sequence breaks, most urgent first",
+        description="Open sequence breaks, most urgent first.",
     )
-    server.add_argument("--json", action="store_true", help="JSON instead of a table")
-    server.add_argument(
-        "--token", default=os.environ.get("JIS_TOKEN", ""), help="bearer token [env JIS_TOKEN]"
-    )
-    server.add_argument(
-        "--tls-ca",
-        default=os.environ.get("JIS_TLS_CA", ""),
-        help="PEM CA bundle to verify the server's TLS certificate; absent: plaintext [env JIS_TLS_CA]",
-    )
-
-    p = sub.add_parser("breaks", parents=[server], help="open sequence breaks, most urgent first")
     p.add_argument("--line", default="", help="only this line")
     p.add_argument("--supplier", default="", help="only this supplier")
     p.add_argument(
@@ -405,57 +344,96 @@ def add_commands(sub: Any) -> None:
         help="only this break type (repeatable)",
     )
     p.add_argument(
-        "--resolved-since", default="", help="list breaks resolved since this RFC 3339 time instead"
+        "--resolved-since",
+        default="",
+        help="list the breaks resolved since then instead: RFC 3339, a date, today, yesterday or -6h",
     )
-    p.set_defaults(run=lambda a: _run(_breaks, a))
+    p.set_defaults(run=lambda a: run_command(_breaks, a))
 
-    p = sub.add_parser("sequence", parents=[server], help="the active sequence of a line, by seq_no")
-    p.add_argument("--line", required=True)
+    p = sub.add_parser(
+        "sequence",
+        parents=[server],
+        help="the active sequence of a line, by seq_no",
+        description="The active sequence of a line, by seq_no.",
+    )
+    p.add_argument("--line", required=True, help="the line")
     p.add_argument("--from", dest="from_seq_no", type=int, default=None, help="first seq_no")
     p.add_argument("--to", dest="to_seq_no", type=int, default=None, help="last seq_no")
     p.add_argument("--limit", type=int, default=0, help="at most this many vehicles (0: all)")
-    p.set_defaults(run=lambda a: _run(_sequence, a))
+    p.set_defaults(run=lambda a: run_command(_sequence, a))
 
-    p = sub.add_parser("lines", parents=[server], help="configured lines and their ingest position")
-    p.set_defaults(run=lambda a: _run(_lines, a))
+    p = sub.add_parser(
+        "lines",
+        parents=[server],
+        help="configured lines and their ingest position",
+        description="Configured lines and their ingest position.",
+    )
+    p.set_defaults(run=lambda a: run_command(_lines, a))
 
-    p = sub.add_parser("inventory", parents=[server], help="slots per stage and coverage of a line")
-    p.add_argument("--line", required=True)
+    p = sub.add_parser(
+        "inventory",
+        parents=[server],
+        help="slots per stage and coverage of a line",
+        description="Slots per stage and coverage of a line.",
+    )
+    p.add_argument("--line", required=True, help="the line")
     p.add_argument("--supplier", default="", help="only this supplier")
     p.add_argument("--group", default="", help="only this component group")
-    p.set_defaults(run=lambda a: _run(_inventory, a))
+    p.set_defaults(run=lambda a: run_command(_inventory, a))
 
     window = argparse.ArgumentParser(add_help=False)
-    window.add_argument("--since", default="", help="window start, RFC 3339 (default: open)")
-    window.add_argument("--until", default="", help="window end, RFC 3339 (default: open)")
+    window.add_argument(
+        "--since", default="", help="window start: RFC 3339, a date, today, -6h ... (default: open)"
+    )
+    window.add_argument("--until", default="", help="window end, as --since (default: open)")
 
-    p = sub.add_parser("kpis", parents=[server, window], help="OTIF, accuracy, lead time, breaks, dock KPIs")
+    p = sub.add_parser(
+        "kpis",
+        parents=[server, window],
+        help="OTIF, accuracy, lead time, breaks, dock KPIs",
+        description="OTIF, accuracy, lead time, breaks, dock KPIs.",
+    )
     p.add_argument("--line", default="", help="only this line")
     p.add_argument("--supplier", default="", help="only this supplier")
-    p.set_defaults(run=lambda a: _run(_kpis, a))
+    p.set_defaults(run=lambda a: run_command(_kpis, a))
 
-    p = sub.add_parser("deljit", parents=[server], help="EDIFACT DELJIT: import an interchange as broadcasts")
-    p.add_argument("action", choices=["import"])
+    p = sub.add_parser(
+        "deljit",
+        parents=[server],
+        help="EDIFACT DELJIT: import an interchange as broadcasts",
+        description="EDIFACT DELJIT: import an interchange as broadcasts.",
+    )
+    p.add_argument("action", choices=["import"], help="import: publish the interchange's broadcasts")
     p.add_argument("file", help="the interchange file (UNA optional)")
-    p.set_defaults(run=lambda a: _run(_deljit, a))
+    p.set_defaults(run=lambda a: run_command(_deljit, a))
 
-    p = sub.add_parser("desadv", parents=[server], help="EDIFACT DESADV for dispatched racks")
-    p.add_argument("rack_ids", nargs="+", metavar="RACK")
+    p = sub.add_parser(
+        "desadv",
+        parents=[server],
+        help="EDIFACT DESADV for dispatched racks",
+        description="EDIFACT DESADV for dispatched racks.",
+    )
+    p.add_argument("rack_ids", nargs="+", metavar="RACK", help="dispatched rack ids, one message each")
     p.add_argument("-o", "--output", default="", help="write the interchange here (default: stdout)")
     p.add_argument("--sender", default="", help="UNB sender (default: the racks' supplier)")
     p.add_argument("--recipient", default="", help="UNB recipient (default: JIS)")
-    p.set_defaults(run=lambda a: _run(_desadv, a))
+    p.set_defaults(run=lambda a: run_command(_desadv, a))
 
-    from jis.cli.simulate import add_simulate  # imports the driver only when asked for
-
-    add_simulate(sub, server)
-
-    p = sub.add_parser("token", help="make a bearer token and its credentials-file entry")
+    p = sub.add_parser(
+        "token",
+        help="make a bearer token and its credentials-file entry",
+        description="Make a bearer token and its credentials-file entry.",
+    )
     p.add_argument("name", help="who it is for, e.g. seatco-plant-2")
     p.add_argument("role", help="admin, operator, mes, dock or supplier:<id>")
     p.add_argument("--line", action="append", default=[], help="mes only: a line it may publish for")
     p.set_defaults(run=_token)
 
-    p = sub.add_parser("dock", parents=[server, window], help="the yard and each door's schedule")
+    p = sub.add_parser(
+        "dock",
+        parents=[server, window],
+        help="the yard and each door's schedule",
+        description="The yard and each door's schedule.",
+    )
     p.add_argument("--door", default="", help="only this door")
-    p.set_defaults(run=lambda a: _run(_dock, a))
+    p.set_defaults(run=lambda a: run_command(_dock, a))

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from jis.cli.ops import EXIT_REFUSED, EXIT_UNREACHABLE, channel
+from jis.cli.common import EXIT_REFUSED, EXIT_UNREACHABLE, channel
 from jis.sim.driver import Rates, Sim, SimConfig, progress_bar, watch_breaks
 from jis.v1 import breaks_pb2, lines_pb2, lines_pb2_grpc, reports_pb2, reports_pb2_grpc
 
@@ -81,8 +81,12 @@ def add_simulate(sub: Any, server: argparse.ArgumentParser) -> None:
         "simulate",
         parents=[server],
         help="drive a seeded plant day (MES, suppliers, trucks, disruptions) against a --test-clock server",
+        description=(
+            "Drive a seeded plant day (MES, suppliers, trucks, disruptions) against a server started "
+            "with --test-clock, printing every break as it is raised and resolved."
+        ),
     )
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="the day's random seed: the same seed, the same day")
     p.add_argument("--hours", type=float, default=8.0, help="simulated production hours [default 8]")
     p.add_argument(
         "--speed", type=float, default=0.0, help="simulated seconds per wall second; 0: as fast as possible"

@@ -1,0 +1,168 @@
+"""What every `jis` client command shares: the connection flags and channel, the exit
+codes, reading times from the command line, and turning any failure into one line on
+stderr and its exit code.
+
+Exit codes (the CLI reference in the README lists them):
+
+====  ===========================================================================
+0     done
+1     the server refused the request (its status and message are printed)
+2     usage: a bad option or argument value, an unreadable input file
+3     the server could not be reached (or did not answer in time)
+4     partly done: an import in which some messages or broadcasts were refused
+141   the reader of the output went away (``jis breaks --json | head -1``)
+====  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_PARTIAL = 4
+EXIT_PIPE = 141
+TIMEOUT_S = 10.0
+
+
+class CliError(Exception):
+    """A failure the command reports as one line, with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def server_flags() -> argparse.ArgumentParser:
+    """The flags of every command that talks to a server (a parent parser)."""
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument(
+        "--server",
+        default=os.environ.get("JIS_SERVER", "127.0.0.1:50051"),
+        help="gRPC address of the server [env JIS_SERVER; default 127.0.0.1:50051]",
+    )
+    server.add_argument("--json", action="store_true", help="JSON instead of a table")
+    server.add_argument(
+        "--token", default=os.environ.get("JIS_TOKEN", ""), help="bearer token [env JIS_TOKEN]"
+    )
+    server.add_argument(
+        "--tls-ca",
+        default=os.environ.get("JIS_TLS_CA", ""),
+        help="PEM CA bundle to verify the server's TLS certificate; absent: plaintext [env JIS_TLS_CA]",
+    )
+    return server
+
+
+_RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_time(text: str, option: str, now: dt.datetime | None = None) -> Timestamp:
+    """A time given on the command line: RFC 3339 (``2026-12-04T06:00:00Z``), a date
+    (``2026-12-04``, midnight UTC), ``now``, ``today`` or ``yesterday`` (midnight UTC), or
+    an offset back from now (``-90m``, ``-6h``, ``-2d``; the wall clock). CliError otherwise."""
+    now = now or dt.datetime.now(dt.UTC)
+    text = text.strip()
+    when: dt.datetime | None = None
+    words = {
+        "now": now,
+        "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "yesterday": now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=1),
+    }
+    if text.lower() in words:
+        when = words[text.lower()]
+    elif m := _RELATIVE.match(text.lower()):
+        when = now - dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    else:
+        try:
+            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+    if when is None:
+        raise CliError(
+            f"{option}: {text!r} is not a time: give RFC 3339 (2026-12-04T06:00:00Z), a date "
+            "(2026-12-04), now, today, yesterday or an offset like -6h"
+        )
+    ts = Timestamp()
+    ts.FromDatetime(when.astimezone(dt.UTC))
+    return ts
+
+
+def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
+    """A channel to the server: TLS when a CA bundle is given (the token then travels as
+    call credentials), else plaintext (the token, if any, as an authorization header)."""
+    if tls_ca:
+        try:
+            with open(tls_ca, "rb") as f:
+                creds = grpc.ssl_channel_credentials(f.read())
+        except OSError as exc:
+            raise CliError(f"--tls-ca: cannot read {tls_ca}: {exc.strerror}") from None
+        if token:
+            creds = grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(token))
+        return grpc.secure_channel(server, creds)
+    ch = grpc.insecure_channel(server)
+    return grpc.intercept_channel(ch, _Bearer(token)) if token else ch
+
+
+if TYPE_CHECKING:  # generic in the type stubs only
+    _UnaryUnary = grpc.UnaryUnaryClientInterceptor[Any, Any]
+    _UnaryStream = grpc.UnaryStreamClientInterceptor[Any, Any]
+else:
+    _UnaryUnary, _UnaryStream = grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor
+
+
+class _Bearer(_UnaryUnary, _UnaryStream):
+    """Adds ``authorization: Bearer <token>`` to every call on a plaintext channel."""
+
+    def __init__(self, token: str) -> None:
+        self.header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details: Any) -> Any:
+        return details._replace(metadata=[*(details.metadata or ()), self.header])
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+
+def rpc_failure(exc: grpc.RpcError, server: str) -> CliError:
+    """The line and exit code of a failed call."""
+    code, details = exc.code(), exc.details()
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return CliError(f"cannot reach the server at {server} ({code.name}: {details})", EXIT_UNREACHABLE)
+    return CliError(f"the server refused: {code.name}: {details}", EXIT_REFUSED)
+
+
+Output = str | tuple[str, int]
+"""What a command prints, and optionally the exit code to end with (default 0)."""
+
+
+def run_command(command: Callable[[grpc.Channel, argparse.Namespace], Output], a: argparse.Namespace) -> int:
+    """Run a client command: its output to stdout, or one line on stderr and the exit code."""
+    try:
+        with channel(a.server, a.token, a.tls_ca) as ch:
+            try:
+                out = command(ch, a)
+            except grpc.RpcError as exc:
+                raise rpc_failure(exc, a.server) from None
+    except CliError as exc:
+        print(f"jis: {exc}", file=sys.stderr)
+        return exc.code
+    text, code = (out, EXIT_OK) if isinstance(out, str) else out
+    print(text)
+    return code
