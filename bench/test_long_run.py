@@ -53,8 +53,8 @@ from bench.plant import MIN, Plant, PlantConfig, StepInputs
 from jis.columns import Interner, RowList, Table
 from jis.config import duration_ns
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError
 from jis.engine.model import Disposition, PublishResult
+from jis.errors import DomainError
 from jis.kernels.warmup import compile_all
 from jis.store import SqliteStore
 from tests.serverproc import ServerProcess

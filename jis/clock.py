@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from jis.engine.errors import FailedPrecondition, InvalidArgument
+from jis.errors import FailedPrecondition, InvalidArgument
 
 
 class Clock:

@@ -32,7 +32,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.api import convert
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError
+from jis.errors import DomainError
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,

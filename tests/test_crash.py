@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError
+from jis.errors import DomainError
 from tests import crash_harness
 
 KILL_POINTS = int(os.environ.get("JIS_CRASH_POINTS", "20"))

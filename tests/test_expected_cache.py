@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError
 from jis.engine.sequence import ScopeE
+from jis.errors import DomainError
 from jis.kernels import matching
 from tests.test_packed import T0, Feed, builds, pack, setup
 

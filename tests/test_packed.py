@@ -29,9 +29,9 @@ from jis.columns import Interner, RowList, Table
 from jis.engine import bulk
 from jis.engine import packed as packed_mod
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError, InvalidArgument
 from jis.engine.model import Action, Broadcast, BuildReport, Disposition, LineConfig, PartDemand
 from jis.engine.packed import PackedBroadcasts, broadcast_digest
+from jis.errors import DomainError, InvalidArgument
 from jis.store import SqliteStore
 from tests.factories import packed_columns
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jis.engine.errors import DomainError
+from jis.errors import DomainError
 
 
 class Unauthenticated(DomainError):

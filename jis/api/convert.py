@@ -8,7 +8,6 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.alerts.breaks import SequenceBreak
-from jis.engine.errors import InvalidArgument
 from jis.engine.feed import FeedEntry, FeedEvent
 from jis.engine.kpis import Kpis
 from jis.engine.limits import NS, require_time
@@ -29,6 +28,7 @@ from jis.engine.model import (
     YardView,
 )
 from jis.engine.packed import PackedBroadcasts
+from jis.errors import InvalidArgument
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import struct
 
-from jis.engine.errors import InvalidArgument
+from jis.errors import InvalidArgument
 
 VERSION = 1
 MAX_TOKEN_LEN = 96

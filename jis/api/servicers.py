@@ -17,11 +17,11 @@ from jis.api.handlers import Admission
 from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
 from jis.engine.engine import Engine
-from jis.engine.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
 from jis.engine.feed import FeedBatch
 from jis.engine.limits import require_id, require_optional_id
 from jis.engine.model import Disposition, PublishResult
 from jis.engine.runner import EngineRunner
+from jis.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
 from jis.interop import edifact
 from jis.metrics import Metrics
 from jis.v1 import (

@@ -14,7 +14,7 @@ from grpc import aio
 
 from jis.api.auth import Authorizer
 from jis.api.handlers import Admission, Overloaded, Undecodable, kind_of
-from jis.engine.errors import DomainError, InvalidArgument
+from jis.errors import DomainError, InvalidArgument
 from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)

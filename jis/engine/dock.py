@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from jis.columns import Interner, RowList, Table
-from jis.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.limits import MAX_ID_LEN, has_control, require_id
 from jis.engine.model import (
     NO_TIME,
@@ -24,6 +23,7 @@ from jis.engine.model import (
     YardView,
 )
 from jis.engine.supply import Scope, SupplyState
+from jis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 MAX_RACKS_PER_APPOINTMENT = 256
 

@@ -26,7 +26,6 @@ from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches, open
 from jis.columns import Interner
 from jis.engine import bulk, codec, inventory
 from jis.engine.dock import DockState
-from jis.engine.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
 from jis.engine.kpis import KpiHistory, Kpis
@@ -55,6 +54,7 @@ from jis.engine.model import (
 from jis.engine.packed import PackedBroadcasts
 from jis.engine.sequence import SequenceState
 from jis.engine.supply import Scope, SupplyState
+from jis.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from jis.kernels import matching
 from jis.metrics import KPI_WINDOW_S, EngineStats, LineStats
 from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, Store, StoreCorrupt

@@ -23,9 +23,9 @@ import numpy.typing as npt
 
 from jis.columns import Interner, Table
 from jis.engine.bulk import RunTouched, first_use
-from jis.engine.errors import OutOfRange
 from jis.engine.model import NO_TIME, Action, VehicleState
 from jis.engine.sequence import SequenceState, Touched
+from jis.errors import OutOfRange
 from jis.kernels.runs import run_rows
 
 Scope = tuple[int, int, int]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from jis.engine.errors import InvalidArgument
+from jis.errors import InvalidArgument
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS

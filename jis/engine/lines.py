@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jis.engine.errors import AlreadyExists, InvalidArgument
 from jis.engine.model import LineConfig
+from jis.errors import AlreadyExists, InvalidArgument
 
 MAX_CALL_JUMP = 100_000
 """A call_no may be at most this far past the highest applied one (bounds ledger memory)."""

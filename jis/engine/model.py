@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from jis.engine.errors import DomainError
+    from jis.errors import DomainError
 
 NO_TIME = -(2**63)
 """Sentinel for "no time" in int64 time columns."""

@@ -26,9 +26,9 @@ from itertools import accumulate
 import numpy as np
 import numpy.typing as npt
 
-from jis.engine.errors import InvalidArgument
 from jis.engine.limits import TIME_MAX_NS, TIME_MIN_NS, require_time
 from jis.engine.model import NO_TIME, Action, Broadcast, PartDemand
+from jis.errors import InvalidArgument
 from jis.kernels.digest import message_digests, one_digest, string_hashes
 
 I64 = npt.NDArray[np.int64]

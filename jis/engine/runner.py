@@ -40,9 +40,9 @@ from typing import Any, NoReturn, TypeVar
 from jis.alerts.breaks import BreakEvent
 from jis.clock import Clock
 from jis.engine.engine import Engine, GroupEval
-from jis.engine.errors import DeadlineExceeded, DomainError, ResourceExhausted
 from jis.engine.evaluate import NEVER
 from jis.engine.feed import FeedBatch
+from jis.errors import DeadlineExceeded, DomainError, ResourceExhausted
 from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ import numpy.typing as npt
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.columns import Interner, RowList, Table
 from jis.engine import codec
-from jis.engine.errors import FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.limits import (
     MAX_DURATION_NS,
     MAX_TAKT_NS,
@@ -42,6 +41,7 @@ from jis.engine.model import (
     VehicleView,
 )
 from jis.engine.packed import broadcast_digest
+from jis.errors import FailedPrecondition, InvalidArgument, NotFound
 from jis.kernels.sequence import sequence_window
 
 MAX_PARTS = 256

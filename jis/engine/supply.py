@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from jis.columns import Interner, RowList, Table
-from jis.engine.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from jis.engine.limits import MAX_DURATION_NS, require_duration, require_id
 from jis.engine.model import (
     NO_TIME,
@@ -24,6 +23,7 @@ from jis.engine.model import (
     SupplierConfig,
 )
 from jis.engine.sequence import SequenceState
+from jis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 MAX_RACK_CAPACITY = 1024
 """Largest accepted rack capacity (slot positions are 16-bit in the S ordering key)."""

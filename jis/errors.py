@@ -1,4 +1,5 @@
-"""Domain errors. The API turns each into the gRPC status of the same name."""
+"""Domain errors, shared by the engine and the clock (below both). The API turns each into
+the gRPC status of the same name."""
 
 from __future__ import annotations
 
