@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jis.server import SERVICES
-from jis.v1 import broadcast_pb2, interop_pb2, lines_pb2, reports_pb2, sequence_pb2
+from jis.v1 import breaks_pb2, broadcast_pb2, dock_pb2, interop_pb2, lines_pb2, reports_pb2, sequence_pb2
 from tests.conftest import Client, configure_line, connect
 from tests.factories import ADD, bc, part, pub
 from tests.serverproc import ServerProcess
@@ -362,3 +362,32 @@ def test_overload_refuses_writes_at_once_before_decoding_and_still_admits_reads(
         c.channel.close()
     finally:
         proc.stop()
+
+
+def test_an_unknown_line_or_door_filter_is_not_found_on_every_read(client: Client) -> None:
+    """Some reads answered an unknown line with an empty list, others with NOT_FOUND, and
+    WatchBreaks on an unknown line waited forever. Now each is NOT_FOUND naming the field."""
+    reads = [
+        (client.breaks.ListBreaks, breaks_pb2.ListBreaksRequest(line_id="NO-SUCH-LINE"), "line_id"),
+        (
+            client.breaks.ListBreaks,
+            breaks_pb2.ListBreaksRequest(line_id="NO-SUCH-LINE", resolved_from=Timestamp(seconds=0)),
+            "line_id",
+        ),
+        (client.reports.GetKpis, reports_pb2.GetKpisRequest(line_id="NO-SUCH-LINE"), "line_id"),
+        (client.reports.GetInventory, reports_pb2.GetInventoryRequest(line_id="NO-SUCH-LINE"), "line_id"),
+        (client.lines.GetLine, lines_pb2.GetLineRequest(line_id="NO-SUCH-LINE"), "line_id"),
+        (client.sequence.ListSequence, sequence_pb2.ListSequenceRequest(line_id="NO-SUCH-LINE"), "line_id"),
+        (client.dock.GetYard, dock_pb2.GetYardRequest(door="NO-SUCH-DOOR"), "door"),
+    ]
+    for rpc, request, field in reads:
+        with pytest.raises(grpc.RpcError) as missing:
+            rpc(request, timeout=10)
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND, (request, missing.value.details())
+        assert missing.value.details().startswith(f"{field}:")
+    stream = client.breaks.WatchBreaks(breaks_pb2.WatchBreaksRequest(line_id="NO-SUCH-LINE"), timeout=10)
+    with pytest.raises(grpc.RpcError) as missing:
+        next(stream)
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND and missing.value.details().startswith(
+        "line_id:"
+    )

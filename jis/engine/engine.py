@@ -643,6 +643,7 @@ class Engine:
     def yard(self, at: int, start: int, stop: int, door: str = "") -> YardView:
         if start > stop:
             raise InvalidArgument("from", "after to")
+        self.require_known(door=door)
         return self.dock.yard(at, start, stop, door)
 
     # -- queries -----------------------------------------------------------------------
@@ -752,9 +753,9 @@ class Engine:
     def inventory(self, line_id: str, supplier_id: str = "", group: str = "") -> list[ScopeInventory]:
         """Per scope of the line (optionally one supplier's, one group's): slots per stage
         and coverage, now."""
-        line = self.seq.lines.get(line_id)
-        if line is None:
-            raise NotFound("line_id", f"line {line_id!r} is not configured")
+        require_id("line_id", line_id)
+        self.require_known(line_id)
+        line = self.seq.lines[line_id]
         sup = self.seq.supplier_ids.get(supplier_id) if supplier_id else -1
         grp = self.seq.group_ids.get(group) if group else -1
         if (supplier_id and sup < 0) or (group and grp < 0):
@@ -766,6 +767,7 @@ class Engine:
         """KPIs over [start, stop) for a line and/or supplier ("" : all)."""
         if start > stop:
             raise InvalidArgument("from", "after to")
+        self.require_known(line_id)
 
         def code(name: str, interner: Interner) -> int:
             if not name:
@@ -795,10 +797,20 @@ class Engine:
     def rack(self, rack_id: str) -> RackView:
         return self.supply.rack_view(rack_id)
 
+    def require_known(self, line_id: str = "", door: str = "") -> None:
+        """NOT_FOUND for a line or door filter naming what this engine never saw (empty: no
+        filter), the same way for every read. A supplier or group filter is not refused: a
+        supplier may hold credentials before it has any data, and its reads are then empty."""
+        if line_id and line_id not in self.seq.lines:
+            raise NotFound("line_id", f"line {line_id!r} is not configured")
+        if door and self.dock.doors.get(door) < 0:
+            raise NotFound("door", f"no appointment was ever booked at door {door!r}")
+
     def open_breaks(
         self, line_id: str = "", supplier_id: str = "", types: frozenset[BreakType] = frozenset()
     ) -> list[SequenceBreak]:
         """Open breaks matching the filter, most urgent first (alerts.breaks.open_order)."""
+        self.require_known(line_id)
         found = [b for b in self.book.open.values() if matches(b, line_id, supplier_id, types)]
         return sorted(found, key=open_order)
 
@@ -831,6 +843,7 @@ class Engine:
         """Up to ``limit`` open breaks (``window`` None) or breaks resolved in [start, stop)
         matching the filter, the first after the sort key ``after`` (alerts.breaks.open_order,
         resolved_order); and the key to continue after (None: nothing more)."""
+        self.require_known(line_id)
         pool: Iterable[SequenceBreak]
         found: list[SequenceBreak] = []
         if window is None:
