@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.v1 import reports_pb2, supply_pb2
 from tests.conftest import Client
-from tests.factories import ADD, INSTALLED, bc, part, pub
+from tests.factories import ADD, INSTALLED, PULL, bc, part, pub
 
 S = supply_pb2
 
@@ -25,11 +25,18 @@ def configure_supplier(client: Client, supplier_id: str) -> None:
     )
 
 
-def dispatch(client: Client, line_id: str, rack: str, group: str, slots: list[tuple[str, str]]) -> None:
+def dispatch(
+    client: Client,
+    line_id: str,
+    rack: str,
+    group: str,
+    slots: list[tuple[str, str]],
+    supplier_id: str = "INV1",
+) -> None:
     client.supply.DispatchRack(
         S.DispatchRackRequest(
             rack_id=rack,
-            supplier_id="INV1",
+            supplier_id=supplier_id,
             group=group,
             line_id=line_id,
             capacity=4,
@@ -150,3 +157,28 @@ def test_bad_inventory_requests_name_the_field(
     with pytest.raises(grpc.RpcError) as err:
         client.reports.GetInventory(reports_pb2.GetInventoryRequest(**kw), timeout=10)
     assert err.value.code() == code and field in err.value.details()
+
+
+def test_old_orphan_slots_at_line_side_do_not_reset_the_coverage(client: Client, line_id: str) -> None:
+    """The fault: after a simulated day, coverage read 0.0 min with 118 slots at line side,
+    because the slots of vehicles pulled long ago sat at the front of S. Coverage now counts
+    the vehicles of E, from the next one, that get a right slot in order, setting aside the
+    slots a line-side worker pulls without stopping the line (orphans, duplicates)."""
+    configure_supplier(client, "INV3")
+    v = [f"{line_id}-V{i}" for i in range(6)]
+    for i in range(6):
+        client.broadcast.Publish(pub(bc(line_id, i + 1, ADD, v[i], i, [part("SEAT", "S-BLK", "INV3")])))
+    dispatch(client, line_id, f"{line_id}-OLD", "SEAT", [(v[0], "S-BLK"), (v[1], "S-BLK")], "INV3")
+    move(client, f"{line_id}-OLD", S.RACK_STAGE_AT_DOCK)
+    move(client, f"{line_id}-OLD", S.RACK_STAGE_LINE_SIDE)
+    for i, n in ((0, 7), (1, 8)):  # V0 and V1 pulled: their slots at line side are orphans now
+        client.broadcast.Publish(pub(bc(line_id, n, PULL, v[i])))
+    # V2 V3 V3 V4 at the dock (V3 twice), then V5 in transit: 4 vehicles covered, 3 at the plant
+    dispatch(client, line_id, f"{line_id}-NEW", "SEAT", [(v[k], "S-BLK") for k in (2, 3, 3, 4)], "INV3")
+    move(client, f"{line_id}-NEW", S.RACK_STAGE_AT_DOCK)
+    dispatch(client, line_id, f"{line_id}-LAST", "SEAT", [(v[5], "S-BLK")], "INV3")
+    inv = client.reports.GetInventory(reports_pb2.GetInventoryRequest(line_id=line_id), timeout=10)
+    (seat,) = inv.scopes
+    assert (seat.line_side, seat.at_dock, seat.in_transit) == (2, 4, 1)
+    assert (seat.expected, seat.covered_vehicles, seat.covered_vehicles_at_plant) == (4, 4, 3)
+    assert seat.coverage.ToSeconds() == 4 * 60 and seat.plant_coverage.ToSeconds() == 3 * 60

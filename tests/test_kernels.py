@@ -304,20 +304,33 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
 
 
 @given(st.lists(st.tuples(st.integers(-1, 6), st.booleans(), st.integers(0, 3)), max_size=12))
-def test_coverage_is_the_in_order_right_variant_run_from_the_start(slots) -> None:  # type: ignore[no-untyped-def]
+def test_coverage_is_the_in_order_right_variant_run_from_the_next_vehicle(slots) -> None:  # type: ignore[no-untyped-def]
     from jis.kernels import inventory
 
     slots = sorted(slots, key=lambda s: s[2])  # S is ordered by stage rank
     s_e = np.array([s[0] for s in slots], np.int32)
     flags = np.array([0 if s[1] else matching.WRONG_VARIANT for s in slots], np.uint8)
     rank = np.array([s[2] for s in slots], np.int8)
-    k = 0
-    for i, (e, right, _) in enumerate(slots):
-        if e != i or not right:
+    covering: list[int] = []  # S indexes of the slots that cover E[0], E[1], ...
+    for j, (e, right, _) in enumerate(slots):
+        if e == -1 or e < len(covering):
+            continue  # an orphan, or a further slot of a covered vehicle: set aside
+        if e > len(covering) or not right:
             break
-        k += 1
-    at_plant = sum(1 for _, _, r in slots[:k] if r <= inventory.RANK_AT_DOCK)
-    assert inventory.coverage(s_e, flags, rank) == (k, at_plant)
+        covering.append(j)
+    at_plant = sum(1 for j in covering if slots[j][2] <= inventory.RANK_AT_DOCK)
+    assert inventory.coverage(s_e, flags, rank) == (len(covering), at_plant)
+
+
+def test_orphans_and_duplicates_ahead_do_not_reset_the_coverage() -> None:
+    from jis.kernels import inventory
+
+    w = matching.WRONG_VARIANT
+    s_e = np.array([-1, -1, 0, 0, 1, -1, 2, 4, 3], np.int32)  # old orphans at the front, V0 twice
+    rank = np.zeros(len(s_e), np.int8)
+    assert inventory.coverage(s_e, np.zeros(len(s_e), np.uint8), rank) == (3, 3)  # V3 after V4: stop
+    flags = np.array([0, 0, 0, 0, w, 0, 0, 0, 0], np.uint8)
+    assert inventory.coverage(s_e, flags, rank) == (1, 1)  # the wrong part for V1 stops the line
 
 
 @settings(max_examples=60, deadline=None)
