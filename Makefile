@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve demo test lint proto bench bench-smoke clean
+.PHONY: serve demo test lint proto bench bench-smoke docker-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 ## bench-smoke: every benchmark once at tiny sizes, so they cannot rot (CI runs this)
 bench-smoke: $(STAMP)
 	JIS_BENCH_SMOKE=1 $(PY) -m pytest bench -q -p no:cacheprovider
+
+## docker-check: build the image, run it and check it from the host (TLS, volume, non-root); an engine runs or JIS_DOCKER_SETUP starts one
+docker-check: $(STAMP)
+	ops/docker/docker-check.sh $(DOCKER_CHECK_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
