@@ -133,6 +133,8 @@ class Engine:
 
     SNAPSHOT_FORMAT = f"jis-engine-state/10 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
+    SNAPSHOT_STATE = ("seq", "supply", "book", "evaluator", "feed", "dock", "kpis", "last_at", "retained_to")
+    """The attributes a snapshot holds, in its order (a change of them is a new format)."""
 
     def snapshot(self) -> bytes:
         """The whole state, for the store. Call only with nothing appended since the last commit.
@@ -144,17 +146,7 @@ class Engine:
         final size: a Table or RowList (trimmed to its rows when pickled) keeps its capacity
         without a copy (see :func:`jis.columns.with_room`).
         """
-        state = (
-            self.seq,
-            self.supply,
-            self.book,
-            self.evaluator,
-            self.feed,
-            self.dock,
-            self.kpis,
-            self.last_at,
-            self.retained_to,
-        )
+        state = tuple(getattr(self, name) for name in self.SNAPSHOT_STATE)
         buffers: list[pickle.PickleBuffer] = []
         skeleton = pickle.dumps(state, protocol=5, buffer_callback=buffers.append)
         raws = [b.raw() for b in buffers]
@@ -186,17 +178,8 @@ class Engine:
             mem = np.zeros(max(nbytes, room), np.uint8)  # calloc: the pages past nbytes stay untouched
             _readinto(f, mem[:nbytes].data)
             buffers.append(mem[:nbytes])
-        (
-            self.seq,
-            self.supply,
-            self.book,
-            self.evaluator,
-            self.feed,
-            self.dock,
-            self.kpis,
-            self.last_at,
-            self.retained_to,
-        ) = pickle.loads(skeleton, buffers=buffers)
+        for name, value in zip(self.SNAPSHOT_STATE, pickle.loads(skeleton, buffers=buffers), strict=True):
+            setattr(self, name, value)
         return True
 
     def save_snapshot(self) -> int:
