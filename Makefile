@@ -3,21 +3,27 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 
 .PHONY: serve demo test lint proto bench bench-smoke docker-check clean
 
-$(STAMP): pyproject.toml
+# Serving needs the runtime dependencies only; tests, lint and benchmarks add the test extra.
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 ## serve: run the server on its embedded store (127.0.0.1:50051, data in ./jis-data)
-serve: $(STAMP)
+serve: $(RUNTIME)
 	$(VENV)/bin/jis serve
 
 ## demo: a test-clock server on a throwaway store, and a simulated 8-hour day played against it
-demo: $(STAMP)
+demo: $(RUNTIME)
 	@dir=$$(mktemp -d); \
 	$(VENV)/bin/jis serve --test-clock --port 50061 --data-dir $$dir/data > $$dir/server.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
