@@ -1,4 +1,4 @@
-"""The engine clock (SPEC.md 3.1): the wall clock, or a test clock moved by clients.
+"""The engine clock: the wall clock, or a test clock moved by clients.
 
 In test mode the clock stands still until a client sets it forward (``SetClock``), so
 a recorded day replays faster than real time and every time-driven break is raised

@@ -28,7 +28,7 @@ HISTORY_COLUMNS = {
 
 
 class BreakType(enum.IntEnum):
-    """SPEC.md 3; values match ``jis.v1.BreakType``."""
+    """The kinds of sequence break; values match ``jis.v1.BreakType``."""
 
     GAP = 1
     MISSING = 2

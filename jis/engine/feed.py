@@ -1,6 +1,6 @@
 """The build-sequence feed: every change to a (line, supplier, group)'s expected sequence.
 
-A supplier plant builds in the order of E (SPEC 3). It keeps a stream open and needs,
+A supplier plant builds in the order of E, the expected sequence. It keeps a stream open and needs,
 after the sequence from its horizon on, every change as it happens: vehicle added,
 part list changed or moved, pulled, re-inserted, cancelled, installed. Each applied
 broadcast appends one event per scope it changed to one columnar log; an event's

@@ -1,4 +1,4 @@
-"""Inventory per (line, supplier, group): slots per stage and coverage (SPEC.md 4)."""
+"""Inventory per (line, supplier, group): slots per stage and coverage."""
 
 from __future__ import annotations
 

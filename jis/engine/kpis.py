@@ -1,4 +1,4 @@
-"""KPIs over recorded history (SPEC.md 4): what each rack delivery looked like when it
+"""KPIs over recorded history: what each rack delivery looked like when it
 reached the dock, per-slot lead times, and (from the break book and the dock) breaks,
 detection and resolution times, gate wait and door dwell.
 

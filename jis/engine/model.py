@@ -22,7 +22,7 @@ SECOND_NS = 1_000_000_000
 
 
 class Action(enum.IntEnum):
-    """Broadcast actions (SPEC.md 2.1); values match ``jis.v1.Action``."""
+    """Broadcast actions; values match ``jis.v1.Action``."""
 
     ADD = 1
     CHANGE = 2

@@ -1,7 +1,7 @@
 """Content digests of broadcast messages, whichever transport carried them.
 
 A line's ledger keeps a 64-bit digest per applied call_no, so a re-sent message can
-be told apart from a conflicting one (SPEC 2.2). The digest is defined on the
+be told apart from a conflicting one. The digest is defined on the
 message's content, not on any encoding of it: a message published alone, in a batch
 or packed as columns digests the same. Strings are hashed by their code points
 (FNV-1a, 64 bit); a message's fields are then mixed in a fixed order with a
