@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info, PlatformCollector, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from jis import __version__
 
 # Fine enough for sub-millisecond RPCs and store commits, wide enough for slow disks.
 LATENCY_BUCKETS = (
@@ -61,6 +63,8 @@ class EngineStats:
     supplier_kpis: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     """supplier -> (OTIF, sequence accuracy) over the trailing KPI_WINDOW_S (None: no delivery)."""
     build_watchers: int = 0
+    engine_time_s: float | None = None
+    """The engine clock (Unix seconds): the wall clock, or the test clock."""
 
 
 KPI_WINDOW_S = 24 * 3600
@@ -79,7 +83,9 @@ class _StateCollector(Collector):
         missing = GaugeMetricFamily(
             "jis_broadcast_missing_calls", "Call numbers missing below the highest applied", labels=["line"]
         )
-        dups = GaugeMetricFamily("jis_broadcast_duplicates", "Duplicate broadcasts received", labels=["line"])
+        dups = CounterMetricFamily(
+            "jis_broadcast_duplicates", "Duplicate broadcasts received", labels=["line"]
+        )
         active = GaugeMetricFamily("jis_vehicles_active", "Vehicles in the sequence now", labels=["line"])
         lag = GaugeMetricFamily(
             "jis_broadcast_lag_seconds",
@@ -97,8 +103,9 @@ class _StateCollector(Collector):
         for (line_id, kind), n in sorted(st.open_breaks.items()):
             breaks.add_metric([line_id, kind], n)
         need = GaugeMetricFamily(
-            "jis_breaks_earliest_need_time_seconds",
-            "Earliest need_time (Unix time) among open breaks; minus time() it is the slack left",
+            "jis_breaks_earliest_need_timestamp_seconds",
+            "Earliest need_time (Unix time) among open breaks; minus jis_engine_clock_timestamp_seconds "
+            "it is the slack left",
             labels=["line", "type"],
         )
         for (line_id, kind), t in sorted(st.earliest_need.items()):
@@ -136,21 +143,35 @@ class _StateCollector(Collector):
                 otif.add_metric([supplier], o)
             if a is not None:
                 accuracy.add_metric([supplier], a)
+        if st.engine_time_s is not None:
+            yield GaugeMetricFamily(
+                "jis_engine_clock_timestamp_seconds",
+                "The engine clock (Unix time): the wall clock, or the test clock where SetClock moves it",
+                value=st.engine_time_s,
+            )
         yield from (highest, missing, dups, active, lag, breaks, need, watchers, build_watchers)
         yield from (expected, coverage, plant, otif, accuracy)
+
+
+RPC_LABELS = ["grpc_type", "grpc_service", "grpc_method"]
+"""The labels of the conventional gRPC server metrics (go-grpc-prometheus, grpc-ecosystem)."""
 
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.rpc_requests = Counter(
-            "jis_rpc_requests", "RPCs handled, by method and status code", ["method", "code"], registry=r
+        # The gRPC server metrics by their conventional names, so stock gRPC dashboards work.
+        self.rpc_started = Counter(
+            "grpc_server_started", "RPCs started on the server", RPC_LABELS, registry=r
+        )
+        self.rpc_handled = Counter(
+            "grpc_server_handled", "RPCs completed on the server", [*RPC_LABELS, "grpc_code"], registry=r
         )
         self.rpc_duration = Histogram(
-            "jis_rpc_duration_seconds",
+            "grpc_server_handling_seconds",
             "RPC handling time (streams: until the stream ends)",
-            ["method"],
+            RPC_LABELS,
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -167,11 +188,17 @@ class Metrics:
             registry=r,
         )
         self.broadcasts = Counter(
-            "jis_broadcasts", "Broadcast messages by disposition", ["disposition"], registry=r
+            "jis_broadcasts",
+            "Broadcast messages by line and disposition",
+            ["line", "disposition"],
+            registry=r,
         )
         self.break_events = Counter(
-            "jis_break_events", "Sequence breaks raised and resolved", ["event"], registry=r
+            "jis_break_events", "Sequence breaks raised and resolved, by type", ["event", "type"], registry=r
         )
+        Info("jis_build", "The running version", registry=r).info({"version": __version__})
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
         self.snapshot: Callable[[], EngineStats] = EngineStats
         """Set by the server: returns the engine's current stats (an empty set until then)."""
         r.register(_StateCollector(self))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client.parser import text_string_to_metric_families
 
+from jis import __version__
 from jis.v1 import broadcast_pb2, build_sequence_pb2, supply_pb2
 from tests.conftest import Client, configure_line, connect
 from tests.factories import ADD, bc, part, pub
@@ -74,13 +76,37 @@ def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) 
     )
     c.broadcast.PublishBatch(batch, timeout=10)
     s = samples(scrape(metered))
-    assert s[("jis_rpc_requests_total", (("code", "OK"), ("method", "Publish")))] == 3
-    assert s[("jis_rpc_requests_total", (("code", "INVALID_ARGUMENT"), ("method", "Publish")))] == 1
-    assert s[("jis_rpc_duration_seconds_count", (("method", "Publish"),))] == 4
-    assert s[("jis_rpc_duration_seconds_bucket", (("le", "0.0001"), ("method", "Publish")))] >= 0
-    assert s[("jis_broadcasts_total", (("disposition", "applied"),))] == 4
-    assert s[("jis_broadcasts_total", (("disposition", "duplicate"),))] == 1
-    assert s[("jis_broadcasts_total", (("disposition", "rejected"),))] == 1
+    publish = (
+        ("grpc_method", "Publish"),
+        ("grpc_service", "jis.v1.BroadcastService"),
+        ("grpc_type", "unary"),
+    )
+    assert s[("grpc_server_started_total", publish)] == 4
+    assert s[("grpc_server_handled_total", (("grpc_code", "OK"), *publish))] == 3
+    assert s[("grpc_server_handled_total", (("grpc_code", "INVALID_ARGUMENT"), *publish))] == 1
+    assert s[("grpc_server_handling_seconds_count", publish)] == 4
+    assert (
+        s[
+            (
+                "grpc_server_handling_seconds_bucket",
+                (
+                    ("grpc_method", "Publish"),
+                    ("grpc_service", "jis.v1.BroadcastService"),
+                    ("grpc_type", "unary"),
+                    ("le", "0.0001"),
+                ),
+            )
+        ]
+        >= 0
+    )
+    assert s[("jis_broadcasts_total", (("disposition", "applied"), ("line", "M1")))] == 4
+    assert s[("jis_broadcasts_total", (("disposition", "duplicate"), ("line", "M1")))] == 1
+    assert s[("jis_broadcasts_total", (("disposition", "rejected"), ("line", "M1")))] == 1
+    assert s[("jis_broadcast_duplicates_total", (("line", "M1"),))] == 1
+    assert s[("jis_break_events_total", (("event", "raised"), ("type", "GAP")))] == 1
+    assert s[("jis_build_info", (("version", __version__),))] == 1
+    assert s[("process_resident_memory_bytes", ())] > 0
+    assert s[("jis_engine_clock_timestamp_seconds", ())] == pytest.approx(time.time(), abs=120)
     assert s[("jis_broadcast_highest_call_no", (("line", "M1"),))] == 6
     assert s[("jis_broadcast_missing_calls", (("line", "M1"),))] == 2
     assert s[("jis_breaks_open", (("line", "M1"), ("type", "GAP")))] == 1
@@ -189,3 +215,45 @@ def test_a_real_prometheus_scrapes_the_server_and_answers_a_query(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "ops" / "grafana" / "jis-plant.json"
+_NAME = re.compile(r"\b(?:jis|grpc_server|process)_[a-z0-9_]+")
+
+
+def test_every_dashboard_query_names_only_metrics_the_server_exposes(metered: ServerProcess) -> None:
+    """Load a server so that every family has a sample (a break with a need time, a
+    delivery, a lag, an error), scrape it, and check each name in each panel's queries."""
+    c = connect(metered.address)
+    configure_line(c, "G1")
+    c.supply.ConfigureSupplier(
+        supply_pb2.ConfigureSupplierRequest(supplier_id="SUPG", lead_time=Duration(seconds=3600)), timeout=10
+    )
+    m = bc("G1", 1, ADD, "G1-V1", 1, [part("SEAT", "S-BLK", "SUPG")])
+    m.event_time.GetCurrentTime()
+    c.broadcast.Publish(pub(m), timeout=10)
+    c.supply.DispatchRack(
+        supply_pb2.DispatchRackRequest(
+            rack_id="G1-R", supplier_id="SUPG", group="SEAT", line_id="G1", capacity=2,
+            slots=[supply_pb2.RackSlot(vehicle_id="G1-V1", part_number="S-BLK")],
+            eta=Timestamp(seconds=int(time.time()) + 600),
+        ),
+        timeout=10,
+    )  # fmt: skip
+    c.supply.MoveRack(
+        supply_pb2.MoveRackRequest(rack_id="G1-R", stage=supply_pb2.RACK_STAGE_AT_DOCK), timeout=10
+    )
+    c.broadcast.Publish(pub(bc("G1", 3, ADD, "G1-V3", 3, [part("SEAT", "S-BLK", "SUPG")])), timeout=10)  # GAP
+    with pytest.raises(grpc.RpcError):
+        c.broadcast.Publish(pub(bc("G1", 4, ADD, "", 4, [part()])), timeout=10)
+    c.channel.close()
+    exposed = {s.name for fam in text_string_to_metric_families(scrape(metered)) for s in fam.samples}
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert len(exprs) >= 12
+    named = {name for e in exprs for name in _NAME.findall(e)}
+    assert named - exposed == set(), (
+        f"the dashboard queries metrics the server does not expose: {named - exposed}"
+    )
+    rules = (RULES / "jis-rules.yml").read_text()
+    assert set(_NAME.findall(rules)) - exposed == set()  # the alert rules too

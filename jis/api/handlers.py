@@ -97,6 +97,7 @@ def add_service(
 ) -> None:
     """Register every method of ``service`` on ``server``, served by ``servicer``'s method
     of the same name (wrapped by jis.api.status)."""
+    servicer.grpc_service = service.full_name  # type: ignore[attr-defined]  # the metrics' label
     handlers = {}
     for m in service.methods:
         request = message_factory.GetMessageClass(m.input_type)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
@@ -119,10 +120,16 @@ def _publish_reply(r: PublishResult) -> broadcast_pb2.PublishResponse:
     )
 
 
+Tally = collections.Counter[tuple[str, str]]
+"""Broadcasts by (line, disposition name), for jis_broadcasts_total."""
+_DISPOSITION_NAMES = {int(d): d.name.lower() for d in Disposition}
+
+
 def _batch_results(
-    out: Any, sent: list[tuple[str, int]], results: list[PublishResult | DomainError]
+    out: Any, sent: list[tuple[str, int]], results: list[PublishResult | DomainError], tally: Tally
 ) -> tuple[int, int, int]:
-    """Append one BroadcastResult per message to ``out``; returns (applied, duplicates, rejected)."""
+    """Append one BroadcastResult per message to ``out`` and count it in ``tally``; returns
+    (applied, duplicates, rejected)."""
     applied = duplicates = rejected = 0
     for (line_id, call_no), r in zip(sent, results, strict=True):
         if isinstance(r, DomainError):
@@ -135,21 +142,22 @@ def _batch_results(
                 message=str(r),
                 field=r.field,
             )
+            tally[line_id, "rejected"] += 1
         else:
             out.add(line_id=r.line_id, call_no=r.call_no, disposition=int(r.disposition))
             if r.disposition == Disposition.APPLIED:
                 applied += 1
             else:
                 duplicates += 1
+            tally[r.line_id, _DISPOSITION_NAMES[int(r.disposition)]] += 1
     return applied, duplicates, rejected
 
 
-def _count_broadcasts(metrics: Metrics | None, applied: int, duplicates: int, rejected: int) -> None:
-    """Once per batch (PublishBatch, a DELJIT interchange), not per message."""
+def _count_broadcasts(metrics: Metrics | None, tally: Tally) -> None:
+    """Once per call and (line, disposition), not per message."""
     if metrics is not None:
-        metrics.broadcasts.labels("applied").inc(applied)
-        metrics.broadcasts.labels("duplicate").inc(duplicates)
-        metrics.broadcasts.labels("rejected").inc(rejected)
+        for (line_id, disposition), n in tally.items():
+            metrics.broadcasts.labels(line_id, disposition).inc(n)
 
 
 class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
@@ -165,7 +173,7 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         b = convert.broadcast_in(request.broadcast)
         reply = _publish_reply(await self.gw.call(lambda e, at: e.publish(b, at), context))
         if self.gw.metrics is not None:
-            self.gw.metrics.broadcasts.labels(Disposition(reply.disposition).name.lower()).inc()
+            self.gw.metrics.broadcasts.labels(b.line_id, _DISPOSITION_NAMES[reply.disposition]).inc()
         return reply
 
     @unary
@@ -183,8 +191,9 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         results = await self.gw.call(lambda e, at: e.publish_batch(batch, at), context)
         reply = broadcast_pb2.PublishBatchResponse()
         pairs = [(m.line_id, m.call_no) for m in request.broadcasts]
-        reply.applied, reply.duplicates, reply.rejected = _batch_results(reply.results, pairs, results)
-        _count_broadcasts(self.gw.metrics, reply.applied, reply.duplicates, reply.rejected)
+        tally: Tally = collections.Counter()
+        reply.applied, reply.duplicates, reply.rejected = _batch_results(reply.results, pairs, results, tally)
+        _count_broadcasts(self.gw.metrics, tally)
         return reply
 
     @unary
@@ -202,7 +211,16 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         reply.disposition.extend(disposition.tolist())
         for i, err in sorted(outcome.errors.items()):
             reply.rejections.add(index=i, code=status_of(err).value[0], message=str(err), field=err.field)
-        _count_broadcasts(self.gw.metrics, reply.applied, reply.duplicates, reply.rejected)
+        if self.gw.metrics is not None and len(disposition):
+            # (line, disposition) pairs counted with numpy: one increment per pair, not per message
+            keys, counts = np.unique(packed.line * 8 + disposition, return_counts=True)
+            tally: Tally = collections.Counter(
+                {
+                    (packed.line_ids[k // 8], _DISPOSITION_NAMES[k % 8]): n
+                    for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
+                }
+            )
+            _count_broadcasts(self.gw.metrics, tally)
         return reply
 
 
@@ -597,6 +615,7 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             )
         results = await self.gw.call(lambda e, at: e.publish_batch(batch, at), context) if batch else []
         reply = interop_pb2.ImportDeljitResponse(interchange_reference=reference)
+        tally: Tally = collections.Counter()
         k = 0
         for m in messages:
             out = reply.messages.add(reference=m.reference, accepted=m.error is None)
@@ -606,13 +625,13 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
                 continue
             n = len(m.broadcasts)
             counts = _batch_results(
-                out.results, [(b.line_id, b.call_no) for b in m.broadcasts], results[k : k + n]
+                out.results, [(b.line_id, b.call_no) for b in m.broadcasts], results[k : k + n], tally
             )
             k += n
             reply.applied += counts[0]
             reply.duplicates += counts[1]
             reply.rejected += counts[2]
-        _count_broadcasts(self.gw.metrics, reply.applied, reply.duplicates, reply.rejected)
+        _count_broadcasts(self.gw.metrics, tally)
         return reply
 
     @unary

@@ -73,11 +73,20 @@ async def _abort(exc: Exception, context: Ctx, where: str) -> None:
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
 
 
-def _observe(servicer: Any, method: str, code: str, started: float) -> None:
+def _started(servicer: Any, kind: str, method: str) -> float:
+    """The RPC's start: counted (grpc_server_started_total), and its time returned."""
     metrics: Metrics | None = getattr(getattr(servicer, "gw", None), "metrics", None)
     if metrics is not None:
-        metrics.rpc_requests.labels(method, code).inc()
-        metrics.rpc_duration.labels(method).observe(time.perf_counter() - started)
+        metrics.rpc_started.labels(kind, getattr(servicer, "grpc_service", ""), method).inc()
+    return time.perf_counter()
+
+
+def _observe(servicer: Any, kind: str, method: str, code: str, started: float) -> None:
+    metrics: Metrics | None = getattr(getattr(servicer, "gw", None), "metrics", None)
+    if metrics is not None:
+        service = getattr(servicer, "grpc_service", "")
+        metrics.rpc_handled.labels(kind, service, method, code).inc()
+        metrics.rpc_duration.labels(kind, service, method).observe(time.perf_counter() - started)
 
 
 async def _authorize(servicer: Any, method: str, request: Any, context: Ctx) -> None:
@@ -113,11 +122,11 @@ def unary(handler: Handler[R]) -> Handler[R]:
 
     @functools.wraps(handler)
     async def wrapped(self: Any, request: Any, context: Ctx) -> R:
-        started, code = time.perf_counter(), "OK"
+        started, code = _started(self, "unary", name), "OK"
         admission = _admission(self)
         if type(request) is Overloaded:
             assert admission is not None
-            _observe(self, name, "RESOURCE_EXHAUSTED", started)
+            _observe(self, "unary", name, "RESOURCE_EXHAUSTED", started)
             await context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"server busy: {admission.limit_text(request.kind)}; retry later",
@@ -137,7 +146,7 @@ def unary(handler: Handler[R]) -> Handler[R]:
         finally:
             if admission is not None:
                 admission.in_flight[kind] -= 1
-            _observe(self, name, code, started)
+            _observe(self, "unary", name, code, started)
         raise AssertionError("unreachable")  # context.abort always raises
 
     return wrapped
@@ -149,7 +158,7 @@ def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
 
     @functools.wraps(handler)
     async def wrapped(self: Any, request: Any, context: Ctx) -> AsyncIterator[R]:
-        started, code = time.perf_counter(), "OK"
+        started, code = _started(self, "server_stream", name), "OK"
         try:
             if type(request) is Undecodable:
                 await _undecodable(self, name, request, context)
@@ -162,6 +171,6 @@ def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
                 raise
             await _abort(exc, context, handler.__qualname__)
         finally:
-            _observe(self, name, code, started)
+            _observe(self, "server_stream", name, code, started)
 
     return wrapped

@@ -661,7 +661,16 @@ class Engine:
             supplier_id = self.seq.supplier_ids.name(code)
             k = self.kpi_report("", supplier_id, now - KPI_WINDOW_S * 10**9, now + 1)
             supplier_kpis[supplier_id] = (k.otif, k.sequence_accuracy)
-        return EngineStats(lines, breaks, earliest, watchers, coverage, supplier_kpis, build_watchers)
+        return EngineStats(
+            lines,
+            breaks,
+            earliest,
+            watchers,
+            coverage,
+            supplier_kpis,
+            build_watchers,
+            engine_time_s=now / 1e9,
+        )
 
     def vehicle(self, vehicle_id: str) -> VehicleView:
         return self.seq.vehicle_view(vehicle_id)

@@ -27,6 +27,7 @@ next start recovers from what was committed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import logging
@@ -154,11 +155,11 @@ class EngineRunner:
         if requests:
             self.metrics.group_size.observe(requests)
             self.metrics.commit_duration.observe(committed)
-        raised = sum(1 for ev in events if ev.raised)
-        if raised:
-            self.metrics.break_events.labels("raised").inc(raised)
-        if len(events) > raised:
-            self.metrics.break_events.labels("resolved").inc(len(events) - raised)
+        counts = collections.Counter(
+            ("raised" if ev.raised else "resolved", ev.sequence_break.type.name) for ev in events
+        )
+        for (event, kind), n in counts.items():  # once per group and type, not per break
+            self.metrics.break_events.labels(event, kind).inc(n)
 
     def _timeout(self) -> float | None:
         """Seconds until the engine's next time-driven moment (None: nothing due, or test clock)."""
