@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.v1 import broadcast_pb2, dock_pb2, supply_pb2
 from tests.conftest import Client, configure_line
-from tests.factories import ADD, bc, part
+from tests.factories import ADD, bc, part, pub
 from tests.serverproc import ServerProcess
 
 
@@ -58,7 +58,7 @@ def test_cli_lists_breaks_sequence_and_lines_as_tables_and_json(
 
     r = jis("lines", "--server", server.address, "--json")
     line = next(ln for ln in json.loads(r.stdout) if ln["lineId"] == "CLI1")
-    assert (line["highestCallNo"], line["missingCalls"], line["activeVehicles"]) == ("3", "1", "2")
+    assert (line["highestCallNo"], line["missingCalls"], line["activeVehicles"]) == (3, 1, 2)  # numbers
 
 
 def test_cli_exits_3_with_a_clear_message_when_the_server_is_unreachable() -> None:
@@ -122,20 +122,20 @@ def test_cli_shows_inventory_kpis_and_the_dock(server: ServerProcess, client: Cl
     assert row.split()[:8] == ["SUPD", "SEAT", "3", "1", "0", "0", "2", "0"]
     assert "2.0 min" in row
     inv = json.loads(jis("inventory", "--server", server.address, "--line", "CLI2", "--json").stdout)
-    assert inv[0]["scopes"][0]["coveredVehiclesAtPlant"] == "2"
+    assert inv["scopes"][0]["coveredVehiclesAtPlant"] == 2  # one object, counts as numbers
 
     r = jis("kpis", "--server", server.address, "--supplier", "SUPD")
     assert r.returncode == 0, r.stderr
     # The line's need times (epoch 2026-01-01) are long past: in sequence, but not on time.
     assert "(0 of 1 racks)" in r.stdout and "(2 of 2)" in r.stdout
-    k = json.loads(jis("kpis", "--server", server.address, "--supplier", "SUPD", "--json").stdout)[0]
-    assert (k["racksDelivered"], k["slotsInSequence"], k["appointments"]) == ("1", "2", "1")
+    k = json.loads(jis("kpis", "--server", server.address, "--supplier", "SUPD", "--json").stdout)
+    assert (k["racksDelivered"], k["slotsInSequence"], k["appointments"]) == (1, 2, 1)
 
     r = jis("dock", "--server", server.address, "--door", "CLI-D1")
     assert r.returncode == 0, r.stderr
     assert "0 trailer(s) waiting, 1 at a door" in r.stdout
     assert "CLI2-A" in r.stdout and "AT_DOOR" in r.stdout and "TR-9" in r.stdout
-    yard = json.loads(jis("dock", "--server", server.address, "--door", "CLI-D1", "--json").stdout)[0]
+    yard = json.loads(jis("dock", "--server", server.address, "--door", "CLI-D1", "--json").stdout)
     assert yard["atDoor"][0]["spec"]["appointmentId"] == "CLI2-A"
     r = jis("kpis", "--server", server.address, "--since", "not-a-time")
     assert r.returncode != 0
@@ -217,3 +217,97 @@ def test_help_shows_examples_and_exit_codes() -> None:
     for command in ("breaks", "kpis", "deljit", "serve", "simulate"):
         r = jis(command, "--help")
         assert r.returncode == 0 and "--log-level" in r.stdout, command
+
+
+def test_cli_configures_publishes_a_file_and_reads_the_build_sequence(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    s = ("--server", server.address)
+    r = jis("line", "configure", "CLW", "--takt", "60s", "--heartbeat", "1h", "--epoch", "2026-01-01", *s)
+    assert r.returncode == 0 and "line CLW: takt 60 s, heartbeat 3600 s" in r.stdout, r.stderr
+    r = jis("supplier", "configure", "SUPW", "--lead-time", "4h", "--unload-to-line", "10m", "--json", *s)
+    assert json.loads(r.stdout)["supplierId"] == "SUPW", r.stderr
+    assert jis("line", "configure", "CLW", "--takt", "soon", "--heartbeat", "1h", *s).returncode == 2
+    lines = [
+        json.dumps(
+            {
+                "lineId": "CLW",
+                "callNo": str(n),
+                "action": "ACTION_ADD",
+                "vehicleId": f"CLW-{n}",
+                "seqNo": str(n),
+                "parts": [{"group": "SEAT", "partNumber": "P-1", "supplierId": "SUPW", "quantity": 1}],
+            }
+        )
+        for n in range(1, 2503)
+    ]
+    lines.append(json.dumps({"lineId": "CLW", "callNo": "2503", "action": "ACTION_ADD", "vehicleId": ""}))
+    (tmp_path / "calls.jsonl").write_text("\n".join(lines) + "\n")
+    r = jis("publish", str(tmp_path / "calls.jsonl"), *s)
+    assert r.returncode == 4, r.stderr  # one was refused
+    assert r.stdout.splitlines()[-1] == "2502 applied, 0 duplicate(s), 1 refused"
+    assert "call_no 2503: vehicle_id: must not be empty" in r.stdout
+    r = jis("publish", str(tmp_path / "calls.jsonl"), "--json", *s)  # again: all duplicates now
+    assert json.loads(r.stdout)["duplicates"] == 2502
+    (tmp_path / "bad.jsonl").write_text('{"lineId": "CLW"}\nnot json\n')
+    r = jis("publish", str(tmp_path / "bad.jsonl"), *s)
+    assert r.returncode == 2 and "line 2: not a broadcast" in r.stderr
+
+    r = jis("build-sequence", "SUPW", "--line", "CLW", *s)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].startswith("line CLW, SEAT, supplier SUPW: 2502 vehicle(s), cursor ")
+    follow = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jis",
+            "build-sequence",
+            "SUPW",
+            "--line",
+            "CLW",
+            "--follow",
+            "--for",
+            "4",
+            *s,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    r = jis("publish", "-", *s)  # nothing on stdin: nothing published
+    assert r.returncode == 0 and r.stdout.strip() == "0 applied, 0 duplicate(s), 0 refused"
+    one = json.dumps({"lineId": "CLW", "callNo": "2503", "action": "ACTION_PULL", "vehicleId": "CLW-7"})
+    r = subprocess.run(
+        [sys.executable, "-m", "jis", "publish", "-", *s],
+        input=one,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    out, _ = follow.communicate(timeout=30)
+    assert follow.returncode == 0
+    head, *_, last = out.splitlines()
+    assert head.startswith("build sequence of line CLW, SEAT: 2502 vehicle(s), cursor ")
+    cursor = int(head.rsplit(" ", 1)[1])  # cursors are global: other tests' changes came first
+    assert last == f"[{cursor + 1}] PULLED      CLW-7 seq_no 7 P-1"
+
+
+def test_cli_watches_breaks_and_asks_for_health(server: ServerProcess, client: Client) -> None:
+    configure_line(client, "CLV")
+    s = ("--server", server.address)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "jis", "breaks", "--watch", "--line", "CLV", "--for", "4", *s],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    client.broadcast.Publish(pub(bc("CLV", 2, ADD, "CLV-2", 2, [part()])), timeout=10)  # GAP for call 1
+    client.broadcast.Publish(pub(bc("CLV", 1, ADD, "CLV-1", 1, [part()])), timeout=10)  # closes it
+    out, _ = watch.communicate(timeout=30)
+    assert watch.returncode == 0
+    gap = [line for line in out.splitlines() if "GAP" in line]
+    assert [g[0] for g in gap] == ["+", "-"] and "re-send call_no 1" in gap[0]
+    r = jis("health", *s)
+    assert (r.returncode, r.stdout.strip()) == (0, "SERVING")
+    assert jis("health", "--server", "127.0.0.1:1").returncode == 3

@@ -6,6 +6,7 @@ vehicles, a change and a cancellation, release characters, custom UNA delimiters
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -222,6 +223,9 @@ def test_desadv_parses_back_with_pydifact_to_the_same_racks(
     r = jis("desadv", "R-2", "--server", server.address, "-o", str(out))
     assert r.returncode == 0, r.stderr
     assert dict(read_desadv_racks(out.read_bytes())) == {"R-2": racks["R-2"]}
+    r = jis("desadv", "R-2", "--server", server.address, "--json")
+    as_json = json.loads(r.stdout)  # --json changes the output: the reference beside the interchange
+    assert as_json["racks"] == 1 and as_json["reference"] and as_json["interchange"].startswith("UNA")
     with pytest.raises(grpc.RpcError) as err:
         client.interop.ExportDesadv(interop_pb2.ExportDesadvRequest(rack_ids=["NO-SUCH-RACK"]), timeout=10)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "rack_id" in err.value.details()

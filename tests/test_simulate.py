@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,13 @@ def test_a_simulated_day_raises_and_resolves_breaks_of_every_type(tmp_path: Path
         open_ = all_breaks(c, breaks_pb2.ListBreaksRequest()).breaks
         resolved = all_breaks(c, breaks_pb2.ListBreaksRequest(resolved_from=Timestamp())).breaks
         c.channel.close()
+        # --json: one summary object instead of a line per break (on a line of its own)
+        again = simulate(proc.address, "--seed", "2", "--hours", "1", "--line", "L2", "--json")
+        assert again.returncode == 0, again.stderr
+        summary_json = json.loads(again.stdout)
+        assert summary_json["line"] == "L2" and summary_json["racks_delivered"] >= 1
+        names = {name.removeprefix("BREAK_TYPE_") for name, _ in breaks_pb2.BreakType.items()}
+        assert set(summary_json["breaks"]) <= names
     finally:
         proc.stop()
     everything = [*open_, *resolved]

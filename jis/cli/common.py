@@ -25,6 +25,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 EXIT_OK = 0
@@ -101,6 +104,34 @@ def parse_time(text: str, option: str, now: dt.datetime | None = None) -> Timest
     return ts
 
 
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+
+
+def message_dict(m: Message) -> dict[str, Any]:
+    """A message as protobuf's JSON mapping, except that 64-bit integers stay numbers (the
+    mapping writes them as strings, which a script then has to convert)."""
+    d = json_format.MessageToDict(m)
+    _numbers(m.DESCRIPTOR, d)
+    return d
+
+
+def _numbers(descriptor: Any, d: dict[str, Any]) -> None:
+    for f in descriptor.fields:
+        if f.json_name not in d:
+            continue
+        if f.type in _INT64:
+            d[f.json_name] = [int(x) for x in d[f.json_name]] if f.is_repeated else int(d[f.json_name])
+        elif f.message_type is not None and not f.message_type.full_name.startswith("google.protobuf."):
+            for item in d[f.json_name] if f.is_repeated else [d[f.json_name]]:
+                _numbers(f.message_type, item)
+
+
 def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
     """A channel to the server: TLS when a CA bundle is given (the token then travels as
     call credentials), else plaintext (the token, if any, as an authorization header)."""
@@ -164,5 +195,6 @@ def run_command(command: Callable[[grpc.Channel, argparse.Namespace], Output], a
         print(f"jis: {exc}", file=sys.stderr)
         return exc.code
     text, code = (out, EXIT_OK) if isinstance(out, str) else out
-    print(text)
+    if text:  # a following command printed as it went
+        print(text)
     return code

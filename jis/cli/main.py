@@ -12,6 +12,7 @@ from jis import __version__
 from jis.cli.common import EXIT_PIPE, server_flags
 from jis.cli.ops import add_commands
 from jis.cli.simulate import add_simulate
+from jis.cli.work import add_work_commands
 from jis.config import ConfigError, add_server_arguments, from_arguments
 
 EXIT_CANNOT_START = 2
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     server = server_flags()
     add_commands(sub, server)
+    add_work_commands(sub, server)
     add_simulate(sub, server)
     for command in sub.choices.values():  # also after the command: jis breaks --log-level DEBUG
         command.add_argument(

@@ -11,13 +11,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.api.auth import parse_role, token_sha256
-from jis.cli.common import EXIT_PARTIAL, EXIT_USAGE, TIMEOUT_S, CliError, Output, parse_time, run_command
+from jis.cli.common import (
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    TIMEOUT_S,
+    CliError,
+    Output,
+    message_dict,
+    parse_time,
+    run_command,
+)
+from jis.cli.work import watch_breaks
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
@@ -47,8 +56,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def _as_json(messages: Sequence[Message]) -> str:
-    return json.dumps([json_format.MessageToDict(m) for m in messages], indent=2)
+def _as_json(value: Message | Sequence[Message]) -> str:
+    """A message as a JSON object, a list of them as a list; counts are numbers."""
+    if isinstance(value, Message):
+        return json.dumps(message_dict(value), indent=2)
+    return json.dumps([message_dict(m) for m in value], indent=2)
 
 
 MAX_PAGES = 1_000
@@ -156,7 +168,7 @@ def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = reports_pb2.GetInventoryRequest(line_id=a.line, supplier_id=a.supplier, group=a.group)
     inv = reports_pb2_grpc.ReportServiceStub(ch).GetInventory(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json([inv])
+        return _as_json(inv)
     rows = [
         (
             i.supplier_id,
@@ -191,7 +203,7 @@ def _kpis(ch: grpc.Channel, a: argparse.Namespace) -> str:
         req.to.CopyFrom(parse_time(a.until, "--until"))
     k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json([k])
+        return _as_json(k)
     rows = [
         ("OTIF", f"{_ratio(k, 'otif')} ({k.racks_otif} of {k.racks_delivered} racks)"),
         ("  on time", k.racks_on_time),
@@ -245,7 +257,7 @@ def _dock(ch: grpc.Channel, a: argparse.Namespace) -> str:
         req.to.FromJsonString(a.until)
     yard = dock_pb2_grpc.DockServiceStub(ch).GetYard(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json([yard])
+        return _as_json(yard)
     headers = [
         "DOOR",
         "APPOINTMENT",
@@ -291,7 +303,7 @@ def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     )
     partial = EXIT_PARTIAL if reply.rejected or reply.messages_refused else 0
     if a.json:
-        return _as_json([reply]), partial
+        return _as_json(reply), partial
     rows = []
     for m in reply.messages:
         if not m.accepted:
@@ -317,8 +329,15 @@ def _desadv(ch: grpc.Channel, a: argparse.Namespace) -> str:
                 f.write(reply.interchange)
         except OSError as exc:
             raise CliError(f"-o: cannot write {a.output}: {exc.strerror}") from None
+        if a.json:
+            return json.dumps({"reference": reply.reference, "racks": len(a.rack_ids), "file": a.output})
         return f"DESADV {reply.reference} for {len(a.rack_ids)} rack(s) written to {a.output}"
-    return str(reply.interchange.decode("utf-8"))
+    text = str(reply.interchange.decode("utf-8"))
+    if a.json:
+        return json.dumps(
+            {"reference": reply.reference, "racks": len(a.rack_ids), "interchange": text}, indent=2
+        )
+    return text
 
 
 def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
@@ -348,7 +367,13 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
         default="",
         help="list the breaks resolved since then instead: RFC 3339, a date, today, yesterday or -6h",
     )
-    p.set_defaults(run=lambda a: run_command(_breaks, a))
+    p.add_argument(
+        "--watch", action="store_true", help="follow: the open breaks, then each one raised and resolved"
+    )
+    p.add_argument(
+        "--for", dest="for_s", type=float, default=0, help="with --watch: stop after this many seconds"
+    )
+    p.set_defaults(run=lambda a: run_command(watch_breaks if a.watch else _breaks, a))
 
     p = sub.add_parser(
         "sequence",

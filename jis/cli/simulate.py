@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -22,7 +23,7 @@ def _simulate(a: argparse.Namespace) -> int:
         hours=a.hours,
         speed=a.speed,
         line_id=a.line,
-        quiet=a.quiet,
+        quiet=a.quiet or a.json,  # --json: one summary object, not the lines of each break
         rates=Rates() if not a.calm else Rates(0, 0, 0, 0, 0, 0, 0, 0),
     )
     with channel(a.server, a.token, a.tls_ca) as ch:
@@ -59,6 +60,24 @@ def _simulate(a: argparse.Namespace) -> int:
         req = reports_pb2.GetKpisRequest(line_id=cfg.line_id)
         getattr(req, "from").CopyFrom(start)
         k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=30)
+    if a.json:
+        summary = {
+            "line": cfg.line_id,
+            "seed": cfg.seed,
+            "hours": cfg.hours,
+            "disruptions": counts,
+            "breaks": {
+                breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_"): {
+                    "raised": b.raised,
+                    "resolved": b.resolved,
+                }
+                for b in k.breaks
+            },
+            "racks_delivered": k.racks_delivered,
+            "otif": k.otif if k.HasField("otif") else None,
+        }
+        print(json.dumps(summary, indent=2))
+        return 0
     print(f"\nsimulated {cfg.hours:g} h of line {cfg.line_id} (seed {cfg.seed}); disruptions: {counts}")
     print(
         "breaks (raised / resolved): "
