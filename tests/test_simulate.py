@@ -44,7 +44,18 @@ def test_a_simulated_day_raises_and_resolves_breaks_of_every_type(tmp_path: Path
     # It printed the breaks as they happened, and a summary naming every type.
     raised_lines = [ln for ln in r.stdout.splitlines() if " + " in ln]
     assert len(raised_lines) == len(everything)
-    summary = r.stdout.splitlines()[-2]
+    lines = r.stdout.splitlines()
+    # A plant day, not 1970: production from 06:00 of the demo day, a legend first.
+    assert lines[0] == (
+        "line L1, seed 1: 6 h of production from 2026-12-07 06:00 UTC (vehicles broadcast 3 h ahead, from "
+        "2026-12-07 03:00)"
+    )
+    assert lines[1].startswith("+ a break raised") and "1970" not in r.stdout
+    # Re-inserted vehicles are needed a few hours later, not a million seq_nos on.
+    slacks = [int(ln.split(" slack ")[1].split(" min")[0]) for ln in lines if " slack " in ln]
+    assert slacks and max(slacks) < 24 * 60
+    # The summary: a table row per break type, KPIs at the end.
+    assert lines[-1].startswith("sequence accuracy") and lines[-2].startswith("OTIF")
     for name in (
         "GAP",
         "MISSING",
@@ -55,13 +66,22 @@ def test_a_simulated_day_raises_and_resolves_breaks_of_every_type(tmp_path: Path
         "LATE",
         "BROADCAST_SILENT",
     ):
-        assert f"{name} " in summary
+        assert any(line.startswith(f"{name} ") for line in lines), name
 
 
 def test_simulate_needs_a_test_clock_server(server: ServerProcess) -> None:
     r = simulate(server.address, "--hours", "0.1", "--line", "SIMX")
     assert r.returncode == 1
     assert "--test-clock" in r.stderr
+
+
+def test_simulate_refuses_a_line_the_server_holds_already(server: ServerProcess, client: object) -> None:
+    from tests.conftest import Client, configure_line
+
+    assert isinstance(client, Client)
+    configure_line(client, "SIMTAKEN")
+    r = simulate(server.address, "--line", "SIMTAKEN")
+    assert r.returncode == 2 and "line SIMTAKEN exists on this server already" in r.stderr
 
 
 def test_simulate_says_when_the_server_is_unreachable() -> None:

@@ -12,9 +12,24 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from jis.cli.common import EXIT_REFUSED, EXIT_UNREACHABLE, channel
-from jis.sim.driver import Rates, Sim, SimConfig, progress_bar, watch_breaks
-from jis.v1 import breaks_pb2, lines_pb2, lines_pb2_grpc, reports_pb2, reports_pb2_grpc
+from jis.cli.common import EXIT_REFUSED, CliError, channel, parse_time, rpc_failure
+from jis.sim.driver import CLEAR_LINE, Rates, Sim, SimConfig, progress_bar, watch_breaks
+from jis.v1 import breaks_pb2, breaks_pb2_grpc, lines_pb2, lines_pb2_grpc, reports_pb2, reports_pb2_grpc
+
+DEMO_DAY = "2026-12-07T03:00:00Z"
+"""Where a day starts on a server whose test clock has never been set: a Monday, with the
+first vehicles broadcast at 03:00 so that production starts at 06:00 (one broadcast lead)."""
+
+
+def _start(now: Timestamp, given: str) -> Timestamp:
+    start = Timestamp()
+    if given:
+        start.CopyFrom(parse_time(given, "--start"))
+    elif now.seconds < 946_684_800:  # before 2000: a fresh test clock, still at the epoch
+        start.FromJsonString(DEMO_DAY)
+    else:  # the next full hour of the server's clock
+        start.FromSeconds((now.seconds // 3600 + 1) * 3600)
+    return start
 
 
 def _simulate(a: argparse.Namespace) -> int:
@@ -26,45 +41,65 @@ def _simulate(a: argparse.Namespace) -> int:
         quiet=a.quiet or a.json,  # --json: one summary object, not the lines of each break
         rates=Rates() if not a.calm else Rates(0, 0, 0, 0, 0, 0, 0, 0),
     )
-    with channel(a.server, a.token, a.tls_ca) as ch:
-        try:
-            now = lines_pb2_grpc.ClockServiceStub(ch).GetClock(lines_pb2.GetClockRequest(), timeout=10).now
-        except grpc.RpcError as exc:
-            print(
-                f"jis: cannot reach the server at {a.server} ({exc.code().name}: {exc.details()})",
-                file=sys.stderr,
+    bar = not a.json and (sys.stderr.isatty() or a.progress)
+    redraw = bar and sys.stdout.isatty()  # a break line clears the bar's line, the bar comes back after
+    try:
+        with channel(a.server, a.token, a.tls_ca) as ch:
+            try:
+                now = (
+                    lines_pb2_grpc.ClockServiceStub(ch).GetClock(lines_pb2.GetClockRequest(), timeout=10).now
+                )
+                _fresh_line(ch, cfg.line_id)
+                start = _start(now, a.start)
+            except grpc.RpcError as exc:
+                raise rpc_failure(exc, a.server) from None
+            if not cfg.quiet:
+                begin = start.ToNanoseconds()
+                production = _hhmm(begin + cfg.broadcast_lead_min * 60 * 10**9)
+                print(
+                    f"line {cfg.line_id}, seed {cfg.seed}: {cfg.hours:g} h of production from {production} "
+                    f"UTC (vehicles broadcast {cfg.broadcast_lead_min // 60} h ahead, from {_hhmm(begin)})"
+                )
+                print(
+                    "+ a break raised (slack: minutes left before its vehicle needs the part), - resolved\n"
+                )
+            stop = threading.Event()
+
+            def out(line: str) -> None:
+                print(CLEAR_LINE + line if redraw else line, flush=True)
+
+            printer = None if cfg.quiet else watch_breaks(ch, out, stop)
+            sim = Sim(cfg, ch)
+            try:
+                counts = sim.run(start.ToNanoseconds(), progress_bar if bar else _none)
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.FAILED_PRECONDITION and "clock" in (exc.details() or ""):
+                    raise CliError(
+                        f"the server must run with --test-clock ({exc.details()})", EXIT_REFUSED
+                    ) from None
+                raise rpc_failure(exc, a.server) from None
+            finally:
+                stop.set()
+                if printer is not None:
+                    printer.join(timeout=5)
+            req = reports_pb2.GetKpisRequest(line_id=cfg.line_id)
+            getattr(req, "from").CopyFrom(start)
+            k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=30)
+            still_open = (
+                breaks_pb2_grpc.BreakServiceStub(ch)
+                .ListBreaks(breaks_pb2.ListBreaksRequest(line_id=cfg.line_id, page_size=10_000), timeout=30)
+                .breaks
             )
-            return EXIT_UNREACHABLE
-        start = Timestamp()
-        if a.start:
-            start.FromJsonString(a.start)
-        else:  # the next full hour of the server's clock
-            start.FromSeconds((now.seconds // 3600 + 1) * 3600)
-        stop = threading.Event()
-        printer = None if cfg.quiet else watch_breaks(ch, lambda line: print(line, flush=True), stop)
-        sim = Sim(cfg, ch)
-        try:
-            counts = sim.run(
-                start.ToNanoseconds(), progress_bar if sys.stderr.isatty() or a.progress else _none
-            )
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION and "clock" in (exc.details() or ""):
-                print(f"jis: the server must run with --test-clock ({exc.details()})", file=sys.stderr)
-            else:
-                print(f"jis: the server refused: {exc.code().name}: {exc.details()}", file=sys.stderr)
-            return EXIT_REFUSED
-        finally:
-            stop.set()
-            if printer is not None:
-                printer.join(timeout=5)
-        req = reports_pb2.GetKpisRequest(line_id=cfg.line_id)
-        getattr(req, "from").CopyFrom(start)
-        k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=30)
+    except CliError as exc:
+        print(f"jis: {exc}", file=sys.stderr)
+        return exc.code
+    vehicles = int(cfg.hours * 3600 / cfg.takt_s)
     if a.json:
         summary = {
             "line": cfg.line_id,
             "seed": cfg.seed,
             "hours": cfg.hours,
+            "vehicles": vehicles,
             "disruptions": counts,
             "breaks": {
                 breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_"): {
@@ -75,20 +110,63 @@ def _simulate(a: argparse.Namespace) -> int:
             },
             "racks_delivered": k.racks_delivered,
             "otif": k.otif if k.HasField("otif") else None,
+            "sequence_accuracy": k.sequence_accuracy if k.HasField("sequence_accuracy") else None,
         }
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"\nsimulated {cfg.hours:g} h of line {cfg.line_id} (seed {cfg.seed}); disruptions: {counts}")
-    print(
-        "breaks (raised / resolved): "
-        + ", ".join(
-            f"{breaks_pb2.BreakType.Name(b.type).removeprefix('BREAK_TYPE_')} {b.raised}/{b.resolved}"
-            for b in k.breaks
-        )
-    )
-    otif = f"{100 * k.otif:.1f} %" if k.HasField("otif") else "n/a"
-    print(f"racks delivered {k.racks_delivered}, OTIF {otif}")
+    print(_summary(cfg, vehicles, counts, k, still_open))
     return 0
+
+
+def _hhmm(ns: int) -> str:
+    t = Timestamp()
+    t.FromNanoseconds(ns)
+    return t.ToDatetime().strftime("%Y-%m-%d %H:%M")
+
+
+def _fresh_line(ch: grpc.Channel, line_id: str) -> None:
+    """CliError if the server holds the line already: a second day on it would collide with
+    the first one's vehicles and call numbers."""
+    try:
+        lines_pb2_grpc.LineServiceStub(ch).GetLine(lines_pb2.GetLineRequest(line_id=line_id), timeout=10)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return
+        raise
+    raise CliError(f"line {line_id} exists on this server already: give a fresh one with --line NAME")
+
+
+def _summary(cfg: SimConfig, vehicles: int, counts: dict[str, int], k: Any, still_open: Any) -> str:
+    """The day in a few tables: disruptions, breaks by type, what is still open and why, KPIs."""
+    names = {b.type: breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_") for b in k.breaks}
+    open_by_type: dict[str, list[str]] = {}
+    for b in still_open:
+        open_by_type.setdefault(names.get(b.type, str(b.type)), []).append(b.action.description)
+    out = [
+        "",
+        f"line {cfg.line_id}, seed {cfg.seed}: {cfg.hours:g} h, {vehicles} vehicles at takt {cfg.takt_s} s",
+        "",
+        "disruptions      " + ", ".join(f"{what} {n}" for what, n in counts.items()),
+        "",
+        f"{'break':<18}{'raised':>7}{'resolved':>10}{'open':>6}",
+    ]
+    for b in k.breaks:
+        if b.raised or b.resolved:
+            name = names[b.type]
+            out.append(f"{name:<18}{b.raised:>7}{b.resolved:>10}{len(open_by_type.get(name, [])):>6}")
+    if open_by_type:
+        out += ["", "still open, first of each type:"]
+        out += [f"  {name:<16} {actions[0]}" for name, actions in sorted(open_by_type.items())]
+    otif = f"{100 * k.otif:.1f} %" if k.HasField("otif") else "n/a"
+    accuracy = f"{100 * k.sequence_accuracy:.1f} %" if k.HasField("sequence_accuracy") else "n/a"
+    out += [
+        "",
+        f"racks delivered  {k.racks_delivered} (on time {k.racks_on_time}, in full {k.racks_in_full}, "
+        f"right variants {k.racks_right_variants}, right order {k.racks_right_order})",
+        f"OTIF             {otif}",
+        f"sequence accuracy {accuracy} ({k.slots_in_sequence} of {k.slots_delivered} slots)",
+    ]
+    return "\n".join(out)
 
 
 def _none(fraction: float) -> None:

@@ -608,7 +608,7 @@ class _Names:
     def late(self, rack: int, need: int, arrival: int, now: int) -> Make:
         rack_id = self.sup.rack_ids.name(rack)
         unload = self.sup.unload_time(self.scope[1])
-        over = (arrival + unload - need) / 1e9
+        over = (arrival + unload - need) / 60e9
         return lambda bid: SequenceBreak(
             break_id=bid,
             type=BreakType.LATE,
@@ -620,7 +620,7 @@ class _Names:
             need_time=need,
             action=RecoveryAction(
                 RecoveryKind.EXPEDITE_RACK,
-                f"expedite rack {rack_id}: it reaches line side {over:.0f} s after the need time "
+                f"expedite rack {rack_id}: it reaches line side {over:.1f} min after the need time "
                 "of its first vehicle",
                 rack_id=rack_id,
             ),

@@ -42,6 +42,8 @@ from jis.v1 import (
 )
 
 MIN = 60 * 10**9
+SEQ_STEP = 10
+"""Planned vehicles take every SEQ_STEP-th seq_no; re-inserted ones the numbers between."""
 SUPPLIERS = {  # supplier -> (group, variants)
     "SEATCO": ("FRONT_SEATS", ["S-BLK", "S-GRY", "S-TAN"]),
     "DASHCO": ("COCKPIT", ["C-BASE", "C-NAV", "C-HUD"]),
@@ -115,6 +117,8 @@ class Sim:
         self.counts: dict[str, int] = {}
         self.racks = itertools.count(1)
         self.door_free: dict[str, int] = {}
+        self.last_added = 0
+        """seq_no of the last vehicle broadcast (re-inserts join right behind it)."""
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -146,6 +150,7 @@ class Sim:
         m.event_time.CopyFrom(self.ts(self.now))
         if seq_no is not None:
             m.seq_no = seq_no
+            m.need_time.CopyFrom(self.ts(v.need))  # as MES broadcasts carry it
         if parts:
             m.parts.extend(
                 common_pb2.Part(group=SUPPLIERS[s][0], part_number=p, supplier_id=s, quantity=1)
@@ -190,7 +195,7 @@ class Sim:
         for i in range(1, n + 1):
             v = Vehicle(
                 f"{self.cfg.line_id}-{self.cfg.seed}-{i:05d}",
-                i,
+                SEQ_STEP * i,  # room between two for the vehicles that come back from paint repair
                 self.epoch + i * self.takt,
                 {s: self.rng.choice(vs) for s, (_, vs) in SUPPLIERS.items()},
             )
@@ -208,6 +213,7 @@ class Sim:
 
     def add(self, v: Vehicle) -> None:
         v.state = "active"
+        self.last_added = max(self.last_added, v.seq_no)
         self.broadcast(common_pb2.ACTION_ADD, v, v.seq_no, parts=True)
         r = self.cfg.rates
         for s in SUPPLIERS:
@@ -232,10 +238,14 @@ class Sim:
         if v.state != "pulled":
             return
         v.state = "active"
-        v.seq_no += 1_000_000  # behind everything broadcast so far; never installed today
-        v.need = self.epoch + v.seq_no * self.takt
+        # Back into the sequence right behind the last vehicle broadcast: about one broadcast
+        # lead (3 h) from line side, where a repaired body joins the queue again.
+        self.last_added += 1
+        v.seq_no = self.last_added
+        v.need = self.epoch + v.seq_no * self.takt // SEQ_STEP
         self.count("reinsert")
         self.broadcast(common_pb2.ACTION_REINSERT, v, v.seq_no)
+        self.at(v.need, functools.partial(self.install, v))
 
     def cancel(self, v: Vehicle) -> None:
         if v.state in ("active", "pulled"):
@@ -389,7 +399,7 @@ def watch_breaks(
                 kind = breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_")
                 when = b.detected_at.ToDatetime().strftime("%H:%M")
                 if ev.kind == breaks_pb2.BreakEvent.KIND_RAISED:
-                    slack = f" slack {b.slack.seconds // 60} min" if b.HasField("slack") else ""
+                    slack = f" slack {b.slack.ToSeconds() / 60:.0f} min" if b.HasField("slack") else ""
                     out(f"{when} + {kind:<16} {b.break_id}{slack}: {b.action.description}")
                 else:
                     out(f"{b.resolved_at.ToDatetime().strftime('%H:%M')} - {kind:<16} {b.break_id} resolved")
@@ -404,8 +414,13 @@ def watch_breaks(
 
 
 def progress_bar(fraction: float, width: int = 40) -> None:
+    """A bar on the terminal's last line, redrawn in place (break lines clear it first)."""
     done = int(fraction * width)
     sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {100 * fraction:5.1f} %")
     if fraction >= 1:
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+CLEAR_LINE = "\r\x1b[K"
+"""Back to the line's start and erase it: a break line printed while a bar is drawn."""
