@@ -163,6 +163,9 @@ def test_cli_reads_dates_and_words_for_times(server: ServerProcess) -> None:
         r = jis("breaks", "--server", server.address, f"--resolved-since={when}", "--json")  # = for -6h
         assert r.returncode == 0, (when, r.stderr)
         assert isinstance(json.loads(r.stdout), list)
+        for command in ("kpis", "dock"):  # the window of every command takes the same forms
+            r = jis(command, "--server", server.address, f"--since={when}", "--until=now", "--json")
+            assert r.returncode == 0, (command, when, r.stderr)
 
 
 def test_cli_output_cut_by_its_reader_is_not_a_traceback(server: ServerProcess, client: Client) -> None:

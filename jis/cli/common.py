@@ -2,14 +2,14 @@
 codes, reading times from the command line, and turning any failure into one line on
 stderr and its exit code.
 
-Exit codes (the CLI reference in the README lists them):
+Exit codes (docs/cli.md lists them, with `jis serve`'s own):
 
 ====  ===========================================================================
 0     done
 1     the server refused the request (its status and message are printed)
 2     usage: a bad option or argument value, an unreadable input file
 3     the server could not be reached (or did not answer in time)
-4     partly done: an import in which some messages or broadcasts were refused
+4     partly done: an import or publish in which some messages or broadcasts were refused
 141   the reader of the output went away (``jis breaks --json | head -1``)
 ====  ===========================================================================
 """

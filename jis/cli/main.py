@@ -47,7 +47,8 @@ EXAMPLES = """examples:
   jis simulate --hours 8                         a plant day against a --test-clock server
 
 exit codes: 0 done, 1 refused by the server, 2 usage or unreadable input, 3 server
-unreachable, 4 partly done (an import with refusals), 141 output reader gone"""
+unreachable, 4 partly done (an import or publish with refusals), 141 output reader gone;
+jis serve: 2 cannot start, 70 the engine failed (the next start recovers from the log)"""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

@@ -252,9 +252,9 @@ def _appointment_row(x: dock_pb2.Appointment) -> tuple[object, ...]:
 def _dock(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = dock_pb2.GetYardRequest(door=a.door)
     if a.since:
-        getattr(req, "from").FromJsonString(a.since)
+        getattr(req, "from").CopyFrom(parse_time(a.since, "--since"))
     if a.until:
-        req.to.FromJsonString(a.until)
+        req.to.CopyFrom(parse_time(a.until, "--until"))
     yard = dock_pb2_grpc.DockServiceStub(ch).GetYard(req, timeout=TIMEOUT_S)
     if a.json:
         return _as_json(yard)

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class InteropServiceStub:
     """Industry interfaces: EDIFACT DELJIT in, DESADV out. The mapping of
-    segments and qualifiers is in jis/interop/edifact.py and the README.
+    segments and qualifiers is in jis/interop/edifact.py and docs/api.md.
     """
 
     def __init__(self, channel):
@@ -50,7 +50,7 @@ class InteropServiceStub:
 
 class InteropServiceServicer:
     """Industry interfaces: EDIFACT DELJIT in, DESADV out. The mapping of
-    segments and qualifiers is in jis/interop/edifact.py and the README.
+    segments and qualifiers is in jis/interop/edifact.py and docs/api.md.
     """
 
     def ImportDeljit(self, request, context):
@@ -92,7 +92,7 @@ def add_InteropServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class InteropService:
     """Industry interfaces: EDIFACT DELJIT in, DESADV out. The mapping of
-    segments and qualifiers is in jis/interop/edifact.py and the README.
+    segments and qualifiers is in jis/interop/edifact.py and docs/api.md.
     """
 
     @staticmethod

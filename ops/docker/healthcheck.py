@@ -14,8 +14,9 @@ Exit 0 when the server answers SERVING, 1 otherwise (the reason goes to the heal
   JIS_TLS_CLIENT_CA set        mutual TLS: presents JIS_HEALTH_CLIENT_CERT and _KEY, by default
                                the server's own certificate and key (JIS_TLS_CERT, JIS_TLS_KEY)
 
-No token is needed: the server leaves health open (README, "Security"). So configure the
-port and TLS through JIS_* variables, not flags, when this check is to follow them.
+No token is needed: the server leaves health open (docs/operations.md, "TLS, tokens and
+roles"). So configure the port and TLS through JIS_* variables, not flags, when this check
+is to follow them.
 """
 
 from __future__ import annotations
