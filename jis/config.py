@@ -28,7 +28,7 @@ class ServerConfig:
     """Unary write calls in flight (admitted, not yet answered) beyond which a new one is
     refused with RESOURCE_EXHAUSTED at once, before its request is decoded."""
     max_pending_reads: int = 500
-    """The same bound for unary read calls (Get*, List*, ExportDesadv), counted apart from
+    """The same bound for unary read calls (Get*, List*), counted apart from
     writes: an operator can still read while writes are refused."""
     max_stream_bytes: int = 16 * 1024 * 1024
     """Bytes of build-sequence updates a WatchBuildSequence stream may hold unsent (besides

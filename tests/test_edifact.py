@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import grpc
@@ -17,6 +18,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydifact.parser import Parser
 
 from jis.interop.edifact import EdiError, read_deljit, read_desadv_racks
 from jis.v1 import broadcast_pb2, interop_pb2, lines_pb2, sequence_pb2, supply_pb2
@@ -26,6 +28,7 @@ from tests.serverproc import ServerProcess
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DAY = (FIXTURES / "deljit_day.edi").read_bytes()
+OEM = (FIXTURES / "deljit_oem_groups.edi").read_bytes()
 
 
 def jis(*args: str) -> subprocess.CompletedProcess[str]:
@@ -137,7 +140,8 @@ def broken(old: str, new: str) -> bytes:
     ("old", "new", "position", "tag", "words"),
     [
         ("UNT+15+M2'", "UNT+14+M2'", 43, "UNT", "UNT counts '14' segments, the message has 15"),
-        ("SEQ+3'\n|SEQ+2'\n|UNT+15+M2'", "||UNT+13+M2'", 41, "SEQ", "no SEQ group"),
+        # (one RFF+AAN left: in the header it is the call number of every group)
+        ("SEQ+3'\n|SEQ+2'\nRFF+AAN:5'\n|UNT+15+M2'", "||UNT+12+M2'", 40, "SEQ", "no SEQ group"),
         ("DTM+137:202611240610:203'", "DTM+137:202613400610:203'", 31, "DTM", "bad date '202613400610'"),
         ("UNT+15+M2'", "UNT+15+MX'", 43, "UNT", "UNT reference 'MX' differs from UNH's 'M2'"),
         (
@@ -147,6 +151,29 @@ def broken(old: str, new: str) -> bytes:
             "UNH",
             "is not DELJIT D.96A, D.97A or D.04B",
         ),
+        # A fraction of a part is not a quantity.
+        ("QTY+113:1'\nSEQ+2'", "QTY+113:1.5'\nSEQ+2'", 39, "QTY", "quantity '1.5' is not a whole number"),
+        # No silent last-one-wins: a second call number, a second need time, a LIN-level
+        # vehicle other than the SEQ's.
+        ("RFF+AAN:4'|UNT+15+M2'", "RFF+AAN:4'\nRFF+AAN:6'|UNT+16+M2'", 36, "RFF", "second RFF+AAN"),
+        (
+            "RFF+AAN:4'|UNT+15+M2'",
+            "RFF+AAN:4'\nDTM+2:202611240900:203'\nDTM+2:202611240901:203'|UNT+17+M2'",
+            37,
+            "DTM",
+            "second DTM+2",
+        ),
+        (
+            "QTY+113:1'\nSEQ+2'|UNT+15+M2'",
+            "QTY+113:1'\nGIR+1+WVW-EDI-0009:VV'\nSEQ+2'|UNT+16+M2'",
+            40,
+            "GIR",
+            "GIR vehicle WVW-E3-0009:VV at LIN level differs from the SEQ group's 'WVW-E3-0002'",
+        ),
+        # No line anywhere: refused here, at the message's end, not as broadcasts without one.
+        ("LOC+11+EDI1'\nSEQ+3'|UNT+15+M2'", "SEQ+3'|UNT+14+M2'", 42, "LOC", "no LOC+11"),
+        # A line in one group only, none in the header: the group without one is named.
+        ("LOC+11+EDI1'\nSEQ+3'|SEQ+2'", "SEQ+3'|SEQ+2'\nLOC+11+EDI1'", 33, "LOC", "SEQ group without LOC+11"),
     ],
 )
 def test_a_malformed_message_is_refused_alone_naming_the_segment(
@@ -181,6 +208,21 @@ def configure_once(c: Client, line_id: str) -> None:
         (b"this is not edifact", "not an EDIFACT interchange"),
         (b"UNH+1+DELJIT:D:04B:UN'UNT+2+1'", "starts with UNB"),
         (DAY.replace(b"UNZ+2+IC0001'", b""), "ends with UNZ"),
+        # Functional groups: UNE closes its UNG with the message count and the same
+        # reference; UNZ then counts groups; messages are all in groups or none is.
+        (OEM.replace(b"UNE+2+FG1", b"UNE+3+FG1"), "UNE counts '3' messages, the group has 2"),
+        (OEM.replace(b"UNE+2+FG1", b"UNE+2+FG9"), "UNE group reference 'FG9' differs from UNG's 'FG1'"),
+        (OEM.replace(b"UNE+1+FG2'", b""), "functional group without UNE"),
+        (OEM.replace(b"UNE+2+FG1'", b""), "functional group inside a functional group"),
+        (
+            OEM.replace(b"UNZ+2+IC0003", b"UNZ+3+IC0003"),
+            "UNZ counts '3' functional groups, the interchange has 2",
+        ),
+        (
+            OEM.replace(b"UNG+DELJIT+OEMPLANT2:ZZ+SEATCO:ZZ+261124:0702+FG2+UN+D:97A'\n", b""),
+            "message outside a functional group",
+        ),
+        (DAY.replace(b"UNZ+2+IC0001'", b"UNE+1+FG1'\nUNZ+2+IC0001'"), "UNE without UNG"),
     ],
 )
 def test_a_broken_envelope_refuses_the_interchange(client: Client, data: bytes, words: str) -> None:
@@ -252,3 +294,111 @@ def test_damaged_interchanges_give_an_edifact_error_or_messages_never_a_crash(da
         return
     for m in messages:
         assert m.error is None or (m.error.tag and m.error.position > 0)
+
+
+def test_deljit_as_oems_send_it_functional_groups_decimal_quantities_padded_counts_header_call_no(
+    client: Client,
+) -> None:
+    """deljit_oem_groups.edi: two functional groups (UNG/UNE, counted by UNZ); UNT counts
+    with leading zeros; QTY 1.000 and 2.0; RFF+AAN in a message header, the call number of
+    its groups without their own; a LIN-level GIR that repeats the SEQ's vehicle."""
+    configure(client, "EDI5")
+    reply = client.interop.ImportDeljit(interop_pb2.ImportDeljitRequest(interchange=OEM), timeout=10)
+    assert reply.interchange_reference == "IC0003" and reply.messages_refused == 0
+    assert [(m.reference, [r.call_no for r in m.results]) for m in reply.messages] == [
+        ("G1M1", [1]),
+        ("G1M2", [2]),
+        ("G2M1", [3, 4]),  # 3 from the header, 4 the group's own
+    ]
+    assert (reply.applied, reply.duplicates, reply.rejected) == (4, 0, 0)
+    first, second = (
+        client.sequence.GetVehicle(sequence_pb2.GetVehicleRequest(vehicle_id=v), timeout=10)
+        for v in ("WVW-G-0001", "WVW-G-0002")
+    )
+    assert (first.state, first.parts[0].quantity) == (3, 1)  # cancelled by call 3
+    assert (second.state, second.parts[0].quantity) == (2, 2)  # pulled by call 4
+
+
+def test_a_header_call_number_applies_only_once_per_message_header() -> None:
+    data = OEM.replace(b"RFF+AAN:3'", b"RFF+AAN:3'\nRFF+AAN:5'").replace(b"UNT+0011+G2M1", b"UNT+0012+G2M1")
+    _, messages = read_deljit(data)
+    error = messages[2].error
+    assert error is not None and (error.position, error.tag) == (37, "RFF")  # UNA not counted
+    assert "second RFF+AAN (call number) in the message header" in str(error)
+
+
+def desadv_setup(c: Client, line_id: str, supplier_id: str, rack_id: str) -> None:
+    configure(c, line_id)
+    c.supply.ConfigureSupplier(
+        supply_pb2.ConfigureSupplierRequest(supplier_id=supplier_id, lead_time=Duration(seconds=3600)),
+        timeout=10,
+    )
+    c.supply.DispatchRack(
+        supply_pb2.DispatchRackRequest(
+            rack_id=rack_id,
+            supplier_id=supplier_id,
+            group="FRONT_SEATS",
+            line_id=line_id,
+            capacity=2,
+            slots=[supply_pb2.RackSlot(vehicle_id="V-1", part_number="S-BLK")],
+            eta=ts("2030-01-01T08:00:00Z"),
+        ),
+        timeout=10,
+    )
+
+
+def control_references(interchange: bytes) -> tuple[str, str, str]:
+    """UNB 0020, UNZ 0020 and the first BGM document number, as pydifact reads them."""
+    with warnings.catch_warnings():  # pydifact has no directory XML for D.04B: it warns
+        warnings.simplefilter("ignore")
+        parsed = list(Parser().parse(interchange.decode()))
+    segs = {s.tag: s for s in parsed if s.tag in ("UNB", "UNZ", "BGM")}
+    return str(segs["UNB"].elements[4]), str(segs["UNZ"].elements[1]), str(segs["BGM"].elements[1])
+
+
+def test_desadv_references_fit_an_14_and_stay_unique_across_exports_and_restarts(tmp_path: Path) -> None:
+    # On the test clock, engine time stands still: references once repeated at the same time.
+    proc = ServerProcess(tmp_path / "data", "--test-clock").start()
+    try:
+        c = connect(proc.address)
+        desadv_setup(c, "EDI6", "SEATCO", "R-6")
+        seen: list[str] = []
+
+        def export() -> None:
+            reply = c.interop.ExportDesadv(interop_pb2.ExportDesadvRequest(rack_ids=["R-6"]), timeout=10)
+            unb, unz, bgm = control_references(reply.interchange)
+            assert unb == unz == reply.reference and len(reply.reference) <= 14
+            assert bgm == f"{reply.reference}-1"
+            assert reply.reference not in seen
+            seen.append(reply.reference)
+
+        export()
+        export()
+        c.channel.close()
+        proc.kill9()  # the numbers come back from the log
+        proc.restart()
+        c = connect(proc.address)
+        export()
+        c.channel.close()
+        proc.stop()  # a clean stop snapshots: the number comes back from the snapshot
+        proc.restart()
+        c = connect(proc.address)
+        export()
+        assert seen == ["DA000000000001", "DA000000000002", "DA000000000003", "DA000000000004"]
+        c.channel.close()
+    finally:
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.stop()
+
+
+def test_desadv_refuses_a_default_sender_longer_than_unb_allows(client: Client) -> None:
+    long_supplier = "S" * 36  # a valid supplier id, but UNB 0004 is an..35
+    desadv_setup(client, "EDI7", long_supplier, "R-7")
+    with pytest.raises(grpc.RpcError) as err:
+        client.interop.ExportDesadv(interop_pb2.ExportDesadvRequest(rack_ids=["R-7"]), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details().startswith("sender") and "longer than 35" in err.value.details()
+    reply = client.interop.ExportDesadv(
+        interop_pb2.ExportDesadvRequest(rack_ids=["R-7"], sender="SEATCO-PLANT-2"), timeout=10
+    )
+    assert b"UNB+UNOC:3+SEATCO-PLANT-2+JIS+" in reply.interchange

@@ -23,7 +23,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
 READ, WRITE = 0, 1
-READ_PREFIXES = ("Get", "List", "Export")
+READ_PREFIXES = ("Get", "List")
 """Unary RPCs whose names start so only read the state; every other unary RPC writes."""
 
 

@@ -648,10 +648,19 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             require_optional_id(name, value)
             if len(value) > edifact.MAX_PARTY_ID:
                 raise InvalidArgument(name, f"longer than {edifact.MAX_PARTY_ID} characters (EDIFACT UNB)")
-        at, racks = await self.gw.call(lambda e, at: (at, [e.rack(r) for r in rack_ids]), context)
+        racks = await self.gw.call(lambda e, at: [e.rack(r) for r in rack_ids], context)
         for i, rack in enumerate(racks):
             require_supplier(f"rack_ids[{i}]", rack.supplier_id)
-        reference = f"DA{at // 10**6 % 10**13:013d}"  # unique per millisecond of engine time
         sender = request.sender or racks[0].supplier_id
+        if len(sender) > edifact.MAX_PARTY_ID:
+            raise InvalidArgument(
+                "sender",
+                f"not given, and the default, supplier {sender!r} of rack {rack_ids[0]!r}, is longer "
+                f"than {edifact.MAX_PARTY_ID} characters (EDIFACT UNB); give a sender",
+            )
+        # Numbered on the engine thread and journaled (an export is a write): references are
+        # unique across exports and restarts, and fit UNB 0020 (an..14).
+        at, number = await self.gw.call(lambda e, at: (at, e.number_desadv(at)), context)
+        reference = edifact.desadv_reference(number)
         data = edifact.write_desadv(racks, sender, request.recipient or "JIS", reference, at)
         return interop_pb2.Desadv(interchange=data, reference=reference)

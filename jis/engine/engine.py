@@ -113,6 +113,9 @@ class Engine:
         self.kpis = KpiHistory(self.evaluator)
         self.last_at = 0
         """Engine time of the last journaled input."""
+        self.desadv_issued = 0
+        """DESADV interchanges numbered so far (journaled "desadv" records): their control
+        references stay unique across exports and restarts."""
         self._replaying = False
         self.inputs = 0
         """Inputs journaled (or replayed) by this process; a batch counts each message.
@@ -131,9 +134,20 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/10 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/11 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
-    SNAPSHOT_STATE = ("seq", "supply", "book", "evaluator", "feed", "dock", "kpis", "last_at", "retained_to")
+    SNAPSHOT_STATE = (
+        "seq",
+        "supply",
+        "book",
+        "evaluator",
+        "feed",
+        "dock",
+        "kpis",
+        "last_at",
+        "retained_to",
+        "desadv_issued",
+    )
     """The attributes a snapshot holds, in its order (a change of them is a new format)."""
 
     def snapshot(self) -> bytes:
@@ -221,6 +235,7 @@ class Engine:
             "appointment_change": lambda r: self.change_appointment(codec.decode_appointment(r.body), r.at),
             "appointment_cancel": lambda r: self.cancel_appointment(codec.loads(r.body), r.at),
             "yard": self._replay_yard,
+            "desadv": self._replay_desadv,
             "group": lambda r: self._replay_group(r.at),
             "eval": lambda r: self._replay_eval(r.at),
         }
@@ -258,6 +273,10 @@ class Engine:
     def _replay_retain(self, r: LogRecord) -> None:
         self.last_at = max(self.last_at, r.at)
         self._retain(struct.unpack("<q", r.body)[0])
+
+    def _replay_desadv(self, r: LogRecord) -> None:
+        self.desadv_issued = struct.unpack("<q", r.body)[0]
+        self._journal("desadv", r.at, r.body)
 
     def _replay_move(self, r: LogRecord) -> None:
         rack_id, stage, when = codec.loads(r.body)
@@ -587,6 +606,12 @@ class Engine:
         self._evaluate([scope], at)
         self._journal("eta", at, codec.dumps([rack_id, eta]))
         return self.supply.rack_view(rack_id)
+
+    def number_desadv(self, at: int) -> int:
+        """The next DESADV interchange's number (1, 2, ...), journaled: an export is a write."""
+        self.desadv_issued += 1
+        self._journal("desadv", at, struct.pack("<q", self.desadv_issued))
+        return self.desadv_issued
 
     # -- dock and yard -----------------------------------------------------------------
 

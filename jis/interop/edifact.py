@@ -13,16 +13,18 @@ DELJIT mapping (one broadcast per SEQ group; header values apply to every group)
 | BGM | any | mandatory (document number is not used) |
 | DTM (header) | 137 document date | ``event_time`` |
 | NAD | SE or SU (supplier) | ``supplier_id`` of every part; BY (buyer) is read and ignored |
-| LOC (header or group) | 11 place of unloading | ``line_id`` (the group's wins) |
+| LOC (header or group) | 11 place of unloading | ``line_id`` (the group's wins; none at all: refused) |
 | SEQ | 1 add, 2 cancel, 3 change, ZP pull, ZR reinsert, ZI installed | ``action``; 2nd element ``seq_no`` |
-| RFF | AAN (delivery schedule number) | ``call_no`` |
-| DTM (group) | 2 requested delivery | ``need_time`` |
-| GIR | VV (VIN) or BN (production number) | ``vehicle_id`` |
+| RFF (header or group) | AAN (delivery schedule number) | ``call_no`` (the group's wins; one per level) |
+| DTM (group) | 2 requested delivery | ``need_time`` (one per group) |
+| GIR (SEQ or LIN level) | VV (VIN) or BN (production number) | ``vehicle_id`` (the first; later ones agree) |
 | LIN | 3rd element, item number | ``group`` of a part |
 | PIA | 1 (additional id), item number | ``part_number`` (the variant) |
-| QTY | 113, 12 or 1 | ``quantity`` (absent: 1) |
+| QTY | 113, 12 or 1 | ``quantity`` (absent: 1; ``1.000`` is 1, a fraction is refused) |
 
 Dates: DTM format 203 (CCYYMMDDHHMM), 204 (CCYYMMDDHHMMSS) or 102 (CCYYMMDD), UTC.
+Messages may stand in functional groups (UNG ... UNE, all of them or none); control
+counts (UNT, UNE, UNZ) may have leading zeros.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ DATE_FORMATS = {"203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S", "102": "%Y%m%d"}
 MAX_INTERCHANGE_BYTES = 8 * 1024 * 1024
 MAX_PARTY_ID = 35
 """Longest interchange sender or recipient identification (UNB 0004, 0010: an..35)."""
+MAX_CONTROL_REFERENCE = 14
+"""Longest interchange control reference and message reference (UNB 0020, UNH 0062: an..14)."""
+MAX_REFERENCE_DIGITS = MAX_CONTROL_REFERENCE - 2
 
 
 class EdiError(Exception):
@@ -103,10 +108,16 @@ def _el(seg: Segment, i: int, j: int = 0) -> str:
     return str(e) if j == 0 and e is not None else ""
 
 
+def _count(value: str) -> int | None:
+    """A control count (UNT 0074, UNE 0060, UNZ 0036): digits, leading zeros allowed."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
 def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
     """The interchange's control reference and its messages, each converted or refused.
 
-    Raises EdiError for an interchange whose envelope is broken (then nothing applies)."""
+    Messages stand directly in the interchange or in functional groups (UNG ... UNE), not
+    both. Raises EdiError for an interchange whose envelope is broken (then nothing applies)."""
     segs = _parse(data)
     if not segs or segs[0].tag != "UNB":
         raise EdiError(
@@ -121,12 +132,41 @@ def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
             f"UNZ control reference {_el(unz, 1)!r} differs from UNB's {reference!r}", len(segs), "UNZ"
         )
     messages: list[DeljitMessage] = []
+    groups = 0
+    group: tuple[int, str, int] | None = None
+    """The open functional group: its UNG's index, its reference, messages before it."""
     i = 1
     while i < len(segs) - 1:
-        if segs[i].tag != "UNH":
-            raise EdiError("segment outside a message (expected UNH)", i + 1, segs[i].tag)
-        j = i
-        while j < len(segs) - 1 and segs[j].tag != "UNT":
+        tag = segs[i].tag
+        if tag == "UNG":
+            if group is not None:
+                raise EdiError("functional group inside a functional group (UNE missing)", i + 1, tag)
+            if messages and not groups:
+                raise EdiError("functional group after messages outside any group", i + 1, tag)
+            group, groups, i = (i, _el(segs[i], 4), len(messages)), groups + 1, i + 1
+            continue
+        if tag == "UNE":
+            if group is None:
+                raise EdiError("UNE without UNG", i + 1, tag)
+            _, group_ref, before = group
+            if _el(segs[i], 1) != group_ref:
+                raise EdiError(
+                    f"UNE group reference {_el(segs[i], 1)!r} differs from UNG's {group_ref!r}", i + 1, tag
+                )
+            if _count(_el(segs[i], 0)) != len(messages) - before:
+                raise EdiError(
+                    f"UNE counts {_el(segs[i], 0)!r} messages, the group has {len(messages) - before}",
+                    i + 1,
+                    tag,
+                )
+            group, i = None, i + 1
+            continue
+        if tag != "UNH":
+            raise EdiError("segment outside a message (expected UNH)", i + 1, tag)
+        if groups and group is None:
+            raise EdiError("message outside a functional group after one (UNG missing)", i + 1, tag)
+        j = i + 1
+        while j < len(segs) - 1 and segs[j].tag not in ("UNT", "UNH", "UNG", "UNE"):
             j += 1
         if segs[j].tag != "UNT":
             raise EdiError("message without UNT", i + 1, "UNH")
@@ -138,10 +178,11 @@ def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
             msg.error = exc
         messages.append(msg)
         i = j + 1
-    if _el(unz, 0) != str(len(messages)):
-        raise EdiError(
-            f"UNZ counts {_el(unz, 0)!r} messages, the interchange has {len(messages)}", len(segs), "UNZ"
-        )
+    if group is not None:
+        raise EdiError("functional group without UNE", group[0] + 1, "UNG")
+    counted, what = (groups, "functional groups") if groups else (len(messages), "messages")
+    if _count(_el(unz, 0)) != counted:
+        raise EdiError(f"UNZ counts {_el(unz, 0)!r} {what}, the interchange has {counted}", len(segs), "UNZ")
     return reference, messages
 
 
@@ -164,6 +205,19 @@ def _int(value: str, what: str, pos: int, tag: str, ref: str) -> int:
         raise EdiError(f"{what} {value!r} is not a whole number", pos, tag, ref) from None
 
 
+def _quantity(value: str, pos: int, ref: str) -> int:
+    """A QTY amount: whole (``2``) or decimal with a zero fraction (``2.000``; the decimal
+    mark a point or a comma); a fraction (``1.5``) is refused."""
+    whole, mark, fraction = value.replace(",", ".").partition(".")
+    if not (whole.isascii() and whole.isdigit()) or (
+        mark and not (fraction.isascii() and fraction.isdigit())
+    ):
+        raise EdiError(f"quantity {value!r} is not a number", pos, "QTY", ref)
+    if fraction.strip("0"):
+        raise EdiError(f"quantity {value!r} is not a whole number", pos, "QTY", ref)
+    return _int(whole, "quantity", pos, "QTY", ref)
+
+
 @dataclass
 class _Group:
     pos: int
@@ -172,6 +226,8 @@ class _Group:
     line_id: str = ""
     call_no: int | None = None
     vehicle_id: str = ""
+    vehicle_ids: dict[str, str] = field(default_factory=dict)
+    """The group's vehicle by GIR qualifier (VV, BN): a later GIR must agree with it."""
     need_time: int | None = None
     parts: list[list[Any]] = field(default_factory=list)
     """[group, part_number, quantity, LIN position]"""
@@ -186,12 +242,14 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
         )
     if _el(unt, 1) != ref:
         raise EdiError(f"UNT reference {_el(unt, 1)!r} differs from UNH's {ref!r}", end + 1, "UNT", ref)
-    if _el(unt, 0) != str(end - start + 1):
+    if _count(_el(unt, 0)) != end - start + 1:
         raise EdiError(
             f"UNT counts {_el(unt, 0)!r} segments, the message has {end - start + 1}", end + 1, "UNT", ref
         )
     event_time: int | None = None
     supplier, line_id, has_bgm = "", "", False
+    call_no: int | None = None
+    """The header's RFF+AAN: the call number of every SEQ group without its own."""
     groups: list[_Group] = []
     for k in range(start + 1, end):
         seg, pos = segs[k], k + 1
@@ -208,34 +266,48 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
         elif tag == "DTM" and _el(seg, 0, 0) == "137" and g is None:
             event_time = _date(seg, pos, ref)
         elif tag == "DTM" and _el(seg, 0, 0) == "2" and g is not None:
+            if g.need_time is not None:
+                raise EdiError("second DTM+2 (requested delivery) in one SEQ group", pos, tag, ref)
             g.need_time = _date(seg, pos, ref)
         elif tag == "NAD" and q in ("SE", "SU"):
             supplier = _el(seg, 1)
         elif tag == "LOC" and q == "11":
+            if not _el(seg, 1):
+                raise EdiError("LOC+11 without a place (the line)", pos, tag, ref)
             if g is None:
                 line_id = _el(seg, 1)
             else:
                 g.line_id = _el(seg, 1)
-        elif tag == "RFF" and q == "AAN" and g is not None:
-            g.call_no = _int(_el(seg, 0, 1), "call number", pos, tag, ref)
+        elif tag == "RFF" and q == "AAN":
+            number = _int(_el(seg, 0, 1), "call number", pos, tag, ref)
+            if (call_no if g is None else g.call_no) is not None:
+                where = "the message header" if g is None else "one SEQ group"
+                raise EdiError(f"second RFF+AAN (call number) in {where}", pos, tag, ref)
+            if g is None:
+                call_no = number
+            else:
+                g.call_no = number
         elif tag == "GIR" and g is not None:
-            for e in range(1, len(seg.elements)):
-                if _el(seg, e, 1) in ("VV", "BN") and _el(seg, e, 0):
-                    g.vehicle_id = _el(seg, e, 0)
-                    break
+            _vehicle(g, seg, pos, ref)
         elif tag == "LIN" and g is not None:
             g.parts.append([_el(seg, 2, 0), "", 1, pos])
         elif tag == "PIA" and g is not None and g.parts:
             g.parts[-1][1] = _el(seg, 1, 0)
         elif tag == "QTY" and q in ("113", "12", "1") and g is not None and g.parts:
-            g.parts[-1][2] = _int(_el(seg, 0, 1), "quantity", pos, tag, ref)
+            g.parts[-1][2] = _quantity(_el(seg, 0, 1), pos, ref)
     if not has_bgm:
         raise EdiError("mandatory BGM segment missing", start + 1, "BGM", ref)
     if not groups:
         raise EdiError("no SEQ group: a DELJIT message needs at least one", end + 1, "SEQ", ref)
+    if not line_id and not all(g.line_id for g in groups):
+        if not any(g.line_id for g in groups):
+            raise EdiError("no LOC+11 (place of unloading: the line) in the message", end + 1, "LOC", ref)
+        first = next(g for g in groups if not g.line_id)
+        raise EdiError("SEQ group without LOC+11 (the line), and none in the header", first.pos, "LOC", ref)
     out = []
     for g in groups:
-        if g.call_no is None:
+        call = call_no if g.call_no is None else g.call_no
+        if call is None:
             raise EdiError("SEQ group without RFF+AAN (call number)", g.pos, "RFF", ref)
         if not g.vehicle_id:
             raise EdiError("SEQ group without GIR vehicle reference (VV or BN)", g.pos, "GIR", ref)
@@ -249,7 +321,7 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
         out.append(
             Broadcast(
                 line_id=g.line_id or line_id,
-                call_no=g.call_no,
+                call_no=call,
                 action=int(g.action),
                 vehicle_id=g.vehicle_id,
                 seq_no=g.seq_no,
@@ -261,6 +333,26 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
     return out
 
 
+def _vehicle(g: _Group, seg: Segment, pos: int, ref: str) -> None:
+    """A GIR of the group (SEQ or LIN level): the first VV or BN names the group's vehicle;
+    a later one that differs for the same qualifier refuses the message."""
+    for e in range(1, len(seg.elements)):
+        value, qualifier = _el(seg, e, 0), _el(seg, e, 1)
+        if qualifier not in ("VV", "BN") or not value:
+            continue
+        known = g.vehicle_ids.setdefault(qualifier, value)
+        if known != value:
+            level = "LIN" if g.parts else "SEQ"
+            raise EdiError(
+                f"GIR vehicle {value}:{qualifier} at {level} level differs from the SEQ group's {known!r}",
+                pos,
+                "GIR",
+                ref,
+            )
+        if not g.vehicle_id:
+            g.vehicle_id = value
+
+
 # -- DESADV --------------------------------------------------------------------------
 
 
@@ -268,9 +360,19 @@ def _stamp(ns: int) -> str:
     return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y%m%d%H%M")
 
 
+def desadv_reference(number: int) -> str:
+    """The control reference of DESADV interchange ``number``: ``DA`` and 12 digits, which
+    fits UNB 0020 (an..14); numbers past 10**12 - 1 wrap (never in practice)."""
+    return f"DA{number % 10**MAX_REFERENCE_DIGITS:0{MAX_REFERENCE_DIGITS}d}"
+
+
 def write_desadv(racks: list[RackView], sender: str, recipient: str, reference: str, now: int) -> bytes:
     """One DESADV D.04B message per rack (despatch and estimated arrival dates, the rack as
     a package with its id in GIN, one LIN group per slot in rack order)."""
+    if not 0 < len(reference) <= MAX_CONTROL_REFERENCE:
+        raise ValueError(
+            f"control reference {reference!r}: 1 to {MAX_CONTROL_REFERENCE} characters (UNB 0020)"
+        )
     when = dt.datetime.fromtimestamp(now / 1e9, dt.UTC)
     segs = [Segment("UNB", ["UNOC", "3"], sender, recipient, [f"{when:%y%m%d}", f"{when:%H%M}"], reference)]
     for n, rack in enumerate(racks, start=1):
