@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -69,6 +70,11 @@ def server_flags() -> argparse.ArgumentParser:
 
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def minutes(d: Duration) -> str:
+    """A duration as people read it here: minutes, one decimal."""
+    return f"{d.ToNanoseconds() / 60e9:.1f} min"
 
 
 def parse_time(text: str, option: str, now: dt.datetime | None = None) -> Timestamp:

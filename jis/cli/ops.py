@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import grpc
-from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -23,6 +22,7 @@ from jis.cli.common import (
     CliError,
     Output,
     message_dict,
+    minutes,
     parse_time,
     run_command,
 )
@@ -160,10 +160,6 @@ def _lines(ch: grpc.Channel, a: argparse.Namespace) -> str:
     )
 
 
-def _minutes(d: Duration) -> str:
-    return f"{d.ToNanoseconds() / 60e9:.1f} min"
-
-
 def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = reports_pb2.GetInventoryRequest(line_id=a.line, supplier_id=a.supplier, group=a.group)
     inv = reports_pb2_grpc.ReportServiceStub(ch).GetInventory(req, timeout=TIMEOUT_S)
@@ -180,8 +176,8 @@ def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
             i.at_dock,
             i.line_side,
             i.consumed,
-            _minutes(i.plant_coverage),
-            _minutes(i.coverage),
+            minutes(i.plant_coverage),
+            minutes(i.coverage),
         )
         for i in inv.scopes
     ]
@@ -216,12 +212,12 @@ def _kpis(ch: grpc.Channel, a: argparse.Namespace) -> str:
         ),
         (
             "lead time",
-            f"{_minutes(k.lead_time_mean)} +- {_minutes(k.lead_time_stddev)} (n={k.lead_time_samples})",
+            f"{minutes(k.lead_time_mean)} +- {minutes(k.lead_time_stddev)} (n={k.lead_time_samples})",
         ),
-        ("time to detect", _minutes(k.mean_time_to_detect)),
-        ("time to resolve", _minutes(k.mean_time_to_resolve)),
-        ("gate wait", f"{_minutes(k.gate_wait_mean)} ({k.appointments} appointments)"),
-        ("door dwell", _minutes(k.door_dwell_mean)),
+        ("time to detect", minutes(k.mean_time_to_detect)),
+        ("time to resolve", minutes(k.mean_time_to_resolve)),
+        ("gate wait", f"{minutes(k.gate_wait_mean)} ({k.appointments} appointments)"),
+        ("door dwell", minutes(k.door_dwell_mean)),
     ]
     rows += [
         (
@@ -243,9 +239,9 @@ def _appointment_row(x: dock_pb2.Appointment) -> tuple[object, ...]:
         x.spec.supplier_id,
         x.spec.trailer,
         len(x.spec.rack_ids),
-        _minutes(x.gate_wait) if x.HasField("gate_wait") else "",
-        _minutes(x.door_dwell) if x.HasField("door_dwell") else "",
-        "" if not x.HasField("punctuality") else _minutes(x.punctuality) + ("" if x.on_time else " (late)"),
+        minutes(x.gate_wait) if x.HasField("gate_wait") else "",
+        minutes(x.door_dwell) if x.HasField("door_dwell") else "",
+        "" if not x.HasField("punctuality") else minutes(x.punctuality) + ("" if x.on_time else " (late)"),
     )
 
 

@@ -23,6 +23,7 @@ from jis.cli.common import (
     CliError,
     Output,
     message_dict,
+    minutes,
     parse_time,
     run_command,
 )
@@ -45,10 +46,6 @@ from jis.v1 import (
 PUBLISH_BATCH = 1_000
 """Broadcasts per PublishBatch call when publishing a file."""
 _KIND = {breaks_pb2.BreakEvent.KIND_RAISED: "+", breaks_pb2.BreakEvent.KIND_RESOLVED: "-"}
-
-
-def _minutes(d: Duration) -> str:
-    return f"{d.ToNanoseconds() / 60e9:.1f} min"
 
 
 def _duration(text: str, option: str) -> Duration:
@@ -83,7 +80,7 @@ def watch_breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
                 continue
             mark = "=" if ev.snapshot else _KIND[ev.kind]
             kind = breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_")
-            slack = f" slack {_minutes(b.slack)}" if b.HasField("slack") else ""
+            slack = f" slack {minutes(b.slack)}" if b.HasField("slack") else ""
             print(f"{mark} {kind:<16} {b.break_id} {b.line_id}{slack}: {b.action.description}", flush=True)
     except grpc.RpcError as exc:
         if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED or not a.for_s:  # --for ran out: done
@@ -211,8 +208,8 @@ def configure_supplier(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     if a.json:
         return json.dumps(message_dict(sup), indent=2)
     return (
-        f"supplier {sup.supplier_id}: lead time {_minutes(sup.lead_time)}, "
-        f"unload to line {_minutes(sup.unload_to_line)}"
+        f"supplier {sup.supplier_id}: lead time {minutes(sup.lead_time)}, "
+        f"unload to line {minutes(sup.unload_to_line)}"
     )
 
 
