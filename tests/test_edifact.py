@@ -402,3 +402,35 @@ def test_desadv_refuses_a_default_sender_longer_than_unb_allows(client: Client) 
         interop_pb2.ExportDesadvRequest(rack_ids=["R-7"], sender="SEATCO-PLANT-2"), timeout=10
     )
     assert b"UNB+UNOC:3+SEATCO-PLANT-2+JIS+" in reply.interchange
+
+
+@pytest.mark.parametrize(
+    ("pia", "part_number", "refused"),
+    [
+        ("PIA+5+BUY-9:BP+S-BLK?:LEATHER:SA'", "S-BLK:LEATHER", ""),  # the supplier's number wins
+        ("PIA+5+BUY-9:BP'", "BUY-9", ""),  # else the buyer's
+        ("PIA+1+PLAIN'", "PLAIN", ""),  # else one without a type
+        ("PIA+1+S-BLK?:LEATHER:SA+OTHER:SA'", "", "two part numbers of one kind (SA)"),
+        ("PIA+1+ZZ-1:XX'", "", "LIN without PIA part number"),  # a type that is no part number
+    ],
+)
+def test_pia_qualifiers_pick_the_supplier_article_number_by_rule(
+    pia: str, part_number: str, refused: str
+) -> None:
+    """The last PIA used to win, whatever it carried."""
+    data = DAY.decode().replace("PIA+1+S-BLK?:LEATHER:SA'", pia, 1).encode()
+    _, messages = read_deljit(data)
+    first = messages[0]
+    if refused:
+        assert first.error is not None and first.error.tag == "PIA" and refused in str(first.error)
+    else:
+        assert first.error is None, first.error
+        assert first.broadcasts[0].parts[0].part_number == part_number
+
+
+def test_a_later_pia_of_a_better_kind_replaces_an_earlier_one() -> None:
+    data = DAY.decode().replace("PIA+1+S-BLK?:LEATHER:SA'", "PIA+1+PLAIN'", 1)
+    data = data.replace("PIA+1+PLAIN'", "PIA+1+PLAIN'\nPIA+5+S-BLK:SA'", 1).replace("UNT+27+M1", "UNT+28+M1")
+    _, messages = read_deljit(data.encode())
+    assert messages[0].error is None, messages[0].error
+    assert messages[0].broadcasts[0].parts[0].part_number == "S-BLK"

@@ -19,7 +19,7 @@ DELJIT mapping (one broadcast per SEQ group; header values apply to every group)
 | DTM (group) | 2 requested delivery | ``need_time`` (one per group) |
 | GIR (SEQ or LIN level) | VV (VIN) or BN (production number) | ``vehicle_id`` (the first; later ones agree) |
 | LIN | 3rd element, item number | ``group`` of a part |
-| PIA | 1 (additional id), item number | ``part_number`` (the variant) |
+| PIA | 1 or 5; item type SA, else BP/IN | ``part_number`` (the variant; see PIA_RANK) |
 | QTY | 113, 12 or 1 | ``quantity`` (absent: 1; ``1.000`` is 1, a fraction is refused) |
 
 Dates: DTM format 203 (CCYYMMDDHHMM), 204 (CCYYMMDDHHMMSS) or 102 (CCYYMMDD), UTC.
@@ -186,6 +186,33 @@ def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
     return reference, messages
 
 
+PIA_RANK = {"SA": 0, "BP": 1, "IN": 1, "": 2}
+"""Which item number of a LIN's PIA segments is its part number: the supplier's article
+number (type SA) first, else the buyer's (BP, IN), else one without a type; any other
+type is not a part number here. PIA's function (1 additional, 5 product identification)
+does not matter: OEMs use both for the same numbers."""
+
+
+def _part_number(part: list[Any], seg: Segment, pos: int, ref: str) -> None:
+    """Take the PIA's item numbers into the LIN's part (``part``: group, part number,
+    quantity, LIN position, rank of the number taken): a better-ranked number replaces it;
+    a second, different number of the same rank refuses the message."""
+    for i in range(1, len(seg.elements)):
+        number, kind = _el(seg, i, 0), _el(seg, i, 1)
+        rank = PIA_RANK.get(kind)
+        if not number or rank is None:
+            continue
+        if rank < part[4]:
+            part[1], part[4] = number, rank
+        elif rank == part[4] and number != part[1]:
+            raise EdiError(
+                f"two part numbers of one kind ({kind or 'no type'}) for one LIN: {part[1]!r} and {number!r}",
+                pos,
+                "PIA",
+                ref,
+            )
+
+
 def _date(seg: Segment, pos: int, ref: str) -> int:
     value, fmt = _el(seg, 0, 1), _el(seg, 0, 2) or "203"
     pattern = DATE_FORMATS.get(fmt)
@@ -290,9 +317,9 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
         elif tag == "GIR" and g is not None:
             _vehicle(g, seg, pos, ref)
         elif tag == "LIN" and g is not None:
-            g.parts.append([_el(seg, 2, 0), "", 1, pos])
+            g.parts.append([_el(seg, 2, 0), "", 1, pos, 3])
         elif tag == "PIA" and g is not None and g.parts:
-            g.parts[-1][1] = _el(seg, 1, 0)
+            _part_number(g.parts[-1], seg, pos, ref)
         elif tag == "QTY" and q in ("113", "12", "1") and g is not None and g.parts:
             g.parts[-1][2] = _quantity(_el(seg, 0, 1), pos, ref)
     if not has_bgm:
@@ -314,7 +341,7 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
         if g.parts and not supplier:
             raise EdiError("parts given but no NAD+SE/SU supplier", g.pos, "NAD", ref)
         parts = []
-        for group, part_number, qty, lin_pos in g.parts:
+        for group, part_number, qty, lin_pos, _ in g.parts:
             if not part_number:
                 raise EdiError("LIN without PIA part number", lin_pos, "PIA", ref)
             parts.append(PartDemand(group, part_number, supplier, qty))
