@@ -25,11 +25,14 @@ class ServerProcess:
         *extra: str,
         tls: grpc.ChannelCredentials | None = None,
         entry: tuple[str, ...] = ("-m", "jis"),
+        tls_name: str = "",
     ) -> None:
         self.data_dir = data_dir
         self.extra = list(extra)
         self.tls = tls
         """Channel credentials for the health check when the server speaks TLS."""
+        self.tls_name = tls_name
+        """The name the server's certificate carries, when it is not the address's host."""
         self.entry = list(entry)
         """What the interpreter runs, before ``serve`` and the flags."""
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
@@ -76,10 +79,11 @@ class ServerProcess:
 
     def wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        options = [("grpc.ssl_target_name_override", self.tls_name)] if self.tls_name else []
         ch = (
             grpc.insecure_channel(self.address)
             if self.tls is None
-            else grpc.secure_channel(self.address, self.tls)
+            else grpc.secure_channel(self.address, self.tls, options=options)
         )
         with ch:
             stub = health_pb2_grpc.HealthStub(ch)

@@ -36,6 +36,7 @@ from jis.v1 import (
 )
 from tests.conftest import Client
 from tests.factories import ADD, bc, part
+from tests.pki import make_pki
 from tests.rpcs import every_rpc
 from tests.serverproc import ServerProcess
 
@@ -49,10 +50,6 @@ TOKENS = {
 }
 
 
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @dataclass
 class Pki:
     ca: bytes
@@ -64,30 +61,7 @@ class Pki:
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (CN sa-plant)."""
-    d = tmp_path_factory.mktemp("pki")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl(
-        "req",
-        "-x509",
-        *ec,
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=jis-test-ca",
-        cwd=d,
-    )
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name, cn in (("server", "localhost"), ("client", "sa-plant")):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}", cwd=d)
-        extra = ["-extfile", "san.ext"] if name == "server" else []
-        openssl(
-            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "2", *extra, cwd=d,
-        )  # fmt: skip
+    d = make_pki(tmp_path_factory.mktemp("pki"), "IP:127.0.0.1,DNS:localhost", "localhost", "sa-plant")
     return Pki(
         (d / "ca.pem").read_bytes(), (d / "client.key").read_bytes(), (d / "client.pem").read_bytes(), d
     )

@@ -14,17 +14,13 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.pki import EC_KEY, make_pki, openssl
 from tests.serverproc import ServerProcess
 
 SCRIPT = Path(__file__).resolve().parent.parent / "ops" / "docker" / "healthcheck.py"
 NAME = "jis.test.internal"
 """The server certificate's only name: the check must find it in the certificate."""
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
 
 
 @dataclass
@@ -38,19 +34,7 @@ class Pki:
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A throwaway CA, a server certificate for NAME only, and a client certificate."""
-    d = tmp_path_factory.mktemp("pki")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl(
-        "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=ca", cwd=d
-    )
-    (d / "san.ext").write_text(f"subjectAltName=DNS:{NAME}\n")
-    for name in ("server", "client"):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
-        extra = ["-extfile", "san.ext"] if name == "server" else []
-        openssl(
-            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "1", *extra, cwd=d,
-        )  # fmt: skip
+    d = make_pki(tmp_path_factory.mktemp("pki"), f"DNS:{NAME}")
     return Pki(d)
 
 
@@ -58,26 +42,15 @@ class TlsServer(ServerProcess):
     """A server whose readiness is checked over TLS, expecting NAME in its certificate."""
 
     def __init__(self, data_dir: Path, pki: Pki, *extra: str, mutual: bool = False) -> None:
-        super().__init__(data_dir, "--tls-cert", pki / "server.pem", "--tls-key", pki / "server.key", *extra)
-        self.creds = grpc.ssl_channel_credentials(
+        creds = grpc.ssl_channel_credentials(
             Path(pki / "ca.pem").read_bytes(),
             private_key=Path(pki / "client.key").read_bytes() if mutual else None,
             certificate_chain=Path(pki / "client.pem").read_bytes() if mutual else None,
         )
-
-    def wait_serving(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        options = [("grpc.ssl_target_name_override", NAME)]
-        with grpc.secure_channel(self.address, self.creds, options=options) as ch:
-            stub, serving = health_pb2_grpc.HealthStub(ch), health_pb2.HealthCheckResponse.SERVING
-            while time.monotonic() < deadline:
-                try:
-                    if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == serving:
-                        return
-                except grpc.RpcError:
-                    pass
-                time.sleep(0.05)
-        raise TimeoutError(f"server not SERVING over TLS:\n{self.log_text()}")
+        super().__init__(
+            data_dir, "--tls-cert", pki / "server.pem", "--tls-key", pki / "server.key", *extra,
+            tls=creds, tls_name=NAME,
+        )  # fmt: skip
 
 
 def healthcheck(port: int, **env: str) -> tuple[int, str]:
@@ -143,7 +116,7 @@ def test_mutual_tls_presents_the_server_certificate(pki: Pki, tmp_path: Path) ->
 
 
 def test_a_self_signed_certificate_is_its_own_trust_anchor(tmp_path: Path) -> None:
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ec = EC_KEY
     openssl(
         "req", "-x509", *ec, "-keyout", "k.pem", "-out", "c.pem", "-days", "1", "-subj", "/CN=x",
         "-addext", "subjectAltName=DNS:*.plant.example", cwd=tmp_path,
