@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import grpc
@@ -61,6 +61,23 @@ def _duration(text: str, option: str) -> Duration:
 # -- jis breaks --watch -------------------------------------------------------------------
 
 
+def _follow(stream: Any, lines: Callable[[Any], Iterator[str]], for_s: float) -> Output:
+    """Print the lines of each item of a server stream as it comes, until Ctrl-C or the
+    stream's deadline (``for_s`` seconds, 0: none) ends it."""
+    try:
+        for item in stream:
+            for line in lines(item):
+                print(line, flush=True)
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED or not for_s:  # --for ran out: done
+            raise
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stream.cancel()
+    return ""
+
+
 def watch_breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     """Follow WatchBreaks: the open breaks first (marked '='), then '+' raised and '-'
     resolved as they come, until Ctrl-C or --for seconds."""
@@ -69,27 +86,18 @@ def watch_breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     stream = breaks_pb2_grpc.BreakServiceStub(ch).WatchBreaks(req, timeout=a.for_s or None)
     if not a.json:
         print("= open when the watch began, + raised, - resolved", flush=True)
-    try:
-        for ev in stream:
-            b = ev.sequence_break
-            if a.json:
-                print(
-                    json.dumps({"event": "open" if ev.snapshot else _KIND[ev.kind], **message_dict(b)}),
-                    flush=True,
-                )
-                continue
-            mark = "=" if ev.snapshot else _KIND[ev.kind]
-            kind = breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_")
-            slack = f" slack {minutes(b.slack)}" if b.HasField("slack") else ""
-            print(f"{mark} {kind:<16} {b.break_id} {b.line_id}{slack}: {b.action.description}", flush=True)
-    except grpc.RpcError as exc:
-        if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED or not a.for_s:  # --for ran out: done
-            raise
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stream.cancel()
-    return ""
+
+    def lines(ev: breaks_pb2.BreakEvent) -> Iterator[str]:
+        b = ev.sequence_break
+        mark = "=" if ev.snapshot else _KIND[ev.kind]
+        if a.json:
+            yield json.dumps({"event": "open" if ev.snapshot else mark, **message_dict(b)})
+            return
+        kind = breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_")
+        slack = f" slack {minutes(b.slack)}" if b.HasField("slack") else ""
+        yield f"{mark} {kind:<16} {b.break_id} {b.line_id}{slack}: {b.action.description}"
+
+    return _follow(stream, lines, a.for_s)
 
 
 # -- jis build-sequence -------------------------------------------------------------------
@@ -131,18 +139,7 @@ def build_sequence(ch: grpc.Channel, a: argparse.Namespace) -> Output:
             line_id=line_id, supplier_id=a.supplier, group=group
         )
         stream = stub.WatchBuildSequence(req, timeout=a.for_s or None)
-        try:
-            for update in stream:
-                for line in _update_lines(update, a.json):
-                    print(line, flush=True)
-        except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED or not a.for_s:
-                raise
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stream.cancel()
-        return ""
+        return _follow(stream, lambda update: _update_lines(update, a.json), a.for_s)
     sequences = [
         stub.GetBuildSequence(
             build_sequence_pb2.GetBuildSequenceRequest(line_id=line_id, supplier_id=a.supplier, group=group),
