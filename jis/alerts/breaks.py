@@ -18,6 +18,7 @@ from jis.columns import Interner, Table
 
 NO_TIME = -(2**63)
 HISTORY_COLUMNS = {
+    "number": np.int64,  # the break's id number (B00000042 -> 42), ascending
     "type": np.int8,
     "line": np.int32,  # BreakBook.line_ids code
     "supplier": np.int32,  # BreakBook.supplier_ids code (0: none)
@@ -121,7 +122,8 @@ class BreakBook:
     open_counts: dict[tuple[str, BreakType], int] = field(default_factory=dict)
     """Open breaks per (line_id, type), kept as they open and close (for metrics)."""
     history: Table = field(default_factory=lambda: Table(HISTORY_COLUMNS))
-    """One row per break ever raised (row = id number - 1), for the KPIs."""
+    """One row per break raised, by id number, for the KPIs; those resolved before the
+    retention leave it for the store's archive (:meth:`archive_history`)."""
     line_ids: Interner = field(default_factory=Interner)
     supplier_ids: Interner = field(default_factory=lambda: Interner([""]))
     cause_at: int | None = None
@@ -137,6 +139,7 @@ class BreakBook:
         self.open[key] = brk
         caused = brk.detected_at if self.cause_at is None else min(self.cause_at, brk.detected_at)
         self.history.append(
+            number=self.next_id - 1,
             type=brk.type,
             line=self.line_ids.intern(brk.line_id),
             supplier=self.supplier_ids.intern(brk.supplier_id),
@@ -153,7 +156,8 @@ class BreakBook:
         if brk is None:
             return False
         done = replace(brk, resolved_at=at)
-        self.history.col("resolved_at")[int(brk.break_id[1:]) - 1] = at
+        h = self.history
+        h.col("resolved_at")[int(np.searchsorted(h.col("number"), int(brk.break_id[1:])))] = at
         self.resolved.append(done)
         self._emit(False, done)
         return True
@@ -170,6 +174,17 @@ class BreakBook:
         if old:
             self.resolved = [b for b in self.resolved if b.resolved_at is None or b.resolved_at >= before]
         return old
+
+    def archive_history(self, before: int) -> dict[str, np.ndarray]:
+        """Take the history rows of breaks resolved before ``before`` out of memory; returns
+        their columns (for the store's archive of KPI facts)."""
+        h = self.history
+        resolved = h.col("resolved_at")
+        old = (resolved != NO_TIME) & (resolved < before)
+        taken = {k: h.col(k)[old].copy() for k in HISTORY_COLUMNS}
+        if old.any():
+            self.history = Table.from_arrays(HISTORY_COLUMNS, {k: h.col(k)[~old] for k in HISTORY_COLUMNS})
+        return taken
 
     def _emit(self, raised: bool, brk: SequenceBreak) -> None:
         key = (brk.line_id, brk.type)

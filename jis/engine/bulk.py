@@ -339,6 +339,7 @@ def apply_run(
     if leave.any():  # vehicles leave E: its scopes' cached E no longer holds
         seq.expected_cache.forget_line(line.code)
     state[rows[leave]] = _LEFT[act[leave]]
+    v.col("left_at")[rows[leave]] = at
 
     # every message: event time, checkpoint, last call
     ev = p.event_time[lo:hi]

@@ -13,12 +13,19 @@ from typing import Any
 from jis.alerts.breaks import BreakType, RecoveryAction, RecoveryKind, SequenceBreak
 from jis.engine.model import (
     AppointmentSpec,
+    AppointmentState,
+    AppointmentView,
     Broadcast,
     BuildReport,
     LineConfig,
     PartDemand,
     RackDispatch,
+    RackStage,
+    RackView,
+    SlotView,
     SupplierConfig,
+    VehicleState,
+    VehicleView,
 )
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -132,4 +139,40 @@ def decode_break(data: bytes) -> SequenceBreak:
     return SequenceBreak(
         **{**fields, "type": BreakType(fields["type"])},
         action=RecoveryAction(**{**action, "kind": RecoveryKind(action["kind"])}),
+    )
+
+
+def encode_vehicle(v: VehicleView) -> bytes:
+    """A vehicle's view as a JSON object (the archive's rows, like breaks)."""
+    return dumps(dataclasses.asdict(v))
+
+
+def decode_vehicle(data: bytes) -> VehicleView:
+    f = loads(data)
+    return VehicleView(
+        **{**f, "state": VehicleState(f["state"]), "parts": tuple(PartDemand(**p) for p in f["parts"])}
+    )
+
+
+def encode_rack(r: RackView) -> bytes:
+    return dumps(dataclasses.asdict(r))
+
+
+def decode_rack(data: bytes) -> RackView:
+    f = loads(data)
+    return RackView(
+        **{**f, "stage": RackStage(f["stage"]), "slots": tuple(SlotView(**s) for s in f["slots"])}
+    )
+
+
+def encode_appointment_view(a: AppointmentView) -> bytes:
+    return dumps(dataclasses.asdict(a))
+
+
+def decode_appointment_view(data: bytes) -> AppointmentView:
+    f = loads(data)
+    spec = f.pop("spec")
+    return AppointmentView(
+        **{**f, "state": AppointmentState(f["state"])},
+        spec=AppointmentSpec(**{**spec, "rack_ids": tuple(spec["rack_ids"])}),
     )

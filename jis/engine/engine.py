@@ -24,11 +24,20 @@ import numpy as np
 from jis import __version__
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches, open_order, resolved_order
 from jis.columns import Interner
-from jis.engine import bulk, codec, inventory
+from jis.engine import bulk, codec, compact, inventory
 from jis.engine.dock import DockState
 from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
-from jis.engine.kpis import KpiHistory, Kpis
+from jis.engine.kpis import (
+    FACT_COLUMNS,
+    KpiHistory,
+    Kpis,
+    decode_facts,
+    encode_facts,
+    fact_span,
+    joined,
+    kpis,
+)
 from jis.engine.limits import require_id
 from jis.engine.model import (
     NO_TIME,
@@ -48,6 +57,7 @@ from jis.engine.model import (
     ScopeInventory,
     SlotView,
     SupplierConfig,
+    VehicleState,
     VehicleView,
     YardView,
 )
@@ -134,7 +144,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/11 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/12 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
     SNAPSHOT_STATE = (
         "seq",
@@ -363,22 +373,40 @@ class Engine:
 
     def retain(self, now: int) -> None:
         """Drop from memory the history older than the retention, once the cutoff has moved
-        a step and something is that old: build-sequence changes (gone) and resolved breaks
-        (to the store's archive, in this group's commit). Journaled with its cutoff, so
-        replay drops exactly the same whatever the retention of the process that replays."""
+        a step and something is that old: build-sequence changes (gone), and with a store,
+        resolved breaks, vehicles, slots, racks and appointments that are history, and KPI
+        facts (to the store's archive, in this group's commit). Journaled with its cutoff,
+        so replay drops exactly the same whatever the retention of the process that replays."""
         cutoff = now - self.retain_ns
         if not self.retain_ns or cutoff < self.retained_to + self.RETAIN_STEP:
             return
-        if not (self.feed.older(cutoff) or (self.store is not None and self.book.older(cutoff))):
+        if not (self.feed.older(cutoff) or (self.store is not None and self._history_before(cutoff))):
             return
         self._journal("retain", now, struct.pack("<q", cutoff), inputs=0)
         self._retain(cutoff)
 
+    def _history_before(self, cutoff: int) -> bool:
+        """Whether anything the archive takes is older than ``cutoff`` (a vehicle that left
+        the sequence may still be held by a slot or rack: then it is looked at again at
+        the next step)."""
+        if self.book.older(cutoff):  # its history rows go with it
+            return True
+        k = self.kpis
+        if (len(k.deliveries) and k.deliveries.col("at").min() < cutoff) or (
+            len(k.leads) and k.leads.col("at").min() < cutoff
+        ):
+            return True
+        v = self.seq.vehicles.col
+        state = v("state")
+        gone = (state == VehicleState.INSTALLED) | (state == VehicleState.CANCELLED)
+        return bool(np.any(gone & (v("left_at") < cutoff)))
+
     def _retain(self, cutoff: int) -> None:
         self.feed.compact(cutoff)
         if self.store is not None:  # without a store, nowhere to keep them: they stay
+            collect = not self._replaying  # replay: the archive has them since that commit
             old = self.book.archive(cutoff)
-            if old and not self._replaying:  # replay: the archive has them since that commit
+            if old and collect:
                 self.store.archive_breaks(
                     [
                         ArchivedBreak(
@@ -392,7 +420,34 @@ class Engine:
                         for b in old
                     ]
                 )
+            facts = self.kpis.take_older(cutoff)
+            facts["breaks"] = self.book.archive_history(cutoff)
+            dropped = compact.compact(self, cutoff, collect)
+            if collect:
+                if dropped is not None:
+                    facts.update(dropped.facts)
+                    store = self.store
+                    store.archive_items(
+                        "vehicle", [(x.vehicle_id, codec.encode_vehicle(x)) for x in dropped.vehicles]
+                    )
+                    store.archive_items("rack", [(x.rack_id, codec.encode_rack(x)) for x in dropped.racks])
+                    store.archive_items(
+                        "appointment",
+                        [
+                            (x.spec.appointment_id, codec.encode_appointment_view(x))
+                            for x in dropped.appointments
+                        ],
+                    )
+                for kind, cols in facts.items():
+                    if len(next(iter(cols.values()))):
+                        self.store.archive_facts(kind, fact_span(kind, cols), encode_facts(kind, cols))
         self.retained_to = cutoff
+
+    def _archived(self, kind: str, ident: str) -> bytes | None:
+        """The archived view of ``ident`` (kind "vehicle", "rack", "appointment"), if any."""
+        if self.store is None or not self.retained_to:
+            return None
+        return self.store.archived_item(kind, ident)
 
     def tick(self, at: int) -> None:
         """The clock was set to ``at`` (test mode): journal it, so a restart resumes there."""
@@ -646,7 +701,14 @@ class Engine:
         return self.dock.view(row, at)
 
     def appointment(self, appointment_id: str, at: int) -> AppointmentView:
-        return self.dock.view(self.dock.appointment(appointment_id), at)
+        """An appointment in memory or, once retention archived it, as it was then."""
+        try:
+            return self.dock.view(self.dock.appointment(appointment_id), at)
+        except NotFound:
+            body = self._archived("appointment", appointment_id)
+            if body is None:
+                raise
+            return codec.decode_appointment_view(body)
 
     def yard(self, at: int, start: int, stop: int, door: str = "") -> YardView:
         if start > stop:
@@ -698,7 +760,14 @@ class Engine:
         )
 
     def vehicle(self, vehicle_id: str) -> VehicleView:
-        return self.seq.vehicle_view(vehicle_id)
+        """A vehicle in memory or, once retention archived it, as it was then."""
+        try:
+            return self.seq.vehicle_view(vehicle_id)
+        except NotFound:
+            body = self._archived("vehicle", vehicle_id)
+            if body is None:
+                raise
+            return codec.decode_vehicle(body)
 
     def sequence(self, line_id: str, lo: int, hi: int, limit: int) -> tuple[list[VehicleView], bool]:
         return self.seq.sequence(line_id, lo, hi, limit)
@@ -792,27 +861,36 @@ class Engine:
             c = interner.get(name)
             return c if c >= 0 else -2  # never seen: matches nothing
 
-        return self.kpis.kpis(
+        facts = self.kpis.facts(self.book, self.dock)
+        if self.store is not None and start < self.retained_to:  # older facts are archived
+            for kind in FACT_COLUMNS:
+                archived = [decode_facts(kind, b) for b in self.store.archived_facts(kind, start, stop)]
+                facts[kind] = joined([*archived, facts[kind]], kind)
+        return kpis(
+            facts,
             code(line_id, self.seq.line_ids),
             code(supplier_id, self.seq.supplier_ids),
             start,
             stop,
-            self.book,
             code(line_id, self.book.line_ids),
             code(supplier_id, self.book.supplier_ids),
-            self.dock,
         )
 
     def owner(self, kind: str, ident: str) -> str:
         """The supplier a rack (``kind`` "rack_id") or appointment ("appointment_id") belongs to."""
         if kind == "rack_id":
-            rack = self.supply.rack(ident)
-            return self.seq.supplier_ids.name(int(self.supply.racks.col("supplier")[rack]))
-        row = self.dock.appointment(ident)
-        return self.seq.supplier_ids.name(int(self.dock.appointments.col("supplier")[row]))
+            return self.rack(ident).supplier_id
+        return self.appointment(ident, self.last_at).spec.supplier_id
 
     def rack(self, rack_id: str) -> RackView:
-        return self.supply.rack_view(rack_id)
+        """A rack in memory or, once retention archived it, as it was then."""
+        try:
+            return self.supply.rack_view(rack_id)
+        except NotFound:
+            body = self._archived("rack", rack_id)
+            if body is None:
+                raise
+            return codec.decode_rack(body)
 
     def require_known(self, line_id: str = "", door: str = "") -> None:
         """NOT_FOUND for a line or door filter naming what this engine never saw (empty: no

@@ -8,12 +8,15 @@ query is a handful of numpy masks and reductions over those columns.
 
 from __future__ import annotations
 
+import math
+import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from jis.alerts.breaks import HISTORY_COLUMNS, BreakBook, BreakType
 from jis.alerts.breaks import NO_TIME as OPEN
-from jis.alerts.breaks import BreakBook, BreakType
 from jis.columns import Table
 from jis.engine.dock import DockState
 from jis.engine.evaluate import Evaluator
@@ -73,7 +76,90 @@ class Kpis:
 
 
 def _mean(x: np.ndarray) -> float:
-    return float(x.mean()) if x.size else 0.0
+    """The mean, rounded once from the exact sum: the same whatever the order of the rows
+    (archived rows come back in another order than memory held them)."""
+    return math.fsum(x.tolist()) / x.size if x.size else 0.0
+
+
+def _stddev(x: np.ndarray, mean: float) -> float:
+    return math.sqrt(math.fsum(((x - mean) ** 2).tolist()) / x.size) if x.size else 0.0
+
+
+Facts = dict[str, dict[str, np.ndarray]]
+"""KPI facts by kind (FACT_COLUMNS), as columns."""
+
+APPOINTMENT_FACTS = {
+    "supplier": np.int32,
+    "line": np.int32,  # line of its first rack, -1: none
+    "state": np.int8,
+    "gate_in_at": np.int64,
+    "at_door_at": np.int64,
+    "unloaded_at": np.int64,
+}
+FACT_COLUMNS: dict[str, dict[str, Any]] = {
+    "deliveries": {k: v for k, v in DELIVERY_COLUMNS.items() if k != "rack"},
+    "leads": LEAD_COLUMNS,
+    "breaks": HISTORY_COLUMNS,
+    "appointments": APPOINTMENT_FACTS,
+}
+"""What KPIs are computed from. Codes are the engine's (lines, suppliers) or, for breaks,
+the break book's: interners that only grow, so archived facts keep their meaning."""
+
+
+def fact_span(kind: str, cols: dict[str, np.ndarray]) -> tuple[int, int]:
+    """The earliest and latest time of ``cols`` that a KPI window selects on."""
+    if kind == "breaks":
+        return int(cols["detected_at"].min()), int(cols["resolved_at"].max())
+    if kind == "appointments":
+        times = np.concatenate([cols["at_door_at"], cols["unloaded_at"]])
+        times = times[times != NO_TIME]
+        return (int(times.min()), int(times.max())) if times.size else (0, 0)
+    return int(cols["at"].min()), int(cols["at"].max())
+
+
+def encode_facts(kind: str, cols: dict[str, np.ndarray]) -> bytes:
+    """Facts as the store keeps them: the row count (u64), then each column's bytes."""
+    names = FACT_COLUMNS[kind]
+    n = len(cols[next(iter(names))])
+    return struct.pack("<Q", n) + b"".join(
+        np.ascontiguousarray(cols[k], dtype=np.dtype(dt).newbyteorder("<")).tobytes()
+        for k, dt in names.items()
+    )
+
+
+def decode_facts(kind: str, body: bytes) -> dict[str, np.ndarray]:
+    (n,) = struct.unpack_from("<Q", body)
+    off = 8
+    out: dict[str, np.ndarray] = {}
+    for k, dt in FACT_COLUMNS[kind].items():
+        t = np.dtype(dt).newbyteorder("<")
+        out[k] = np.frombuffer(body, t, n, off).astype(dt)
+        off += n * t.itemsize
+    if off != len(body):
+        raise ValueError(f"archived {kind} facts: {len(body)} bytes, expected {off}")
+    return out
+
+
+def joined(parts: list[dict[str, np.ndarray]], kind: str) -> dict[str, np.ndarray]:
+    names = FACT_COLUMNS[kind]
+    if not parts:
+        return {k: np.zeros(0, dt) for k, dt in names.items()}
+    return {k: np.concatenate([p[k] for p in parts]) for k in names}
+
+
+def appointment_facts(dock: DockState, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """APPOINTMENT_FACTS of the dock's appointments (``rows``, or all)."""
+    a = dock.appointments.col
+    if rows is None:
+        rows = np.arange(len(dock.appointments))
+    has = a("n_racks")[rows] > 0
+    first = np.zeros(len(rows), np.int64)
+    first[has] = dock.appointment_racks.view()[a("racks_off")[rows][has]]
+    line = np.full(len(rows), -1, np.int32)
+    line[has] = dock.supply.racks.col("line")[first[has]]
+    out = {k: a(k)[rows].copy() for k in APPOINTMENT_FACTS if k != "line"}
+    out["line"] = line
+    return {k: out[k] for k in APPOINTMENT_FACTS}
 
 
 class KpiHistory:
@@ -128,89 +214,109 @@ class KpiHistory:
                 }
             )
 
-    def kpis(
-        self,
-        line: int,
-        supplier: int,
-        start: int,
-        stop: int,
-        book: BreakBook,
-        book_line: int,
-        book_supplier: int,
-        dock: DockState,
-    ) -> Kpis:
-        """KPIs in [start, stop) for a line and supplier (codes; -1: all; -2: none known).
-        ``book_line``/``book_supplier`` are the same in the break book's codes."""
+    def facts(self, book: BreakBook, dock: DockState) -> Facts:
+        """The facts held in memory, by kind."""
+        return {
+            "deliveries": {k: self.deliveries.col(k) for k in FACT_COLUMNS["deliveries"]},
+            "leads": {k: self.leads.col(k) for k in LEAD_COLUMNS},
+            "breaks": {k: book.history.col(k) for k in HISTORY_COLUMNS},
+            "appointments": appointment_facts(dock),
+        }
 
-        def sel(t: Table, time_col: str) -> np.ndarray:
-            c = t.col
-            mask = (c(time_col) >= start) & (c(time_col) < stop)
-            if line != -1:
-                mask &= c("line") == line
-            if supplier != -1:
-                mask &= c("supplier") == supplier
-            return mask
+    def take_older(self, before: int) -> Facts:
+        """Take deliveries and lead times at the dock before ``before`` out of memory;
+        returns them (the other kinds leave with their break book and dock rows)."""
+        out: Facts = {}
+        for kind, name in (("deliveries", "deliveries"), ("leads", "leads")):
+            table: Table = getattr(self, name)
+            old = table.col("at") < before
+            out[kind] = {k: table.col(k)[old].copy() for k in FACT_COLUMNS[kind]}
+            if old.any():
+                setattr(
+                    self,
+                    name,
+                    Table.from_arrays(table._dtypes, {k: table.col(k)[~old] for k in table._dtypes}),
+                )
+        return out
 
-        d = self.deliveries.col
-        dm = sel(self.deliveries, "at")
-        otif = d("on_time") & d("in_full") & d("right_variants") & d("right_order")
-        lead = self.leads.col("lead_ns")[sel(self.leads, "at")].astype(np.float64)
+    def remap_racks(self, rack_map: np.ndarray) -> None:
+        """After retention renumbered the racks: deliveries kept are of racks kept."""
+        col = self.deliveries.col("rack")
+        col[:] = rack_map[col]
 
-        h = book.history.col
-        who = np.ones(len(book.history), np.bool_)
-        if book_line != -1:
-            who &= h("line") == book_line
-        if book_supplier != -1:
-            who &= h("supplier") == book_supplier
-        detected = who & (h("detected_at") >= start) & (h("detected_at") < stop)
-        resolved = who & (h("resolved_at") != OPEN) & (h("resolved_at") >= start) & (h("resolved_at") < stop)
-        raised_n = np.bincount(h("type")[detected], minlength=len(BreakType) + 1)
-        resolved_n = np.bincount(h("type")[resolved], minlength=len(BreakType) + 1)
-        ttd = (h("detected_at")[detected] - h("caused_at")[detected]).astype(np.float64)
-        ttr = (h("resolved_at")[resolved] - h("detected_at")[resolved]).astype(np.float64)
 
-        a = dock.appointments.col
-        n_appt = len(dock.appointments)
-        mine = np.ones(n_appt, np.bool_)
-        if supplier != -1:
-            mine &= a("supplier") == supplier
+def kpis(
+    facts: Facts,
+    line: int,
+    supplier: int,
+    start: int,
+    stop: int,
+    book_line: int,
+    book_supplier: int,
+) -> Kpis:
+    """KPIs in [start, stop) for a line and supplier (codes; -1: all; -2: none known) over
+    ``facts`` (in memory and archived alike). ``book_line``/``book_supplier`` are the same
+    in the break book's codes."""
+
+    def sel(c: dict[str, np.ndarray], time_col: str) -> np.ndarray:
+        mask = (c[time_col] >= start) & (c[time_col] < stop)
         if line != -1:
-            # An appointment counts for the line of its first rack.
-            has = a("n_racks") > 0
-            first = np.full(n_appt, -1, np.int64)
-            first[has] = dock.appointment_racks.view()[a("racks_off")[has]]
-            rack_line = np.full(n_appt, -1, np.int64)
-            rack_line[has] = self.ev.supply.racks.col("line")[first[has]]
-            mine &= rack_line == line
-        state = a("state")
-        reached = mine & (state >= AppointmentState.AT_DOOR) & (state != AppointmentState.CANCELLED)
-        waited = reached & (a("at_door_at") >= start) & (a("at_door_at") < stop)
-        unloaded = (
-            mine
-            & (state == AppointmentState.UNLOADED)
-            & (a("unloaded_at") >= start)
-            & (a("unloaded_at") < stop)
-        )
-        wait = (a("at_door_at")[waited] - a("gate_in_at")[waited]).astype(np.float64)
-        dwell = (a("unloaded_at")[unloaded] - a("at_door_at")[unloaded]).astype(np.float64)
+            mask &= c["line"] == line
+        if supplier != -1:
+            mask &= c["supplier"] == supplier
+        return mask
 
-        return Kpis(
-            racks_delivered=int(dm.sum()),
-            racks_on_time=int((dm & d("on_time")).sum()),
-            racks_in_full=int((dm & d("in_full")).sum()),
-            racks_right_variants=int((dm & d("right_variants")).sum()),
-            racks_right_order=int((dm & d("right_order")).sum()),
-            racks_otif=int((dm & otif).sum()),
-            slots_delivered=int(d("slots")[dm].sum()),
-            slots_in_sequence=int(d("in_sequence")[dm].sum()),
-            lead_time_mean_ns=_mean(lead),
-            lead_time_stddev_ns=float(lead.std()) if lead.size else 0.0,
-            lead_time_samples=int(lead.size),
-            breaks_raised={t: int(raised_n[t]) for t in BreakType},
-            breaks_resolved={t: int(resolved_n[t]) for t in BreakType},
-            mean_time_to_detect_ns=_mean(ttd),
-            mean_time_to_resolve_ns=_mean(ttr),
-            appointments=int((waited | unloaded).sum()),
-            gate_wait_mean_ns=_mean(wait),
-            door_dwell_mean_ns=_mean(dwell),
-        )
+    d = facts["deliveries"]
+    dm = sel(d, "at")
+    otif = d["on_time"] & d["in_full"] & d["right_variants"] & d["right_order"]
+    lead = facts["leads"]["lead_ns"][sel(facts["leads"], "at")].astype(np.float64)
+    lead_mean = _mean(lead)
+
+    h = facts["breaks"]
+    who = np.ones(len(h["type"]), np.bool_)
+    if book_line != -1:
+        who &= h["line"] == book_line
+    if book_supplier != -1:
+        who &= h["supplier"] == book_supplier
+    detected = who & (h["detected_at"] >= start) & (h["detected_at"] < stop)
+    resolved = who & (h["resolved_at"] != OPEN) & (h["resolved_at"] >= start) & (h["resolved_at"] < stop)
+    raised_n = np.bincount(h["type"][detected], minlength=len(BreakType) + 1)
+    resolved_n = np.bincount(h["type"][resolved], minlength=len(BreakType) + 1)
+    ttd = (h["detected_at"][detected] - h["caused_at"][detected]).astype(np.float64)
+    ttr = (h["resolved_at"][resolved] - h["detected_at"][resolved]).astype(np.float64)
+
+    a = facts["appointments"]
+    mine = np.ones(len(a["state"]), np.bool_)
+    if supplier != -1:
+        mine &= a["supplier"] == supplier
+    if line != -1:  # an appointment counts for the line of its first rack
+        mine &= a["line"] == line
+    state = a["state"]
+    reached = mine & (state >= AppointmentState.AT_DOOR) & (state != AppointmentState.CANCELLED)
+    waited = reached & (a["at_door_at"] >= start) & (a["at_door_at"] < stop)
+    unloaded = (
+        mine & (state == AppointmentState.UNLOADED) & (a["unloaded_at"] >= start) & (a["unloaded_at"] < stop)
+    )
+    wait = (a["at_door_at"][waited] - a["gate_in_at"][waited]).astype(np.float64)
+    dwell = (a["unloaded_at"][unloaded] - a["at_door_at"][unloaded]).astype(np.float64)
+
+    return Kpis(
+        racks_delivered=int(dm.sum()),
+        racks_on_time=int((dm & d["on_time"]).sum()),
+        racks_in_full=int((dm & d["in_full"]).sum()),
+        racks_right_variants=int((dm & d["right_variants"]).sum()),
+        racks_right_order=int((dm & d["right_order"]).sum()),
+        racks_otif=int((dm & otif).sum()),
+        slots_delivered=int(d["slots"][dm].sum()),
+        slots_in_sequence=int(d["in_sequence"][dm].sum()),
+        lead_time_mean_ns=lead_mean,
+        lead_time_stddev_ns=_stddev(lead, lead_mean),
+        lead_time_samples=int(lead.size),
+        breaks_raised={t: int(raised_n[t]) for t in BreakType},
+        breaks_resolved={t: int(resolved_n[t]) for t in BreakType},
+        mean_time_to_detect_ns=_mean(ttd),
+        mean_time_to_resolve_ns=_mean(ttr),
+        appointments=int((waited | unloaded).sum()),
+        gate_wait_mean_ns=_mean(wait),
+        door_dwell_mean_ns=_mean(dwell),
+    )

@@ -86,6 +86,7 @@ VEHICLE_COLUMNS = {
     "dem_len": np.int32,
     "last_call": np.int64,
     "first_slot": np.int64,  # newest slot built for the vehicle, -1: none (chain in the slot table)
+    "left_at": np.int64,  # engine time of the message that took it out of the sequence (retention)
 }
 DEMAND_COLUMNS = {
     "vehicle": np.int32,
@@ -473,6 +474,7 @@ class SequenceState:
             if state == _ACTIVE:
                 del line.seq_index[seq]
             v.put(row, "state", _LEAVES[action])
+            v.put(row, "left_at", at)
         if action == _ADD:
             v.put(row, "added_at", at)
         if b.event_time is not None:

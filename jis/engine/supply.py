@@ -43,6 +43,7 @@ SLOT_COLUMNS = {
     "pos": np.int32,  # -1: not on a rack
     "state": np.int8,  # SlotState
     "next_of_vehicle": np.int64,  # next (older) slot of the same vehicle, -1: end
+    "id": np.int64,  # the API slot_id: slots made before it (rows change as retention drops some)
 }
 RACK_COLUMNS = {
     "line": np.int32,
@@ -50,7 +51,7 @@ RACK_COLUMNS = {
     "group": np.int32,
     "capacity": np.int32,
     "stage": np.int8,  # RackStage
-    "order": np.int64,  # dispatch order (= row)
+    "order": np.int64,  # dispatch order: racks dispatched before it (rows change when retention drops some)
     "dispatched_at": np.int64,
     "eta": np.int64,
     "arrived_at": np.int64,
@@ -78,6 +79,10 @@ class SupplyState:
         self.scope_slots: dict[Scope, RowList] = {}
         self.consumed: dict[Scope, int] = {}
         """Slots consumed by INSTALLED, per scope (they have left S and its candidate rows)."""
+        self.slots_made = 0
+        """Slots ever made (the next slot's id): rows are renumbered when retention drops some."""
+        self.racks_made = 0
+        """Racks ever dispatched (the next rack's dispatch order)."""
 
     # -- suppliers ---------------------------------------------------------------------
 
@@ -123,7 +128,9 @@ class SupplyState:
             pos=-1,
             state=SlotState.BUILT,
             next_of_vehicle=int(head[vehicle]),
+            id=self.slots_made,
         )
+        self.slots_made += 1
         head[vehicle] = row
         rows = self.scope_slots.get(scope)
         if rows is None:
@@ -218,7 +225,7 @@ class SupplyState:
             group=scope[2],
             capacity=d.capacity,
             stage=RackStage.IN_TRANSIT,
-            order=rack,
+            order=self.racks_made,
             dispatched_at=dispatched_at,
             eta=d.eta,
             arrived_at=NO_TIME,
@@ -227,6 +234,7 @@ class SupplyState:
             slots_off=off,
             n_slots=len(chosen),
         )
+        self.racks_made += 1
         return rack, scope
 
     def rack(self, rack_id: str) -> int:
@@ -296,7 +304,7 @@ class SupplyState:
         else:
             stage = STAGE_OF_RACK[RackStage(int(self.racks.col("stage")[rack]))]
         return SlotView(
-            slot_id=s,
+            slot_id=int(c("id")[s]),
             supplier_id=seq.supplier_ids.name(int(c("supplier")[s])),
             group=seq.group_ids.name(int(c("group")[s])),
             line_id=seq.line_ids.name(int(c("line")[s])),

@@ -98,6 +98,27 @@ class Store(Protocol):
         ``limit`` after the key ``after``."""
         ...
 
+    def archive_items(self, kind: str, items: list[tuple[str, bytes]]) -> None:
+        """Add views of what leaves memory to the archive, in the open commit (as
+        :meth:`archive_breaks`): ``kind`` "vehicle", "rack" or "appointment", each item
+        its id and its view, encoded by jis.engine.codec."""
+        ...
+
+    def archived_item(self, kind: str, ident: str) -> bytes | None:
+        """The view of ``ident`` archived last (an id may be used again once its first
+        holder is archived), or None."""
+        ...
+
+    def archive_facts(self, kind: str, span: tuple[int, int], body: bytes) -> None:
+        """Add KPI facts (jis.engine.kpis.encode_facts) whose times lie in ``span``
+        (first, last) to the archive, in the open commit."""
+        ...
+
+    def archived_facts(self, kind: str, start: int, stop: int) -> list[bytes]:
+        """The archived facts of ``kind`` whose span meets [start, stop), in the order
+        they were archived."""
+        ...
+
     def latest_snapshot(self) -> tuple[int, bytes] | None:
         """The newest snapshot as (seq, body), or None."""
         ...

@@ -41,6 +41,21 @@ CREATE TABLE IF NOT EXISTS archive_break (
     body        BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS archive_break_order ON archive_break (resolved_at, number);
+CREATE TABLE IF NOT EXISTS archive_item (
+    kind TEXT NOT NULL,
+    id   TEXT NOT NULL,
+    seq  INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (kind, id, seq)
+);
+CREATE TABLE IF NOT EXISTS archive_fact (
+    kind TEXT NOT NULL,
+    lo   INTEGER NOT NULL,
+    hi   INTEGER NOT NULL,
+    seq  INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS archive_fact_span ON archive_fact (kind, lo);
 CREATE TABLE IF NOT EXISTS snapshot_chunk (
     seq  INTEGER NOT NULL,
     idx  INTEGER NOT NULL,
@@ -142,6 +157,8 @@ class SqliteStore:
             raise StoreCorrupt(f"{self.path}: {exc}") from exc
         self._pending: list[tuple[int, str, int, bytes]] = []
         self._archive: list[tuple[int, int, str, str, int, int, bytes]] = []
+        self._items: list[tuple[str, str, int, bytes]] = []
+        self._facts: list[tuple[str, int, int, int, bytes]] = []
 
     def append(self, kind: str, at: int, body: bytes) -> int:
         seq = self._last + len(self._pending) + 1
@@ -160,19 +177,60 @@ class SqliteStore:
                     " type, seq, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     self._archive,
                 )
+            if self._items:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO archive_item (kind, id, seq, body) VALUES (?, ?, ?, ?)",
+                    self._items,
+                )
+            if self._facts:
+                self._db.executemany(
+                    "INSERT INTO archive_fact (kind, lo, hi, seq, body) VALUES (?, ?, ?, ?, ?)", self._facts
+                )
             if overlap is not None:
                 overlap()  # what is left is COMMIT, in C with the GIL released: the WAL write and fsync
         self._last = self._pending[-1][0]
         self._pending.clear()
         self._archive.clear()
+        self._items.clear()
+        self._facts.clear()
 
     def archive_breaks(self, rows: list[ArchivedBreak]) -> None:
-        if not self._pending:
-            raise RuntimeError("archive rows go with the records of a commit")
-        seq = self._pending[-1][0]
+        seq = self._open_seq()
         self._archive += [
             (r.number, r.resolved_at, r.line_id, r.supplier_id, r.type, seq, r.body) for r in rows
         ]
+
+    def _open_seq(self) -> int:
+        if not self._pending:
+            raise RuntimeError("archive rows go with the records of a commit")
+        return self._pending[-1][0]
+
+    def archive_items(self, kind: str, items: list[tuple[str, bytes]]) -> None:
+        seq = self._open_seq()
+        self._items += [(kind, ident, seq, body) for ident, body in items]
+
+    def archived_item(self, kind: str, ident: str) -> bytes | None:
+        try:
+            row = self._db.execute(
+                "SELECT body FROM archive_item WHERE kind = ? AND id = ? ORDER BY seq DESC LIMIT 1",
+                (kind, ident),
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"{self.path}: {exc}") from exc
+        return None if row is None else bytes(row[0])
+
+    def archive_facts(self, kind: str, span: tuple[int, int], body: bytes) -> None:
+        self._facts.append((kind, span[0], span[1], self._open_seq(), body))
+
+    def archived_facts(self, kind: str, start: int, stop: int) -> list[bytes]:
+        try:
+            cur = self._db.execute(
+                "SELECT body FROM archive_fact WHERE kind = ? AND lo < ? AND hi >= ? ORDER BY rowid",
+                (kind, stop, start),
+            )
+            return [bytes(r[0]) for r in cur]
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorrupt(f"{self.path}: {exc}") from exc
 
     def archived_breaks(self, query: BreakQuery, after: tuple[int, int] | None, limit: int) -> list[bytes]:
         sql = ["SELECT body FROM archive_break WHERE resolved_at >= ? AND resolved_at < ?"]
@@ -202,7 +260,8 @@ class SqliteStore:
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM log WHERE seq > ?", (after,))
-            self._db.execute("DELETE FROM archive_break WHERE seq > ?", (after,))
+            for table in ("archive_break", "archive_item", "archive_fact"):
+                self._db.execute(f"DELETE FROM {table} WHERE seq > ?", (after,))
         self._last = min(self._last, after)
 
     def records(self, after: int = 0) -> Iterator[LogRecord]:

@@ -1,0 +1,229 @@
+"""Retention's state half: vehicles, slots, racks and appointments that are history leave memory.
+
+A vehicle that left the sequence for good (INSTALLED or CANCELLED) before the cutoff, with
+no slot left in S, is history; so is a rack at line side or returned whose last move was
+before the cutoff and whose slots have all left S, and an appointment unloaded or
+cancelled before it. They go together or not at all: a vehicle stays while a rack that
+carried one of its slots stays, a rack stays while a vehicle it carries or an appointment
+that names it stays (a view must still resolve every row it points to). A vehicle never
+broadcast (a build or rack named it) is history once every slot it has left S and was
+built before the cutoff. Pulled vehicles stay: they may come back.
+
+Rows are dense codes that every column, list and break key points with, so dropping rows
+is one renumbering of all of them: ``keep`` masks become maps old row -> new row (-1:
+dropped), and every structure is rebuilt from its kept rows in their order, in new memory
+(the event loop may still be reading drained feed rows and the interners they name). The
+order of kept rows never changes, so every ordering that ties on rows stays as it was.
+Deterministic in the state and the cutoff: replay of a "retain" record does the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from jis.alerts.breaks import BreakType
+from jis.columns import Interner, RowList, Table
+from jis.engine.bulk import ranges
+from jis.engine.kpis import Facts, appointment_facts
+from jis.engine.model import (
+    AppointmentState,
+    AppointmentView,
+    RackStage,
+    RackView,
+    SlotState,
+    VehicleState,
+    VehicleView,
+)
+from jis.engine.sequence import UNSEEN
+
+if TYPE_CHECKING:
+    from jis.engine.engine import Engine
+
+B = npt.NDArray[np.bool_]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(slots=True)
+class Dropped:
+    """What a compaction took out of memory, for the store's archive."""
+
+    vehicles: list[VehicleView]
+    racks: list[RackView]
+    appointments: list[AppointmentView]
+    facts: Facts
+
+
+def _any_by(owner: I64, flag: B, n: int) -> B:
+    """bool[n]: whether any item with ``flag`` has that owner (owner < 0: none)."""
+    hit = owner[flag & (owner >= 0)]
+    out = np.zeros(n, np.bool_)
+    out[hit] = True
+    return out
+
+
+def _map(keep: B) -> I64:
+    """Old row -> new row for the rows kept, -1 for the others; one extra entry at the
+    end maps -1 to -1 (index with ``m[x]`` where x may be -1)."""
+    m = np.full(len(keep) + 1, -1, np.int64)
+    m[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
+    return m
+
+
+def history(engine: Engine, cutoff: int) -> tuple[B, B, B, B]:
+    """keep masks (vehicles, slots, racks, appointments): False for what is history."""
+    seq, sup, dock = engine.seq, engine.supply, engine.dock
+    v, s, r, a = seq.vehicles.col, sup.slots.col, sup.racks.col, dock.appointments.col
+    n_v, n_r, n_a = len(seq.vehicles), len(sup.racks), len(dock.appointments)
+    state = v("state")
+    gone = (state == VehicleState.INSTALLED) | (state == VehicleState.CANCELLED)
+    vehicle = (gone & (v("left_at") < cutoff)) | (state == UNSEEN)
+    slot_vehicle, slot_rack = s("vehicle").astype(np.int64), s("rack").astype(np.int64)
+    slot_done = (s("state") != SlotState.BUILT) & (s("built_at") < cutoff)
+    vehicle &= ~_any_by(slot_vehicle, ~slot_done, n_v)
+
+    last_move = np.maximum.reduce([r("dispatched_at"), r("arrived_at"), r("line_side_at"), r("unloaded_at")])
+    stage = r("stage")
+    rack = ((stage == RackStage.LINE_SIDE) | (stage == RackStage.RETURNED)) & (last_move < cutoff)
+    rack &= ~_any_by(slot_rack, s("state") == SlotState.BUILT, n_r)
+
+    a_state = a("state")
+    finished = np.where(a_state == AppointmentState.CANCELLED, a("cancelled_at"), a("unloaded_at"))
+    appt = ((a_state == AppointmentState.UNLOADED) | (a_state == AppointmentState.CANCELLED)) & (
+        finished < cutoff
+    )
+    counts = a("n_racks").astype(np.int64)
+    a_racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)]
+    a_owner = np.repeat(np.arange(n_a, dtype=np.int64), counts)
+
+    while True:  # the sets only shrink: a few rounds at most
+        v_next = vehicle & ~_any_by(slot_vehicle, ~np.append(rack, True)[slot_rack], n_v)
+        r_next = rack & ~_any_by(slot_rack, ~v_next[slot_vehicle], n_r)
+        a_next = appt & ~_any_by(a_owner, ~r_next[a_racks], n_a)
+        r_next &= ~_any_by(a_racks, ~a_next[a_owner], n_r)
+        if (v_next == vehicle).all() and (r_next == rack).all() and (a_next == appt).all():
+            break
+        vehicle, rack, appt = v_next, r_next, a_next
+    slot = vehicle[slot_vehicle]  # a slot goes with its vehicle
+    return ~vehicle, ~slot, ~rack, ~appt
+
+
+def _rebuilt(table: Table, keep: B, remap: dict[str, I64] | None = None) -> Table:
+    cols = {k: table.col(k)[keep] for k in table._dtypes}
+    for k, m in (remap or {}).items():
+        cols[k] = m[cols[k]]
+    return Table.from_arrays(table._dtypes, cols)
+
+
+def _rows(lists: dict[Any, RowList], m: I64) -> dict[Any, RowList]:
+    """Each list's rows renumbered, the dropped ones left out (every key stays)."""
+    out = {}
+    for key, rows in lists.items():
+        new = m[rows.view()]
+        kept = RowList(max(64, 2 * len(new)))
+        kept.extend(new[new >= 0])
+        out[key] = kept
+    return out
+
+
+def _key(key: Hashable, vm: I64, sm: I64, rm: I64) -> Hashable:
+    """A break key with its vehicle, slot and rack rows renumbered (see jis.engine.evaluate)."""
+    if not isinstance(key, tuple) or not key or not isinstance(key[0], BreakType):
+        return key
+    t = key[0]
+    if t == BreakType.MISSING:
+        return (t, int(vm[key[1]]), *key[2:])
+    if t == BreakType.LATE:
+        return (t, int(rm[key[1]]))
+    if t in (BreakType.ORPHAN, BreakType.DUPLICATE, BreakType.WRONG_VARIANT, BreakType.OUT_OF_SEQUENCE):
+        return (t, int(sm[key[1]]), int(rm[key[2]]), *key[3:])
+    return key
+
+
+def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
+    """Drop the history before ``cutoff`` from memory; what went (with its views and KPI
+    facts if ``collect``), or None if nothing was that old."""
+    keep_v, keep_s, keep_r, keep_a = history(engine, cutoff)
+    if keep_v.all() and keep_r.all() and keep_a.all():
+        return None
+    seq, sup, dock, ev = engine.seq, engine.supply, engine.dock, engine.evaluator
+    dropped = Dropped([], [], [], {})
+    if collect:
+        dropped.vehicles = [
+            seq._view(int(x)) for x in np.flatnonzero(~keep_v & (seq.vehicles.col("state") != UNSEEN))
+        ]
+        dropped.racks = [sup.rack_view(sup.rack_ids.name(int(x))) for x in np.flatnonzero(~keep_r)]
+        old_a = np.flatnonzero(~keep_a)
+        dropped.appointments = [dock.view(int(x), engine.last_at) for x in old_a]
+        facts = appointment_facts(dock, old_a)
+        dropped.facts["appointments"] = {
+            k: c[facts["state"] == AppointmentState.UNLOADED] for k, c in facts.items()
+        }
+
+    vm, sm, rm, am = _map(keep_v), _map(keep_s), _map(keep_r), _map(keep_a)
+
+    # demand: the current part list of each vehicle kept (older lists are stale candidates)
+    v = seq.vehicles.col
+    kept_rows = np.flatnonzero(keep_v)
+    lens = v("dem_len")[kept_rows].astype(np.int64)
+    live_d = ranges(v("dem_off")[kept_rows], lens)
+    keep_d = np.zeros(len(seq.demand), np.bool_)
+    keep_d[live_d] = True
+    dm = _map(keep_d)
+    new_off = np.where(lens > 0, dm[np.where(lens > 0, v("dem_off")[kept_rows], -1)], 0)
+    first_slot = v("first_slot")[kept_rows]
+
+    vehicles = _rebuilt(seq.vehicles, keep_v)
+    vehicles.col("dem_off")[:] = new_off
+    vehicles.col("first_slot")[:] = sm[first_slot]
+    names = seq.vehicle_ids.names()
+    seq.vehicle_ids = Interner([names[i] for i in kept_rows.tolist()])
+    seq.vehicles = vehicles
+    seq.demand = _rebuilt(seq.demand, keep_d, {"vehicle": vm})
+    seq.scope_demand = _rows(seq.scope_demand, dm)
+    seq.expected_cache.entries.clear()
+    for line in seq.lines.values():
+        line.seq_index = {k: int(vm[x]) for k, x in line.seq_index.items()}
+
+    # slots and racks
+    r = sup.racks.col
+    kept_racks = np.flatnonzero(keep_r)
+    n_slots = r("n_slots")[kept_racks].astype(np.int64)
+    rack_slots = sm[sup.rack_slots.view()[ranges(r("slots_off")[kept_racks], n_slots)]]
+    sup.slots = _rebuilt(sup.slots, keep_s, {"vehicle": vm, "rack": rm, "next_of_vehicle": sm})
+    racks = _rebuilt(sup.racks, keep_r)
+    racks.col("slots_off")[:] = np.cumsum(n_slots) - n_slots
+    sup.racks = racks
+    sup.rack_slots = RowList(max(64, 2 * len(rack_slots)))
+    sup.rack_slots.extend(rack_slots)
+    rack_names = sup.rack_ids.names()
+    sup.rack_ids = Interner([rack_names[i] for i in kept_racks.tolist()])
+    sup.scope_slots = _rows(sup.scope_slots, sm)
+
+    # appointments
+    a = dock.appointments.col
+    kept_appts = np.flatnonzero(keep_a)
+    n_racks = a("n_racks")[kept_appts].astype(np.int64)
+    appt_racks = rm[dock.appointment_racks.view()[ranges(a("racks_off")[kept_appts], n_racks)]]
+    appts = _rebuilt(dock.appointments, keep_a)
+    appts.col("racks_off")[:] = np.cumsum(n_racks) - n_racks
+    dock.appointments = appts
+    dock.appointment_racks = RowList(max(64, 2 * len(appt_racks)))
+    dock.appointment_racks.extend(appt_racks)
+    dock.rack_appointment = {int(rm[k]): int(am[x]) for k, x in dock.rack_appointment.items()}
+    appt_names = dock.ids.names()
+    dock.ids = Interner([appt_names[i] for i in kept_appts.tolist()])
+
+    # what points at those rows: the feed, KPI deliveries, open breaks, MISSING sets
+    feed = engine.feed
+    feed.messages = _rebuilt(feed.messages, np.ones(len(feed.messages), np.bool_), {"vehicle": vm})
+    engine.kpis.remap_racks(rm)
+    book = engine.book
+    book.open = {_key(k, vm, sm, rm): b for k, b in book.open.items()}
+    book.scoped = {scope: {_key(k, vm, sm, rm) for k in keys} for scope, keys in book.scoped.items()}
+    ev._missing = {scope: vm[rows] for scope, rows in ev._missing.items()}
+    return dropped
