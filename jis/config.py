@@ -59,6 +59,10 @@ class ServerConfig:
     insecure: bool = False
     """Allow a non-loopback --host without TLS and credentials (a trusted network, or a container
     behind a TLS proxy); logs a warning."""
+    action_codes: str = ""
+    """TOML file of senders' own DELJIT SEQ action codes ([senders.<UNB sender id>] tables of
+    code = add, cancel, change, pull, reinsert or installed), read at start; empty: the
+    standard codes only."""
 
 
 class ConfigError(Exception):
@@ -101,6 +105,7 @@ ENV = {
     "tls_key": "JIS_TLS_KEY",
     "tls_client_ca": "JIS_TLS_CLIENT_CA",
     "insecure": "JIS_INSECURE",
+    "action_codes": "JIS_ACTION_CODES",
 }
 
 

@@ -32,6 +32,7 @@ from jis.clock import Clock
 from jis.config import LOOPBACK, ConfigError, ServerConfig, check_exposure, duration_ns
 from jis.engine.engine import Engine
 from jis.engine.runner import EngineRunner
+from jis.interop import edifact
 from jis.kernels.warmup import compile_all
 from jis.metrics import EngineStats, Metrics
 from jis.store import SqliteStore, lock_dir
@@ -109,6 +110,16 @@ def _credentials(cfg: ServerConfig) -> Credentials | None:
         raise ConfigError(str(exc)) from None
 
 
+def _action_codes(cfg: ServerConfig) -> edifact.ActionCodes:
+    """Senders' own DELJIT action codes (--action-codes), read now: a bad file stops the start."""
+    if not cfg.action_codes:
+        return {}
+    try:
+        return edifact.load_action_codes(Path(cfg.action_codes))
+    except ValueError as exc:
+        raise ConfigError(f"--action-codes {exc}") from None
+
+
 def _authorizer(creds: Credentials | None, runner: EngineRunner) -> Authorizer | None:
     if creds is None:
         return None
@@ -135,6 +146,7 @@ def _port_credentials(cfg: ServerConfig) -> grpc.ServerCredentials | None:
 async def serve(cfg: ServerConfig) -> None:
     check_exposure(cfg)
     creds, tls = _credentials(cfg), _port_credentials(cfg)
+    action_codes = _action_codes(cfg)
     held = lock_dir(cfg.data_dir)  # first: a second server on this dir stops here, whatever its port
     store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)
@@ -188,7 +200,10 @@ async def serve(cfg: ServerConfig) -> None:
         ),
         (servicers.ReportServicer(gw), reports_pb2.DESCRIPTOR.services_by_name["ReportService"]),
         (servicers.DockServicer(gw), dock_pb2.DESCRIPTOR.services_by_name["DockService"]),
-        (servicers.InteropServicer(gw), interop_pb2.DESCRIPTOR.services_by_name["InteropService"]),
+        (
+            servicers.InteropServicer(gw, action_codes),
+            interop_pb2.DESCRIPTOR.services_by_name["InteropService"],
+        ),
     ):
         add_service(server, servicer, service, gw.admission)
     health_servicer = health_aio.HealthServicer()

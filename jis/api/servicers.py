@@ -20,9 +20,16 @@ from jis.clock import Clock
 from jis.engine.engine import Engine
 from jis.engine.feed import FeedBatch
 from jis.engine.limits import require_id, require_optional_id
-from jis.engine.model import Disposition, PublishResult
+from jis.engine.model import AppointmentState, AppointmentView, Disposition, PublishResult, RackView
 from jis.engine.runner import EngineRunner
-from jis.errors import DomainError, InvalidArgument, ResourceExhausted, Unavailable
+from jis.errors import (
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from jis.interop import edifact
 from jis.metrics import Metrics
 from jis.v1 import (
@@ -593,15 +600,19 @@ class DockServicer(dock_pb2_grpc.DockServiceServicer):
 
 
 class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: Gateway, action_codes: edifact.ActionCodes | None = None) -> None:
         self.gw = gw
+        self.action_codes = action_codes or {}
+        """Senders' own DELJIT SEQ action codes (jis serve --action-codes)."""
 
     @unary
     async def ImportDeljit(
         self, request: interop_pb2.ImportDeljitRequest, context: Ctx
     ) -> interop_pb2.ImportDeljitResponse:
         try:
-            reference, messages = edifact.read_deljit(request.interchange)
+            reference, messages = edifact.read_deljit(
+                request.interchange, call_no_from_bgm=request.call_no_from_bgm, action_codes=self.action_codes
+            )
         except edifact.EdiError as exc:
             raise InvalidArgument("interchange", str(exc)) from None
         accepted = [m for m in messages if m.error is None]
@@ -638,9 +649,13 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
     async def ExportDesadv(
         self, request: interop_pb2.ExportDesadvRequest, context: Ctx
     ) -> interop_pb2.Desadv:
-        rack_ids = list(request.rack_ids)
-        if not rack_ids:
-            raise InvalidArgument("rack_ids", "at least one rack")
+        rack_ids, appointment_id = list(request.rack_ids), request.appointment_id
+        if appointment_id and rack_ids:
+            raise InvalidArgument("appointment_id", "give rack_ids or appointment_id, not both")
+        if appointment_id:
+            require_id("appointment_id", appointment_id)
+        elif not rack_ids:
+            raise InvalidArgument("rack_ids", "at least one rack (or an appointment_id)")
         if len(rack_ids) > MAX_DESADV_RACKS:
             raise InvalidArgument("rack_ids", f"at most {MAX_DESADV_RACKS} racks")
         for name in ("sender", "recipient"):  # UNB 0004 and 0010: an..35
@@ -648,19 +663,51 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             require_optional_id(name, value)
             if len(value) > edifact.MAX_PARTY_ID:
                 raise InvalidArgument(name, f"longer than {edifact.MAX_PARTY_ID} characters (EDIFACT UNB)")
-        racks = await self.gw.call(lambda e, at: [e.rack(r) for r in rack_ids], context)
+
+        def read(e: Engine, at: int) -> tuple[AppointmentView | None, list[RackView], edifact.Calls]:
+            """The racks (or the appointment and its racks) and, for RFF+AAN, each slot
+            vehicle's last applied call number and seq_no (none for one never broadcast)."""
+            truck = e.appointment(appointment_id, at) if appointment_id else None
+            racks = [e.rack(r) for r in (truck.spec.rack_ids if truck is not None else rack_ids)]
+            calls: dict[str, tuple[int, int | None]] = {}
+            for vehicle_id in {s.vehicle_id for rack in racks for s in rack.slots}:
+                try:
+                    v = e.vehicle(vehicle_id)
+                except NotFound:
+                    continue
+                if v.last_call_no > 0:
+                    calls[vehicle_id] = (v.last_call_no, v.seq_no)
+            return truck, racks, calls
+
+        truck, racks, calls = await self.gw.call(read, context)
+        if truck is not None:
+            require_supplier("appointment_id", truck.spec.supplier_id)
+            if truck.state == AppointmentState.CANCELLED:
+                raise FailedPrecondition("appointment_id", f"appointment {appointment_id!r} was cancelled")
+            if not racks:
+                raise FailedPrecondition("appointment_id", f"appointment {appointment_id!r} carries no racks")
         for i, rack in enumerate(racks):
             require_supplier(f"rack_ids[{i}]", rack.supplier_id)
         sender = request.sender or racks[0].supplier_id
         if len(sender) > edifact.MAX_PARTY_ID:
+            whose = f"appointment {appointment_id!r}" if truck is not None else f"rack {rack_ids[0]!r}"
             raise InvalidArgument(
                 "sender",
-                f"not given, and the default, supplier {sender!r} of rack {rack_ids[0]!r}, is longer "
+                f"not given, and the default, supplier {sender!r} of {whose}, is longer "
                 f"than {edifact.MAX_PARTY_ID} characters (EDIFACT UNB); give a sender",
             )
         # Numbered on the engine thread and journaled (an export is a write): references are
         # unique across exports and restarts, and fit UNB 0020 (an..14).
         at, number = await self.gw.call(lambda e, at: (at, e.number_desadv(at)), context)
         reference = edifact.desadv_reference(number)
-        data = edifact.write_desadv(racks, sender, request.recipient or "JIS", reference, at)
-        return interop_pb2.Desadv(interchange=data, reference=reference)
+        data = edifact.write_desadv(
+            racks,
+            sender,
+            request.recipient or "JIS",
+            reference,
+            at,
+            calls,
+            include_seq_no=request.include_seq_no,
+            truck=truck,
+        )
+        return interop_pb2.Desadv(interchange=data, reference=reference, racks=len(racks))

@@ -295,7 +295,8 @@ def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     except OSError as exc:
         raise CliError(f"cannot read {a.file}: {exc.strerror}") from None
     reply = interop_pb2_grpc.InteropServiceStub(ch).ImportDeljit(
-        interop_pb2.ImportDeljitRequest(interchange=data), timeout=TIMEOUT_S * 6
+        interop_pb2.ImportDeljitRequest(interchange=data, call_no_from_bgm=a.call_no_from_bgm),
+        timeout=TIMEOUT_S * 6,
     )
     partial = EXIT_PARTIAL if reply.rejected or reply.messages_refused else 0
     if a.json:
@@ -317,7 +318,15 @@ def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> Output:
 
 
 def _desadv(ch: grpc.Channel, a: argparse.Namespace) -> str:
-    req = interop_pb2.ExportDesadvRequest(rack_ids=a.rack_ids, sender=a.sender, recipient=a.recipient)
+    if bool(a.rack_ids) == bool(a.appointment):
+        raise CliError("give rack ids (a message per rack) or --appointment (a message per truck)")
+    req = interop_pb2.ExportDesadvRequest(
+        rack_ids=a.rack_ids,
+        appointment_id=a.appointment,
+        include_seq_no=a.seq_no,
+        sender=a.sender,
+        recipient=a.recipient,
+    )
     reply = interop_pb2_grpc.InteropServiceStub(ch).ExportDesadv(req, timeout=TIMEOUT_S)
     if a.output:
         try:
@@ -326,13 +335,11 @@ def _desadv(ch: grpc.Channel, a: argparse.Namespace) -> str:
         except OSError as exc:
             raise CliError(f"-o: cannot write {a.output}: {exc.strerror}") from None
         if a.json:
-            return json.dumps({"reference": reply.reference, "racks": len(a.rack_ids), "file": a.output})
-        return f"DESADV {reply.reference} for {len(a.rack_ids)} rack(s) written to {a.output}"
+            return json.dumps({"reference": reply.reference, "racks": reply.racks, "file": a.output})
+        return f"DESADV {reply.reference} for {reply.racks} rack(s) written to {a.output}"
     text = str(reply.interchange.decode("utf-8"))
     if a.json:
-        return json.dumps(
-            {"reference": reply.reference, "racks": len(a.rack_ids), "interchange": text}, indent=2
-        )
+        return json.dumps({"reference": reply.reference, "racks": reply.racks, "interchange": text}, indent=2)
     return text
 
 
@@ -426,6 +433,12 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
     )
     p.add_argument("action", choices=["import"], help="import: publish the interchange's broadcasts")
     p.add_argument("file", help="the interchange file (UNA optional)")
+    p.add_argument(
+        "--call-no-from-bgm",
+        action="store_true",
+        help="each message's call number is its BGM document number (RFF+AAN is not read; "
+        "one SEQ group per message)",
+    )
     p.set_defaults(run=lambda a: run_command(_deljit, a))
 
     p = sub.add_parser(
@@ -434,7 +447,16 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
         help="EDIFACT DESADV for dispatched racks",
         description="EDIFACT DESADV for dispatched racks.",
     )
-    p.add_argument("rack_ids", nargs="+", metavar="RACK", help="dispatched rack ids, one message each")
+    p.add_argument("rack_ids", nargs="*", metavar="RACK", help="dispatched rack ids, one message each")
+    p.add_argument(
+        "--appointment",
+        default="",
+        metavar="ID",
+        help="instead of racks: one message for this appointment's truck (CPS truck -> rack -> slot)",
+    )
+    p.add_argument(
+        "--seq-no", action="store_true", help="also give each vehicle's seq_no (RFF+AAN:<call_no>:<seq_no>)"
+    )
     p.add_argument("-o", "--output", default="", help="write the interchange here (default: stdout)")
     p.add_argument("--sender", default="", help="UNB sender (default: the racks' supplier)")
     p.add_argument("--recipient", default="", help="UNB recipient (default: JIS)")

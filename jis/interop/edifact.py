@@ -10,17 +10,21 @@ DELJIT mapping (one broadcast per SEQ group; header values apply to every group)
 
 | segment | qualifier | becomes |
 | --- | --- | --- |
-| BGM | any | mandatory (document number is not used) |
+| BGM | any | mandatory (the document number: the call number with ``call_no_from_bgm``) |
 | DTM (header) | 137 document date | ``event_time`` |
 | NAD | SE or SU (supplier) | ``supplier_id`` of every part; BY (buyer) is read and ignored |
 | LOC (header or group) | 11 place of unloading | ``line_id`` (the group's wins; none at all: refused) |
-| SEQ | 1 add, 2 cancel, 3 change, ZP pull, ZR reinsert, ZI installed | ``action``; 2nd element ``seq_no`` |
+| SEQ | 1 add, 2 cancel, 3 change, ZP pull, ZR reinsert, ZI installed; see below | ``action``, ``seq_no`` |
 | RFF (header or group) | AAN (delivery schedule number) | ``call_no`` (the group's wins; one per level) |
 | DTM (group) | 2 requested delivery | ``need_time`` (one per group) |
 | GIR (SEQ or LIN level) | VV (VIN) or BN (production number) | ``vehicle_id`` (the first; later ones agree) |
 | LIN | 3rd element, item number | ``group`` of a part |
 | PIA | 1 or 5; item type SA, else BP/IN | ``part_number`` (the variant; see PIA_RANK) |
 | QTY | 113, 12 or 1 | ``quantity`` (absent: 1; ``1.000`` is 1, a fraction is refused) |
+
+A sender's own SEQ action codes come from a file (:func:`load_action_codes`). With
+``call_no_from_bgm`` the call number is BGM's document number instead, RFF+AAN is not read,
+and a message holds one SEQ group.
 
 Dates: DTM format 203 (CCYYMMDDHHMM), 204 (CCYYMMDDHHMMSS) or 102 (CCYYMMDD), UTC.
 Messages may stand in functional groups (UNG ... UNE, all of them or none); control
@@ -30,9 +34,11 @@ counts (UNT, UNE, UNZ) may have leading zeros.
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydifact.exceptions import EDISyntaxError, ValidationError
@@ -40,7 +46,8 @@ from pydifact.parser import Parser
 from pydifact.segments import Segment
 from pydifact.serializer import Serializer
 
-from jis.engine.model import Action, Broadcast, PartDemand, RackView
+from jis.engine.limits import has_control
+from jis.engine.model import Action, AppointmentView, Broadcast, PartDemand, RackView
 
 DIRECTORIES = {("D", "96A"), ("D", "97A"), ("D", "04B")}
 ACTIONS = {
@@ -51,6 +58,19 @@ ACTIONS = {
     "ZR": Action.REINSERT,
     "ZI": Action.INSTALLED,
 }
+ACTION_NAMES = {
+    "add": Action.ADD,
+    "cancel": Action.CANCEL,
+    "change": Action.CHANGE,
+    "pull": Action.PULL,
+    "reinsert": Action.REINSERT,
+    "installed": Action.INSTALLED,
+}
+"""The engine's actions by the names an action-code file uses."""
+MAX_ACTION_CODE = 3
+"""Longest SEQ action code (UNTDID 1229, an..3)."""
+ActionCodes = Mapping[str, Mapping[str, Action]]
+"""A sender's own SEQ action codes: UNB sender identification -> {code: action}."""
 DATE_FORMATS = {"203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S", "102": "%Y%m%d"}
 MAX_INTERCHANGE_BYTES = 8 * 1024 * 1024
 MAX_PARTY_ID = 35
@@ -113,11 +133,16 @@ def _count(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
-def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
+def read_deljit(
+    data: bytes, *, call_no_from_bgm: bool = False, action_codes: ActionCodes | None = None
+) -> tuple[str, list[DeljitMessage]]:
     """The interchange's control reference and its messages, each converted or refused.
 
     Messages stand directly in the interchange or in functional groups (UNG ... UNE), not
-    both. Raises EdiError for an interchange whose envelope is broken (then nothing applies)."""
+    both. Raises EdiError for an interchange whose envelope is broken (then nothing applies).
+    ``call_no_from_bgm``: each message's call number is its BGM document number (1004), not
+    RFF+AAN. ``action_codes``: SEQ action codes of particular senders (UNB 0004), beside
+    (and before) the standard ones; see :func:`load_action_codes`."""
     segs = _parse(data)
     if not segs or segs[0].tag != "UNB":
         raise EdiError(
@@ -126,6 +151,8 @@ def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
     if segs[-1].tag != "UNZ":
         raise EdiError("an interchange ends with UNZ", len(segs), segs[-1].tag)
     reference = _el(segs[0], 4)
+    sender = _el(segs[0], 1)
+    actions: Mapping[str, Action] = {**ACTIONS, **(action_codes or {}).get(sender, {})}
     unz = segs[-1]
     if _el(unz, 1) != reference:
         raise EdiError(
@@ -173,7 +200,7 @@ def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
         ref = _el(segs[i], 0)
         msg = DeljitMessage(ref)
         try:
-            msg.broadcasts = _message(segs, i, j, ref)
+            msg.broadcasts = _message(segs, i, j, ref, sender, actions, call_no_from_bgm)
         except EdiError as exc:
             msg.error = exc
         messages.append(msg)
@@ -184,6 +211,47 @@ def read_deljit(data: bytes) -> tuple[str, list[DeljitMessage]]:
     if _count(_el(unz, 0)) != counted:
         raise EdiError(f"UNZ counts {_el(unz, 0)!r} {what}, the interchange has {counted}", len(segs), "UNZ")
     return reference, messages
+
+
+def load_action_codes(path: Path) -> dict[str, dict[str, Action]]:
+    """A sender's own SEQ action codes, from a TOML file (``jis serve --action-codes``)::
+
+        [senders.OEMPLANT1]      # UNB sender identification (0004)
+        "7" = "change"           # SEQ code (an..3) = add, cancel, change, pull, reinsert or installed
+        Z1 = "pull"
+
+    A sender's code is read before the standard ones (it may give one of them another
+    meaning); codes neither standard nor the sender's still refuse the message. ValueError,
+    naming the file and the entry, for anything else in the file."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not TOML: {exc}") from None
+    extra = sorted(set(doc) - {"senders"})
+    if extra:
+        raise ValueError(f"{path}: unknown key {extra[0]!r} (only [senders.<sender id>] tables)")
+    senders = doc.get("senders", {})
+    if not isinstance(senders, dict):
+        raise ValueError(f"{path}: senders: a table of senders, not {type(senders).__name__}")
+    out: dict[str, dict[str, Action]] = {}
+    for sender, codes in senders.items():
+        where = f"{path}: senders.{sender!r}"
+        if not sender.strip() or len(sender) > MAX_PARTY_ID or has_control(sender):
+            raise ValueError(f"{where}: a sender id is 1 to {MAX_PARTY_ID} characters (UNB 0004)")
+        if not isinstance(codes, dict):
+            raise ValueError(f"{where}: a table of code = action, not {type(codes).__name__}")
+        table: dict[str, Action] = {}
+        for code, name in codes.items():
+            if not (0 < len(code) <= MAX_ACTION_CODE and code.isascii() and code.isalnum()):
+                raise ValueError(f"{where}: code {code!r}: 1 to {MAX_ACTION_CODE} letters or digits (an..3)")
+            action = ACTION_NAMES.get(name) if isinstance(name, str) else None
+            if action is None:
+                raise ValueError(f"{where}: code {code!r}: {name!r} is not one of {', '.join(ACTION_NAMES)}")
+            table[code] = action
+        out[sender] = table
+    return out
 
 
 PIA_RANK = {"SA": 0, "BP": 1, "IN": 1, "": 2}
@@ -260,7 +328,15 @@ class _Group:
     """[group, part_number, quantity, LIN position]"""
 
 
-def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadcast]:
+def _message(
+    segs: list[Segment],
+    start: int,
+    end: int,
+    ref: str,
+    sender: str,
+    actions: Mapping[str, Action],
+    call_no_from_bgm: bool,
+) -> list[Broadcast]:
     unh, unt = segs[start], segs[end]
     kind = [_el(unh, 1, k) for k in range(3)]
     if kind[0] != "DELJIT" or (kind[1], kind[2]) not in DIRECTORIES:
@@ -276,7 +352,8 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
     event_time: int | None = None
     supplier, line_id, has_bgm = "", "", False
     call_no: int | None = None
-    """The header's RFF+AAN: the call number of every SEQ group without its own."""
+    """The header's RFF+AAN (the call number of every SEQ group without its own), or the
+    BGM document number with ``call_no_from_bgm``."""
     groups: list[_Group] = []
     for k in range(start + 1, end):
         seg, pos = segs[k], k + 1
@@ -284,12 +361,26 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
         tag, q = seg.tag, _el(seg, 0)
         if tag == "BGM":
             has_bgm = True
+            if call_no_from_bgm:
+                document = _el(seg, 1, 0)
+                if not document:
+                    raise EdiError("BGM without a document number (1004), the call number", pos, tag, ref)
+                call_no = _int(document, "BGM document number (the call number)", pos, tag, ref)
         elif tag == "SEQ":
             code = _el(seg, 0)
-            if code not in ACTIONS:
-                raise EdiError(f"action code {code!r} not accepted ({', '.join(ACTIONS)})", pos, tag, ref)
+            if code not in actions:
+                raise EdiError(
+                    f"action code {code!r} not accepted from sender {sender!r} ({', '.join(actions)})",
+                    pos,
+                    tag,
+                    ref,
+                )
+            if call_no_from_bgm and groups:
+                raise EdiError(
+                    "second SEQ group: with the call number from BGM 1004 a message holds one", pos, tag, ref
+                )
             raw = _el(seg, 1)
-            groups.append(_Group(pos, ACTIONS[code], _int(raw, "seq_no", pos, tag, ref) if raw else None))
+            groups.append(_Group(pos, actions[code], _int(raw, "seq_no", pos, tag, ref) if raw else None))
         elif tag == "DTM" and _el(seg, 0, 0) == "137" and g is None:
             event_time = _date(seg, pos, ref)
         elif tag == "DTM" and _el(seg, 0, 0) == "2" and g is not None:
@@ -305,7 +396,7 @@ def _message(segs: list[Segment], start: int, end: int, ref: str) -> list[Broadc
                 line_id = _el(seg, 1)
             else:
                 g.line_id = _el(seg, 1)
-        elif tag == "RFF" and q == "AAN":
+        elif tag == "RFF" and q == "AAN" and not call_no_from_bgm:
             number = _int(_el(seg, 0, 1), "call number", pos, tag, ref)
             if (call_no if g is None else g.call_no) is not None:
                 where = "the message header" if g is None else "one SEQ group"
@@ -393,56 +484,128 @@ def desadv_reference(number: int) -> str:
     return f"DA{number % 10**MAX_REFERENCE_DIGITS:0{MAX_REFERENCE_DIGITS}d}"
 
 
-def write_desadv(racks: list[RackView], sender: str, recipient: str, reference: str, now: int) -> bytes:
+Calls = Mapping[str, tuple[int, int | None]]
+"""Vehicle id -> (its last applied call number, its seq_no or None), for RFF+AAN."""
+
+
+def _slots(rack: RackView, calls: Calls, include_seq_no: bool, line: bool) -> list[Segment]:
+    """One LIN group per slot in rack order: LIN (position, group), PIA (part number), QTY,
+    GIR (vehicle), RFF+AAN (the vehicle's call number, ``:seq_no`` with ``include_seq_no``;
+    none for a vehicle never broadcast), and LOC+11 (the rack's line) when ``line``."""
+    out = []
+    for slot in rack.slots:
+        out += [
+            Segment("LIN", str(slot.position + 1), "", [rack.group, "IN"]),
+            Segment("PIA", "1", [slot.part_number, "SA"]),
+            Segment("QTY", ["12", "1"]),
+            Segment("GIR", "1", [slot.vehicle_id, "VV"]),
+        ]
+        call = calls.get(slot.vehicle_id)
+        if call is not None:
+            call_no, seq_no = call
+            ref = ["AAN", str(call_no)]
+            if include_seq_no and seq_no is not None:
+                ref.append(str(seq_no))
+            out.append(Segment("RFF", ref))
+        if line:
+            out.append(Segment("LOC", "11", rack.line_id))
+    return out
+
+
+def _rack_package(rack: RackView, cps: list[str]) -> list[Segment]:
+    """The rack as a package: CPS (``cps``: its id and parent), PAC, QTY+52 (capacity), PCI,
+    GIN+ML (rack id)."""
+    return [
+        Segment("CPS", *cps),
+        Segment("PAC", "1", "", "RACK"),
+        Segment("QTY", ["52", str(rack.capacity)]),
+        Segment("PCI", "17"),
+        Segment("GIN", "ML", rack.rack_id),
+    ]
+
+
+def write_desadv(
+    racks: list[RackView],
+    sender: str,
+    recipient: str,
+    reference: str,
+    now: int,
+    calls: Calls | None = None,
+    include_seq_no: bool = False,
+    truck: AppointmentView | None = None,
+) -> bytes:
     """One DESADV D.04B message per rack (despatch and estimated arrival dates, the rack as
-    a package with its id in GIN, one LIN group per slot in rack order)."""
+    a package with its id in GIN, one LIN group per slot in rack order, each slot linked to
+    its call by RFF+AAN from ``calls``); or, given ``truck`` (the appointment carrying
+    ``racks``), one message for the truck with a CPS hierarchy truck -> rack -> slot."""
     if not 0 < len(reference) <= MAX_CONTROL_REFERENCE:
         raise ValueError(
             f"control reference {reference!r}: 1 to {MAX_CONTROL_REFERENCE} characters (UNB 0020)"
         )
+    calls = calls or {}
     when = dt.datetime.fromtimestamp(now / 1e9, dt.UTC)
     segs = [Segment("UNB", ["UNOC", "3"], sender, recipient, [f"{when:%y%m%d}", f"{when:%H%M}"], reference)]
-    for n, rack in enumerate(racks, start=1):
+    bodies: list[list[Segment]] = []
+    if truck is None:
+        for n, rack in enumerate(racks, start=1):
+            bodies.append(
+                [
+                    Segment("UNH", str(n), ["DESADV", "D", "04B", "UN"]),
+                    Segment("BGM", "351", f"{reference}-{n}", "9"),
+                    Segment("DTM", ["137", _stamp(now), "203"]),
+                    Segment("DTM", ["11", _stamp(rack.dispatched_at), "203"]),
+                    Segment("DTM", ["132", _stamp(rack.eta), "203"]),
+                    Segment("NAD", "SE", [rack.supplier_id]),
+                    Segment("LOC", "11", rack.line_id),
+                    *_rack_package(rack, ["1"]),
+                    *_slots(rack, calls, include_seq_no, line=False),
+                ]
+            )
+    else:
+        lines = list(dict.fromkeys(r.line_id for r in racks))
         body = [
-            Segment("UNH", str(n), ["DESADV", "D", "04B", "UN"]),
-            Segment("BGM", "351", f"{reference}-{n}", "9"),
+            Segment("UNH", "1", ["DESADV", "D", "04B", "UN"]),
+            Segment("BGM", "351", f"{reference}-1", "9"),
             Segment("DTM", ["137", _stamp(now), "203"]),
-            Segment("DTM", ["11", _stamp(rack.dispatched_at), "203"]),
-            Segment("DTM", ["132", _stamp(rack.eta), "203"]),
-            Segment("NAD", "SE", [rack.supplier_id]),
-            Segment("LOC", "11", rack.line_id),
-            Segment("CPS", "1"),
-            Segment("PAC", "1", "", "RACK"),
-            Segment("QTY", ["52", str(rack.capacity)]),
-            Segment("PCI", "17"),
-            Segment("GIN", "ML", rack.rack_id),
+            Segment("DTM", ["11", _stamp(min(r.dispatched_at for r in racks)), "203"]),
+            Segment("DTM", ["132", _stamp(max(r.eta for r in racks)), "203"]),
+            Segment("RFF", ["ZZZ", truck.spec.appointment_id]),
+            Segment("NAD", "SE", [truck.spec.supplier_id]),
         ]
-        for slot in rack.slots:
-            body += [
-                Segment("LIN", str(slot.position + 1), "", [rack.group, "IN"]),
-                Segment("PIA", "1", [slot.part_number, "SA"]),
-                Segment("QTY", ["12", "1"]),
-                Segment("GIR", "1", [slot.vehicle_id, "VV"]),
-            ]
+        if len(lines) == 1:
+            body.append(Segment("LOC", "11", lines[0]))
+        if truck.spec.carrier:
+            body.append(Segment("NAD", "CA", [truck.spec.carrier]))
+        if truck.spec.trailer:
+            body.append(Segment("EQD", "TE", truck.spec.trailer))
+        body.append(Segment("CPS", "1"))
+        for k, rack in enumerate(racks, start=2):
+            body += _rack_package(rack, [str(k), "1"])
+            body += _slots(rack, calls, include_seq_no, line=len(lines) > 1)
+        bodies.append(body)
+    for n, body in enumerate(bodies, start=1):
         body.append(Segment("UNT", str(len(body) + 1), str(n)))
         segs += body
-    segs.append(Segment("UNZ", str(len(racks)), reference))
+    segs.append(Segment("UNZ", str(len(bodies)), reference))
     return Serializer().serialize(segs, with_una_header=True).encode("utf-8")
 
 
 def read_desadv_racks(data: bytes) -> Iterator[tuple[str, list[tuple[str, str]]]]:
-    """(rack id, [(vehicle id, part number) in rack order]) per DESADV message: the reading
-    side of :func:`write_desadv`, for checks and for partners' round trips."""
+    """(rack id, [(vehicle id, part number) in rack order]) per rack (each GIN starts one),
+    in one message per rack or one per truck: the reading side of :func:`write_desadv`, for
+    checks and for partners' round trips."""
     rack, part = "", ""
     slots: list[tuple[str, str]] = []
     for seg in _parse(data):
         if seg.tag == "UNH":
             rack, slots = "", []
         elif seg.tag == "GIN":
-            rack = _el(seg, 1)
+            if rack:
+                yield rack, slots
+            rack, slots = _el(seg, 1), []
         elif seg.tag == "PIA":
             part = _el(seg, 1, 0)
         elif seg.tag == "GIR":
             slots.append((_el(seg, 1, 0), part))
-        elif seg.tag == "UNT":
+        elif seg.tag == "UNT" and rack:
             yield rack, slots

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from jis.v1 import broadcast_pb2 as jis_dot_v1_dot_broadcast__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14jis/v1/interop.proto\x12\x06jis.v1\x1a\x16jis/v1/broadcast.proto\"*\n\x13ImportDeljitRequest\x12\x13\n\x0binterchange\x18\x01 \x01(\x0c\"\xa2\x01\n\x13\x44\x65ljitMessageResult\x12\x11\n\treference\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x18\n\x10segment_position\x18\x04 \x01(\x05\x12\x13\n\x0bsegment_tag\x18\x05 \x01(\t\x12(\n\x07results\x18\x06 \x03(\x0b\x32\x17.jis.v1.BroadcastResult\"\xb5\x01\n\x14ImportDeljitResponse\x12\x1d\n\x15interchange_reference\x18\x01 \x01(\t\x12-\n\x08messages\x18\x02 \x03(\x0b\x32\x1b.jis.v1.DeljitMessageResult\x12\x0f\n\x07\x61pplied\x18\x03 \x01(\x05\x12\x12\n\nduplicates\x18\x04 \x01(\x05\x12\x10\n\x08rejected\x18\x05 \x01(\x05\x12\x18\n\x10messages_refused\x18\x06 \x01(\x05\"J\n\x13\x45xportDesadvRequest\x12\x10\n\x08rack_ids\x18\x01 \x03(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\"0\n\x06\x44\x65sadv\x12\x13\n\x0binterchange\x18\x01 \x01(\x0c\x12\x11\n\treference\x18\x02 \x01(\t2\x98\x01\n\x0eInteropService\x12I\n\x0cImportDeljit\x12\x1b.jis.v1.ImportDeljitRequest\x1a\x1c.jis.v1.ImportDeljitResponse\x12;\n\x0c\x45xportDesadv\x12\x1b.jis.v1.ExportDesadvRequest\x1a\x0e.jis.v1.Desadvb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14jis/v1/interop.proto\x12\x06jis.v1\x1a\x16jis/v1/broadcast.proto\"D\n\x13ImportDeljitRequest\x12\x13\n\x0binterchange\x18\x01 \x01(\x0c\x12\x18\n\x10\x63\x61ll_no_from_bgm\x18\x02 \x01(\x08\"\xa2\x01\n\x13\x44\x65ljitMessageResult\x12\x11\n\treference\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x18\n\x10segment_position\x18\x04 \x01(\x05\x12\x13\n\x0bsegment_tag\x18\x05 \x01(\t\x12(\n\x07results\x18\x06 \x03(\x0b\x32\x17.jis.v1.BroadcastResult\"\xb5\x01\n\x14ImportDeljitResponse\x12\x1d\n\x15interchange_reference\x18\x01 \x01(\t\x12-\n\x08messages\x18\x02 \x03(\x0b\x32\x1b.jis.v1.DeljitMessageResult\x12\x0f\n\x07\x61pplied\x18\x03 \x01(\x05\x12\x12\n\nduplicates\x18\x04 \x01(\x05\x12\x10\n\x08rejected\x18\x05 \x01(\x05\x12\x18\n\x10messages_refused\x18\x06 \x01(\x05\"z\n\x13\x45xportDesadvRequest\x12\x10\n\x08rack_ids\x18\x01 \x03(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x04 \x01(\t\x12\x16\n\x0einclude_seq_no\x18\x05 \x01(\x08\"?\n\x06\x44\x65sadv\x12\x13\n\x0binterchange\x18\x01 \x01(\x0c\x12\x11\n\treference\x18\x02 \x01(\t\x12\r\n\x05racks\x18\x03 \x01(\x05\x32\x98\x01\n\x0eInteropService\x12I\n\x0cImportDeljit\x12\x1b.jis.v1.ImportDeljitRequest\x1a\x1c.jis.v1.ImportDeljitResponse\x12;\n\x0c\x45xportDesadv\x12\x1b.jis.v1.ExportDesadvRequest\x1a\x0e.jis.v1.Desadvb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,15 +33,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jis.v1.interop_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_IMPORTDELJITREQUEST']._serialized_start=56
-  _globals['_IMPORTDELJITREQUEST']._serialized_end=98
-  _globals['_DELJITMESSAGERESULT']._serialized_start=101
-  _globals['_DELJITMESSAGERESULT']._serialized_end=263
-  _globals['_IMPORTDELJITRESPONSE']._serialized_start=266
-  _globals['_IMPORTDELJITRESPONSE']._serialized_end=447
-  _globals['_EXPORTDESADVREQUEST']._serialized_start=449
-  _globals['_EXPORTDESADVREQUEST']._serialized_end=523
-  _globals['_DESADV']._serialized_start=525
-  _globals['_DESADV']._serialized_end=573
-  _globals['_INTEROPSERVICE']._serialized_start=576
-  _globals['_INTEROPSERVICE']._serialized_end=728
+  _globals['_IMPORTDELJITREQUEST']._serialized_end=124
+  _globals['_DELJITMESSAGERESULT']._serialized_start=127
+  _globals['_DELJITMESSAGERESULT']._serialized_end=289
+  _globals['_IMPORTDELJITRESPONSE']._serialized_start=292
+  _globals['_IMPORTDELJITRESPONSE']._serialized_end=473
+  _globals['_EXPORTDESADVREQUEST']._serialized_start=475
+  _globals['_EXPORTDESADVREQUEST']._serialized_end=597
+  _globals['_DESADV']._serialized_start=599
+  _globals['_DESADV']._serialized_end=662
+  _globals['_INTEROPSERVICE']._serialized_start=665
+  _globals['_INTEROPSERVICE']._serialized_end=817
 # @@protoc_insertion_point(module_scope)

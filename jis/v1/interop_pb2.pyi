@@ -8,10 +8,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ImportDeljitRequest(_message.Message):
-    __slots__ = ("interchange",)
+    __slots__ = ("interchange", "call_no_from_bgm")
     INTERCHANGE_FIELD_NUMBER: _ClassVar[int]
+    CALL_NO_FROM_BGM_FIELD_NUMBER: _ClassVar[int]
     interchange: bytes
-    def __init__(self, interchange: _Optional[bytes] = ...) -> None: ...
+    call_no_from_bgm: bool
+    def __init__(self, interchange: _Optional[bytes] = ..., call_no_from_bgm: _Optional[bool] = ...) -> None: ...
 
 class DeljitMessageResult(_message.Message):
     __slots__ = ("reference", "accepted", "error", "segment_position", "segment_tag", "results")
@@ -46,19 +48,25 @@ class ImportDeljitResponse(_message.Message):
     def __init__(self, interchange_reference: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[DeljitMessageResult, _Mapping]]] = ..., applied: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ..., messages_refused: _Optional[int] = ...) -> None: ...
 
 class ExportDesadvRequest(_message.Message):
-    __slots__ = ("rack_ids", "sender", "recipient")
+    __slots__ = ("rack_ids", "sender", "recipient", "appointment_id", "include_seq_no")
     RACK_IDS_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_SEQ_NO_FIELD_NUMBER: _ClassVar[int]
     rack_ids: _containers.RepeatedScalarFieldContainer[str]
     sender: str
     recipient: str
-    def __init__(self, rack_ids: _Optional[_Iterable[str]] = ..., sender: _Optional[str] = ..., recipient: _Optional[str] = ...) -> None: ...
+    appointment_id: str
+    include_seq_no: bool
+    def __init__(self, rack_ids: _Optional[_Iterable[str]] = ..., sender: _Optional[str] = ..., recipient: _Optional[str] = ..., appointment_id: _Optional[str] = ..., include_seq_no: _Optional[bool] = ...) -> None: ...
 
 class Desadv(_message.Message):
-    __slots__ = ("interchange", "reference")
+    __slots__ = ("interchange", "reference", "racks")
     INTERCHANGE_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RACKS_FIELD_NUMBER: _ClassVar[int]
     interchange: bytes
     reference: str
-    def __init__(self, interchange: _Optional[bytes] = ..., reference: _Optional[str] = ...) -> None: ...
+    racks: int
+    def __init__(self, interchange: _Optional[bytes] = ..., reference: _Optional[str] = ..., racks: _Optional[int] = ...) -> None: ...

@@ -63,7 +63,8 @@ class InteropServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportDesadv(self, request, context):
-        """A DESADV interchange for dispatched racks: one message per rack, slots in rack order.
+        """A DESADV interchange for dispatched racks: one message per rack, slots in rack order;
+        or, for an appointment, one message for its truck (CPS truck -> rack -> slot).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
