@@ -65,6 +65,10 @@ class EngineStats:
     build_watchers: int = 0
     engine_time_s: float | None = None
     """The engine clock (Unix seconds): the wall clock, or the test clock."""
+    state_rows: dict[str, int] = field(default_factory=dict)
+    """Rows held in memory per table of the state (what retention bounds)."""
+    retained_to_s: float = 0.0
+    """Engine time (Unix seconds) before which history was moved out of memory (0: none)."""
 
 
 KPI_WINDOW_S = 24 * 3600
@@ -149,8 +153,20 @@ class _StateCollector(Collector):
                 "The engine clock (Unix time): the wall clock, or the test clock where SetClock moves it",
                 value=st.engine_time_s,
             )
+        rows = GaugeMetricFamily(
+            "jis_state_rows",
+            "Rows of the in-memory state per table: bounded by what is live, history goes to the archive",
+            labels=["table"],
+        )
+        for table, n in sorted(st.state_rows.items()):
+            rows.add_metric([table], n)
+        retained = GaugeMetricFamily(
+            "jis_retained_to_timestamp_seconds",
+            "Engine time before which history left memory for the archive (0: nothing yet)",
+            value=st.retained_to_s,
+        )
         yield from (highest, missing, dups, active, lag, breaks, need, watchers, build_watchers)
-        yield from (expected, coverage, plant, otif, accuracy)
+        yield from (expected, coverage, plant, otif, accuracy, rows, retained)
 
 
 RPC_LABELS = ["grpc_type", "grpc_service", "grpc_method"]

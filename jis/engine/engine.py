@@ -757,7 +757,25 @@ class Engine:
             supplier_kpis,
             build_watchers,
             engine_time_s=now / 1e9,
+            state_rows=self.state_rows(),
+            retained_to_s=self.retained_to / 1e9,
         )
+
+    def state_rows(self) -> dict[str, int]:
+        """Rows in memory per table (the metric jis_state_rows)."""
+        return {
+            "vehicles": len(self.seq.vehicles),
+            "demand": len(self.seq.demand),
+            "slots": len(self.supply.slots),
+            "racks": len(self.supply.racks),
+            "appointments": len(self.dock.appointments),
+            "feed_events": len(self.feed.events),
+            "open_breaks": len(self.book.open),
+            "resolved_breaks": len(self.book.resolved),
+            "break_history": len(self.book.history),
+            "deliveries": len(self.kpis.deliveries),
+            "lead_times": len(self.kpis.leads),
+        }
 
     def vehicle(self, vehicle_id: str) -> VehicleView:
         """A vehicle in memory or, once retention archived it, as it was then."""
