@@ -16,7 +16,8 @@ import pytest
 
 from bench.plant import MIN, Plant, PlantConfig, StepInputs
 from jis.engine.engine import Engine
-from jis.errors import DomainError, NotFound
+from jis.engine.lines import CallLedger
+from jis.errors import AlreadyExists, DomainError, NotFound
 from jis.store import SqliteStore
 
 DAY = 24 * 60 * MIN
@@ -146,3 +147,27 @@ def test_compaction_without_anything_old_changes_nothing(tmp_path: Path, n: int)
     e.evaluate_group(e.close_group())
     store.commit()
     assert e.state_rows() == before
+
+
+def test_the_call_ledger_forgets_numbers_older_than_the_retention_but_never_a_gap() -> None:
+    led = CallLedger()
+    for c in range(1, 11):
+        led.record(c, c)
+    led.forget(100, 0)  # the first step only notes the highest call_no (10) at time 100
+    assert led.base == 0
+    for c in [*range(11, 15), *range(16, 21)]:  # 15 missing: a gap
+        led.record(c, c)
+    led.forget(200, 150)  # calls up to 10 were all in by time 100 < 150
+    assert led.base == 10
+    assert led.classify(5, 999) is True  # forgotten: a duplicate, content no longer compared
+    with pytest.raises(AlreadyExists):
+        led.classify(12, 999)  # still known: a conflicting re-send
+    led.forget(300, 250)  # calls up to 20 were in by time 200, but 15 is still missing
+    assert led.base == 14
+    assert led.classify(15, 15) is False
+    assert led.record(15, 15) == ([(15, 15)], [])
+    led.forget(400, 350)
+    assert led.base == 20 and led.missing == 0
+    assert led.classify(16, 999) is True
+    led.record(21, 21)
+    assert led.classify(21, 21) is True

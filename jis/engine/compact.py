@@ -1,13 +1,14 @@
 """Retention's state half: vehicles, slots, racks and appointments that are history leave memory.
 
-A vehicle that left the sequence for good (INSTALLED or CANCELLED) before the cutoff, with
-no slot left in S, is history; so is a rack at line side or returned whose last move was
-before the cutoff and whose slots have all left S, and an appointment unloaded or
-cancelled before it. They go together or not at all: a vehicle stays while a rack that
-carried one of its slots stays, a rack stays while a vehicle it carries or an appointment
-that names it stays (a view must still resolve every row it points to). A vehicle never
-broadcast (a build or rack named it) is history once every slot it has left S and was
-built before the cutoff. Pulled vehicles stay: they may come back.
+A rack at line side or returned whose last move was before the cutoff and whose slots have
+all left S is history, with its slots, unless an appointment in memory names it; an
+appointment unloaded or cancelled before the cutoff is history once all its racks are. A
+slot out of S on no rack is history once built before the cutoff. A vehicle that left the
+sequence for good (INSTALLED or CANCELLED) before the cutoff is history once all its slots
+are (a rack's view names the vehicles of its slots, so a slot kept keeps its vehicle); so
+is a vehicle never broadcast (a build or rack named it). Pulled vehicles stay: they may
+come back. A vehicle kept loses the slots that went from its chain: only slots in S are
+ever looked for there.
 
 Rows are dense codes that every column, list and break key points with, so dropping rows
 is one renumbering of all of them: ``keep`` masks become maps old row -> new row (-1:
@@ -79,17 +80,13 @@ def history(engine: Engine, cutoff: int) -> tuple[B, B, B, B]:
     seq, sup, dock = engine.seq, engine.supply, engine.dock
     v, s, r, a = seq.vehicles.col, sup.slots.col, sup.racks.col, dock.appointments.col
     n_v, n_r, n_a = len(seq.vehicles), len(sup.racks), len(dock.appointments)
-    state = v("state")
-    gone = (state == VehicleState.INSTALLED) | (state == VehicleState.CANCELLED)
-    vehicle = (gone & (v("left_at") < cutoff)) | (state == UNSEEN)
     slot_vehicle, slot_rack = s("vehicle").astype(np.int64), s("rack").astype(np.int64)
-    slot_done = (s("state") != SlotState.BUILT) & (s("built_at") < cutoff)
-    vehicle &= ~_any_by(slot_vehicle, ~slot_done, n_v)
+    in_s = s("state") == SlotState.BUILT
 
     last_move = np.maximum.reduce([r("dispatched_at"), r("arrived_at"), r("line_side_at"), r("unloaded_at")])
     stage = r("stage")
     rack = ((stage == RackStage.LINE_SIDE) | (stage == RackStage.RETURNED)) & (last_move < cutoff)
-    rack &= ~_any_by(slot_rack, s("state") == SlotState.BUILT, n_r)
+    rack &= ~_any_by(slot_rack, in_s, n_r)
 
     a_state = a("state")
     finished = np.where(a_state == AppointmentState.CANCELLED, a("cancelled_at"), a("unloaded_at"))
@@ -99,16 +96,18 @@ def history(engine: Engine, cutoff: int) -> tuple[B, B, B, B]:
     counts = a("n_racks").astype(np.int64)
     a_racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)]
     a_owner = np.repeat(np.arange(n_a, dtype=np.int64), counts)
-
     while True:  # the sets only shrink: a few rounds at most
-        v_next = vehicle & ~_any_by(slot_vehicle, ~np.append(rack, True)[slot_rack], n_v)
-        r_next = rack & ~_any_by(slot_rack, ~v_next[slot_vehicle], n_r)
-        a_next = appt & ~_any_by(a_owner, ~r_next[a_racks], n_a)
-        r_next &= ~_any_by(a_racks, ~a_next[a_owner], n_r)
-        if (v_next == vehicle).all() and (r_next == rack).all() and (a_next == appt).all():
+        a_next = appt & ~_any_by(a_owner, ~rack[a_racks], n_a)
+        r_next = rack & ~_any_by(a_racks, ~a_next[a_owner], n_r)
+        if (a_next == appt).all() and (r_next == rack).all():
             break
-        vehicle, rack, appt = v_next, r_next, a_next
-    slot = vehicle[slot_vehicle]  # a slot goes with its vehicle
+        rack, appt = r_next, a_next
+
+    # A slot out of S goes with its rack (unracked: once built before the cutoff); its vehicle may stay.
+    slot = ~in_s & np.where(slot_rack >= 0, np.append(rack, False)[slot_rack], s("built_at") < cutoff)
+    state = v("state")
+    gone = (state == VehicleState.INSTALLED) | (state == VehicleState.CANCELLED)
+    vehicle = ((gone & (v("left_at") < cutoff)) | (state == UNSEEN)) & ~_any_by(slot_vehicle, ~slot, n_v)
     return ~vehicle, ~slot, ~rack, ~appt
 
 
@@ -175,11 +174,19 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     keep_d[live_d] = True
     dm = _map(keep_d)
     new_off = np.where(lens > 0, dm[np.where(lens > 0, v("dem_off")[kept_rows], -1)], 0)
-    first_slot = v("first_slot")[kept_rows]
+    # each vehicle's chain of slots (newest first, so by falling row), without the dropped ones
+    slot_vehicle = vm[sup.slots.col("vehicle")[keep_s]]
+    order = np.argsort(slot_vehicle, kind="stable")  # by vehicle, rows rising within one
+    by_vehicle = slot_vehicle[order]
+    next_of = np.full(len(order), -1, np.int64)
+    same = np.flatnonzero(by_vehicle[1:] == by_vehicle[:-1])
+    next_of[order[same + 1]] = order[same]
+    first_slot = np.full(len(kept_rows), -1, np.int64)
+    first_slot[by_vehicle] = order  # the last write per vehicle: its newest slot
 
     vehicles = _rebuilt(seq.vehicles, keep_v)
     vehicles.col("dem_off")[:] = new_off
-    vehicles.col("first_slot")[:] = sm[first_slot]
+    vehicles.col("first_slot")[:] = first_slot
     names = seq.vehicle_ids.names()
     seq.vehicle_ids = Interner([names[i] for i in kept_rows.tolist()])
     seq.vehicles = vehicles
@@ -194,7 +201,8 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     kept_racks = np.flatnonzero(keep_r)
     n_slots = r("n_slots")[kept_racks].astype(np.int64)
     rack_slots = sm[sup.rack_slots.view()[ranges(r("slots_off")[kept_racks], n_slots)]]
-    sup.slots = _rebuilt(sup.slots, keep_s, {"vehicle": vm, "rack": rm, "next_of_vehicle": sm})
+    sup.slots = _rebuilt(sup.slots, keep_s, {"vehicle": vm, "rack": rm})
+    sup.slots.col("next_of_vehicle")[:] = next_of
     racks = _rebuilt(sup.racks, keep_r)
     racks.col("slots_off")[:] = np.cumsum(n_slots) - n_slots
     sup.racks = racks

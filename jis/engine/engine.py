@@ -282,7 +282,7 @@ class Engine:
 
     def _replay_retain(self, r: LogRecord) -> None:
         self.last_at = max(self.last_at, r.at)
-        self._retain(struct.unpack("<q", r.body)[0])
+        self._retain(struct.unpack("<q", r.body)[0], r.at)
 
     def _replay_desadv(self, r: LogRecord) -> None:
         self.desadv_issued = struct.unpack("<q", r.body)[0]
@@ -383,7 +383,7 @@ class Engine:
         if not (self.feed.older(cutoff) or (self.store is not None and self._history_before(cutoff))):
             return
         self._journal("retain", now, struct.pack("<q", cutoff), inputs=0)
-        self._retain(cutoff)
+        self._retain(cutoff, now)
 
     def _history_before(self, cutoff: int) -> bool:
         """Whether anything the archive takes is older than ``cutoff`` (a vehicle that left
@@ -401,8 +401,10 @@ class Engine:
         gone = (state == VehicleState.INSTALLED) | (state == VehicleState.CANCELLED)
         return bool(np.any(gone & (v("left_at") < cutoff)))
 
-    def _retain(self, cutoff: int) -> None:
+    def _retain(self, cutoff: int, at: int) -> None:
         self.feed.compact(cutoff)
+        for line in self.seq.lines.values():
+            line.ledger.forget(at, cutoff)
         if self.store is not None:  # without a store, nowhere to keep them: they stay
             collect = not self._replaying  # replay: the archive has them since that commit
             old = self.book.archive(cutoff)

@@ -1,8 +1,10 @@
 """Per-line ingest state: the call-number ledger, gaps, the seq_no index.
 
 Call numbers are consecutive per line from 1, so the ledger is two dense numpy arrays
-indexed by ``call_no - 1``: whether the number was applied and the 64-bit digest of
-the message's canonical content (for telling a duplicate from a conflict).
+indexed by ``call_no - 1 - base``: whether the number was applied and the 64-bit digest
+of the message's canonical content (for telling a duplicate from a conflict). Retention
+forgets the numbers up to ``base`` (all applied before the cutoff, below every open gap):
+a re-send of one of them is a duplicate, its content no longer compared.
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ class CallLedger:
     """Which call numbers of a line were applied, with their content digests."""
 
     applied: np.ndarray = field(default_factory=lambda: np.zeros(1024, dtype=np.bool_))
-    """bool[capacity]; applied[c - 1] for call_no c."""
+    """bool[capacity]; applied[c - 1 - base] for call_no c."""
     digests: np.ndarray = field(default_factory=lambda: np.zeros(1024, dtype=np.uint64))
-    """uint64[capacity]; digest of the message applied as call_no c at [c - 1]."""
+    """uint64[capacity]; digest of the message applied as call_no c at [c - 1 - base]."""
     highest: int = 0
+    base: int = 0
+    """Call numbers up to this one are forgotten (:meth:`forget`): applied, unless in a gap."""
+    marks: list[tuple[int, int]] = field(default_factory=list)
+    """(engine time, highest) at each retention step: what :meth:`forget` may drop later."""
     gap_starts: list[int] = field(default_factory=list)
     """Sorted first call_no of each open gap run."""
     gap_ends: dict[int, int] = field(default_factory=dict)
@@ -39,8 +45,10 @@ class CallLedger:
         Raises AlreadyExists for the same call_no with different content, and
         InvalidArgument for a call_no implausibly far ahead.
         """
-        if call_no <= self.highest and self.applied[call_no - 1]:
-            if int(self.digests[call_no - 1]) == digest:
+        if call_no <= self.base:
+            return not self._in_gap(call_no)
+        if call_no <= self.highest and self.applied[call_no - 1 - self.base]:
+            if int(self.digests[call_no - 1 - self.base]) == digest:
                 return True
             raise AlreadyExists(
                 "call_no", f"{call_no} was already applied with different content (conflicting re-send)"
@@ -52,20 +60,43 @@ class CallLedger:
             )
         return False
 
+    def _in_gap(self, call_no: int) -> bool:
+        i = bisect.bisect_right(self.gap_starts, call_no) - 1
+        return i >= 0 and call_no <= self.gap_ends[self.gap_starts[i]]
+
+    def forget(self, at: int, before: int) -> None:
+        """A retention step at engine time ``at`` with cutoff ``before``: note the highest
+        call_no now, and forget the numbers that were highest at an earlier step before
+        the cutoff (stopping below the first open gap)."""
+        old = [h for t, h in self.marks if t < before]
+        self.marks = [(t, h) for t, h in self.marks if t >= before] + [(at, self.highest)]
+        if not old:
+            return
+        upto = max(old)
+        if self.gap_starts:
+            upto = min(upto, self.gap_starts[0] - 1)
+        k = upto - self.base
+        if k <= 0:
+            return
+        self.applied = self.applied[k:].copy()
+        self.digests = self.digests[k:].copy()
+        self.base = upto
+
     def _grow(self, call_no: int) -> None:
         """Make room for call numbers up to ``call_no``."""
-        if call_no > len(self.applied):
-            cap = len(self.applied)
-            while cap < call_no:
+        if call_no - self.base > len(self.applied):
+            cap = max(len(self.applied), 16)
+            while cap < call_no - self.base:
                 cap *= 2
             self.applied = np.concatenate([self.applied, np.zeros(cap - len(self.applied), np.bool_)])
             self.digests = np.concatenate([self.digests, np.zeros(cap - len(self.digests), np.uint64)])
 
     def record(self, call_no: int, digest: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Mark ``call_no`` applied. Returns (gap runs closed, gap runs opened), inclusive."""
-        self._grow(call_no)
-        self.applied[call_no - 1] = True
-        self.digests[call_no - 1] = digest
+        if call_no > self.base:  # else a late message in a gap below the base
+            self._grow(call_no)
+            self.applied[call_no - 1 - self.base] = True
+            self.digests[call_no - 1 - self.base] = digest
         closed: list[tuple[int, int]] = []
         opened: list[tuple[int, int]] = []
         if call_no > self.highest:
@@ -98,8 +129,8 @@ class CallLedger:
         assert int(calls[0]) == self.highest + 1, "record_following needs the next call_no"
         last = int(calls[-1])
         self._grow(last)
-        self.applied[calls - 1] = True
-        self.digests[calls - 1] = digests
+        self.applied[calls - 1 - self.base] = True
+        self.digests[calls - 1 - self.base] = digests
         self.highest = last
 
     @property
