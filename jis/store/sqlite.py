@@ -113,6 +113,73 @@ class _ChunkFile(io.RawIOBase):
         super().close()
 
 
+BreakRow = tuple[int, int, str, str, int, int, bytes]
+ItemRow = tuple[str, str, int, bytes]
+FactRow = tuple[str, int, int, int, bytes]
+
+
+def insert_archive(
+    db: sqlite3.Connection, breaks: list[BreakRow], items: list[ItemRow], facts: list[FactRow]
+) -> None:
+    """Archive rows (each ending with its commit's log position), in the caller's transaction."""
+    if breaks:
+        db.executemany(
+            "INSERT OR IGNORE INTO archive_break (number, resolved_at, line_id, supplier_id, type, seq, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            breaks,
+        )
+    if items:
+        db.executemany("INSERT OR IGNORE INTO archive_item (kind, id, seq, body) VALUES (?, ?, ?, ?)", items)
+    if facts:
+        db.executemany("INSERT INTO archive_fact (kind, lo, hi, seq, body) VALUES (?, ?, ?, ?, ?)", facts)
+
+
+def archived_item(db: sqlite3.Connection, path: Path, kind: str, ident: str) -> bytes | None:
+    try:
+        row = db.execute(
+            "SELECT body FROM archive_item WHERE kind = ? AND id = ? ORDER BY seq DESC LIMIT 1", (kind, ident)
+        ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorrupt(f"{path}: {exc}") from exc
+    return None if row is None else bytes(row[0])
+
+
+def archived_facts(db: sqlite3.Connection, path: Path, kind: str, start: int, stop: int) -> list[bytes]:
+    try:
+        cur = db.execute(
+            "SELECT body FROM archive_fact WHERE kind = ? AND lo < ? AND hi >= ? ORDER BY rowid",
+            (kind, stop, start),
+        )
+        return [bytes(r[0]) for r in cur]
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorrupt(f"{path}: {exc}") from exc
+
+
+def archived_breaks(
+    db: sqlite3.Connection, path: Path, query: BreakQuery, after: tuple[int, int] | None, limit: int
+) -> list[bytes]:
+    sql = ["SELECT body FROM archive_break WHERE resolved_at >= ? AND resolved_at < ?"]
+    args: list[object] = [query.start, query.stop]
+    if query.line_id:
+        sql.append("AND line_id = ?")
+        args.append(query.line_id)
+    if query.supplier_id:
+        sql.append("AND supplier_id = ?")
+        args.append(query.supplier_id)
+    if query.types:
+        sql.append(f"AND type IN ({','.join('?' * len(query.types))})")
+        args += query.types
+    if after is not None:
+        sql.append("AND (resolved_at, number) > (?, ?)")
+        args += after
+    sql.append("ORDER BY resolved_at, number LIMIT ?")
+    args.append(limit)
+    try:
+        return [bytes(r[0]) for r in db.execute(" ".join(sql), args)]
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorrupt(f"{path}: {exc}") from exc
+
+
 LOCKFILE = "jis.lock"
 
 
@@ -156,9 +223,9 @@ class SqliteStore:
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(f"{self.path}: {exc}") from exc
         self._pending: list[tuple[int, str, int, bytes]] = []
-        self._archive: list[tuple[int, int, str, str, int, int, bytes]] = []
-        self._items: list[tuple[str, str, int, bytes]] = []
-        self._facts: list[tuple[str, int, int, int, bytes]] = []
+        self._archive: list[BreakRow] = []
+        self._items: list[ItemRow] = []
+        self._facts: list[FactRow] = []
 
     def append(self, kind: str, at: int, body: bytes) -> int:
         seq = self._last + len(self._pending) + 1
@@ -171,21 +238,7 @@ class SqliteStore:
         with self._db:  # BEGIN … COMMIT, rolled back if the insert or the commit fails
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO log (seq, kind, at, body) VALUES (?, ?, ?, ?)", self._pending)
-            if self._archive:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO archive_break (number, resolved_at, line_id, supplier_id,"
-                    " type, seq, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    self._archive,
-                )
-            if self._items:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO archive_item (kind, id, seq, body) VALUES (?, ?, ?, ?)",
-                    self._items,
-                )
-            if self._facts:
-                self._db.executemany(
-                    "INSERT INTO archive_fact (kind, lo, hi, seq, body) VALUES (?, ?, ?, ?, ?)", self._facts
-                )
+            insert_archive(self._db, self._archive, self._items, self._facts)
             if overlap is not None:
                 overlap()  # what is left is COMMIT, in C with the GIL released: the WAL write and fsync
         self._last = self._pending[-1][0]
@@ -210,49 +263,16 @@ class SqliteStore:
         self._items += [(kind, ident, seq, body) for ident, body in items]
 
     def archived_item(self, kind: str, ident: str) -> bytes | None:
-        try:
-            row = self._db.execute(
-                "SELECT body FROM archive_item WHERE kind = ? AND id = ? ORDER BY seq DESC LIMIT 1",
-                (kind, ident),
-            ).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorrupt(f"{self.path}: {exc}") from exc
-        return None if row is None else bytes(row[0])
+        return archived_item(self._db, self.path, kind, ident)
 
     def archive_facts(self, kind: str, span: tuple[int, int], body: bytes) -> None:
         self._facts.append((kind, span[0], span[1], self._open_seq(), body))
 
     def archived_facts(self, kind: str, start: int, stop: int) -> list[bytes]:
-        try:
-            cur = self._db.execute(
-                "SELECT body FROM archive_fact WHERE kind = ? AND lo < ? AND hi >= ? ORDER BY rowid",
-                (kind, stop, start),
-            )
-            return [bytes(r[0]) for r in cur]
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorrupt(f"{self.path}: {exc}") from exc
+        return archived_facts(self._db, self.path, kind, start, stop)
 
     def archived_breaks(self, query: BreakQuery, after: tuple[int, int] | None, limit: int) -> list[bytes]:
-        sql = ["SELECT body FROM archive_break WHERE resolved_at >= ? AND resolved_at < ?"]
-        args: list[object] = [query.start, query.stop]
-        if query.line_id:
-            sql.append("AND line_id = ?")
-            args.append(query.line_id)
-        if query.supplier_id:
-            sql.append("AND supplier_id = ?")
-            args.append(query.supplier_id)
-        if query.types:
-            sql.append(f"AND type IN ({','.join('?' * len(query.types))})")
-            args += query.types
-        if after is not None:
-            sql.append("AND (resolved_at, number) > (?, ?)")
-            args += after
-        sql.append("ORDER BY resolved_at, number LIMIT ?")
-        args.append(limit)
-        try:
-            return [bytes(r[0]) for r in self._db.execute(" ".join(sql), args)]
-        except sqlite3.DatabaseError as exc:
-            raise StoreCorrupt(f"{self.path}: {exc}") from exc
+        return archived_breaks(self._db, self.path, query, after, limit)
 
     def discard(self, after: int) -> None:
         if self._pending:
