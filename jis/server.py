@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from grpc_reflection.v1alpha._async import ReflectionServicer as _AsyncReflectionServicer
 from prometheus_client import start_http_server
 
+from jis import sysmem
 from jis.alerts.fanout import Fanout, KeyedFanout
 from jis.api import servicers
 from jis.api.auth import Authorizer, Credentials
@@ -147,6 +148,7 @@ async def serve(cfg: ServerConfig) -> None:
     check_exposure(cfg)
     creds, tls = _credentials(cfg), _port_credentials(cfg)
     action_codes = _action_codes(cfg)
+    sysmem.fix_mmap_threshold()  # large transients (snapshots, compactions) go back to the system
     held = lock_dir(cfg.data_dir)  # first: a second server on this dir stops here, whatever its port
     store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)

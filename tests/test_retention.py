@@ -56,7 +56,9 @@ def plant_history(c: Client) -> None:
         timeout=10,
     )
     batch = [bc("RT", k, ADD, f"RT-{k}", k, [part("SEAT", "P-1", "PG")]) for k in range(1, 7)]
-    assert c.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=batch), timeout=30).applied == 6
+    assert (
+        c.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=batch), timeout=30).applied == 6
+    )
     for k in (1, 2, 3, 4, 6):
         c.supply.ReportBuild(
             supply_pb2.ReportBuildRequest(
@@ -100,11 +102,15 @@ def plant_history(c: Client) -> None:
         set_clock(c, T0 + minute * MIN)
         c.dock.RecordYardEvent(dock_pb2.YardEventRequest(appointment_id="A-1", kind=kind), timeout=10)
     set_clock(c, T0 + 25 * MIN)
-    c.supply.MoveRack(supply_pb2.MoveRackRequest(rack_id="R-1", stage=supply_pb2.RACK_STAGE_LINE_SIDE), timeout=10)
+    c.supply.MoveRack(
+        supply_pb2.MoveRackRequest(rack_id="R-1", stage=supply_pb2.RACK_STAGE_LINE_SIDE), timeout=10
+    )
     set_clock(c, T0 + 30 * MIN)
     leave = [bc("RT", 6 + k, INSTALLED, f"RT-{k}") for k in (1, 2, 3)]
     leave += [bc("RT", 10, CANCEL, "RT-4"), bc("RT", 11, PULL, "RT-5")]
-    assert c.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=leave), timeout=30).applied == 5
+    assert (
+        c.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=leave), timeout=30).applied == 5
+    )
 
 
 def answers(c: Client) -> dict[str, bytes]:

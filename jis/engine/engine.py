@@ -21,7 +21,7 @@ from typing import cast
 
 import numpy as np
 
-from jis import __version__
+from jis import __version__, sysmem
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches, open_order, resolved_order
 from jis.columns import Interner
 from jis.engine import bulk, codec, compact, inventory
@@ -425,6 +425,8 @@ class Engine:
             facts = self.kpis.take_older(cutoff)
             facts["breaks"] = self.book.archive_history(cutoff)
             dropped = compact.compact(self, cutoff, collect)
+            if dropped is not None:
+                sysmem.trim()  # the tables were rebuilt: the old ones' memory goes back
             if collect:
                 if dropped is not None:
                     facts.update(dropped.facts)

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
+from jis import sysmem
 from jis.alerts.breaks import BreakEvent
 from jis.clock import Clock
 from jis.engine.engine import Engine, GroupEval
@@ -148,6 +149,7 @@ class EngineRunner:
             t = time.perf_counter()
             self._last_snapshot = self.engine.save_snapshot()
             self._inputs_at_snapshot = self.engine.inputs
+            sysmem.trim()  # the snapshot's bytes were the largest transient of all
             log.info("snapshot at log position %d in %.2fs", self._last_snapshot, time.perf_counter() - t)
 
     def _observe(self, requests: int, committed: float, events: list[BreakEvent]) -> None:
