@@ -59,6 +59,19 @@ class ServerConfig:
     insecure: bool = False
     """Allow a non-loopback --host without TLS and credentials (a trusted network, or a container
     behind a TLS proxy); logs a warning."""
+    store: str = ""
+    """Empty: the embedded SQLite store in --data-dir. nats://HOST:PORT[,HOST:PORT...]: the
+    log on a NATS JetStream stream, replicated, with one leader among the servers pointing
+    at it and the others hot standbys (--data-dir then holds the local archive index)."""
+    stream: str = "JIS"
+    """The JetStream stream of the log (with --store nats://...); its lease and snapshot
+    buckets are named after it."""
+    replicas: int = 1
+    """JetStream replicas of the stream and its buckets when they are created: 1, or 3 on a
+    cluster (a commit is acknowledged once a quorum has it)."""
+    lease: str = "3s"
+    """Leadership lease (with --store nats://...): renewed by the leader every third of it; a
+    standby takes over once it expires (e.g. 3s, 10s)."""
     action_codes: str = ""
     """TOML file of senders' own DELJIT SEQ action codes ([senders.<UNB sender id>] tables of
     code = add, cancel, change, pull, reinsert or installed), read at start; empty: the
@@ -106,6 +119,10 @@ ENV = {
     "tls_client_ca": "JIS_TLS_CLIENT_CA",
     "insecure": "JIS_INSECURE",
     "action_codes": "JIS_ACTION_CODES",
+    "store": "JIS_STORE",
+    "stream": "JIS_STREAM",
+    "replicas": "JIS_REPLICAS",
+    "lease": "JIS_LEASE",
 }
 
 
@@ -134,6 +151,17 @@ def from_arguments(ns: argparse.Namespace) -> ServerConfig:
         duration_ns(cfg.retain)
     except ValueError as exc:
         raise SystemExit(f"--retain: {exc}") from None
+    if cfg.store and not cfg.store.startswith("nats://"):
+        raise SystemExit(
+            f"--store must be empty (the embedded store) or nats://HOST:PORT[,...], not {cfg.store!r}"
+        )
+    if cfg.replicas not in (1, 3, 5):
+        raise SystemExit(f"--replicas must be 1, 3 or 5, not {cfg.replicas}")
+    try:
+        if not 1 <= duration_ns(cfg.lease) // 10**9 <= 60:
+            raise ValueError("between 1s and 60s")
+    except ValueError as exc:
+        raise SystemExit(f"--lease: {exc}") from None
     return cfg
 
 

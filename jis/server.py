@@ -36,7 +36,7 @@ from jis.engine.runner import EngineRunner
 from jis.interop import edifact
 from jis.kernels.warmup import compile_all
 from jis.metrics import EngineStats, Metrics
-from jis.store import SqliteStore, lock_dir
+from jis.store import SqliteStore, Store, lock_dir
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,
@@ -102,6 +102,25 @@ def _read(path: str, what: str) -> bytes:
         raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from None
 
 
+def _open_store(cfg: ServerConfig) -> Store:
+    if not cfg.store:
+        return SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
+    try:
+        from jis.store.jetstream import JetStreamStore, StoreUnavailable, parse_servers
+    except ImportError:
+        raise ConfigError("--store nats://... needs nats-py: pip install 'jis[nats]'") from None
+    try:
+        return JetStreamStore(
+            parse_servers(cfg.store),
+            cfg.data_dir,
+            stream=cfg.stream,
+            replicas=cfg.replicas,
+            lease_ttl=duration_ns(cfg.lease) / 1e9,
+        )
+    except (StoreUnavailable, ValueError) as exc:
+        raise ConfigError(f"--store {cfg.store}: {exc}") from None
+
+
 def _credentials(cfg: ServerConfig) -> Credentials | None:
     if not cfg.credentials:
         return None
@@ -150,7 +169,11 @@ async def serve(cfg: ServerConfig) -> None:
     action_codes = _action_codes(cfg)
     sysmem.fix_mmap_threshold()  # large transients (snapshots, compactions) go back to the system
     held = lock_dir(cfg.data_dir)  # first: a second server on this dir stops here, whatever its port
-    store = SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
+    try:
+        store: Store = _open_store(cfg)
+    except BaseException:
+        os.close(held)
+        raise
     clock = Clock(test_mode=cfg.test_clock, start_ns=0 if cfg.test_clock else None)
     engine = Engine(store, retain_ns=duration_ns(cfg.retain))
     loop = asyncio.get_running_loop()
@@ -171,6 +194,7 @@ async def serve(cfg: ServerConfig) -> None:
         snapshot_every=cfg.snapshot_every,
     )
     admission = Admission(max_writes=cfg.max_pending, max_reads=cfg.max_pending_reads)
+    leadership = None
     gw = servicers.Gateway(runner, clock, metrics, _authorizer(creds, runner), admission)
 
     def snapshot() -> EngineStats:
@@ -248,7 +272,8 @@ async def serve(cfg: ServerConfig) -> None:
         log.info("jis metrics on http://%s:%d/metrics", cfg.host, http.server_port)
     await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
-    log.info("jis listening on %s:%d (data in %s; %s gRPC)", cfg.host, port, store.path.resolve(), transport)
+    where = f"log on stream {cfg.stream} at {cfg.store}" if cfg.store else f"data in {cfg.data_dir.resolve()}"
+    log.info("jis listening on %s:%d (%s; %s gRPC)", cfg.host, port, where, transport)
     if gw.auth is None:
         log.warning("no credentials configured: every caller may do everything (local trial only)")
     if cfg.insecure and cfg.host not in LOOPBACK:
@@ -262,20 +287,43 @@ async def serve(cfg: ServerConfig) -> None:
         gc.collect()
         gc.freeze()
         runner.start()
-        gw.ready = True
-        await set_health(health_pb2.HealthCheckResponse.SERVING)
-        log.info(
-            "jis SERVING: recovered %d log records and compiled kernels in %.2fs%s",
-            replayed,
-            time.perf_counter() - t0,
-            "; TEST CLOCK (moves only by SetClock)" if cfg.test_clock else "",
+        recovered = (
+            f"recovered {replayed} log records and compiled kernels in {time.perf_counter() - t0:.2f}s"
+            + ("; TEST CLOCK (moves only by SetClock)" if cfg.test_clock else "")
         )
+        if cfg.store:
+            from jis.ha import Leadership
+            from jis.store.jetstream import JetStreamStore
+
+            assert isinstance(store, JetStreamStore)
+
+            def on_role(leader: bool) -> None:
+                status = (
+                    health_pb2.HealthCheckResponse.SERVING
+                    if leader
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                asyncio.run_coroutine_threadsafe(set_health(status), loop)
+                if leader:
+                    log.info("jis SERVING as the leader of stream %s: %s", cfg.stream, recovered)
+                else:
+                    log.info("jis STANDBY of stream %s (reads only): %s", cfg.stream, recovered)
+
+            leadership = Leadership(store, runner, clock, admission, on_role)
+            gw.ready = True
+            leadership.start()
+        else:
+            gw.ready = True
+            await set_health(health_pb2.HealthCheckResponse.SERVING)
+            log.info("jis SERVING: %s", recovered)
         await stop.wait()
         log.info("jis stopping (grace %.1fs)", cfg.grace_s)
     finally:
         gw.ready = False
         await health_servicer.enter_graceful_shutdown()
         await server.stop(cfg.grace_s)
+        if leadership is not None:
+            leadership.stop()
         if runner.started:
             runner.stop()
         store.close()

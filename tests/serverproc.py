@@ -43,7 +43,9 @@ class ServerProcess:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0, serving: bool = True) -> ServerProcess:
+        """Start and wait until the port is bound and, if ``serving``, the health is SERVING
+        (a standby of a replicated store never is: wait for its log line instead)."""
         # Reuse the port across restarts so that clients can reconnect to the same address.
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
         offset = self.log_path.stat().st_size
@@ -74,8 +76,19 @@ class ServerProcess:
             time.sleep(0.05)
         else:
             raise TimeoutError(f"server did not bind within {timeout}s:\n{self.log_text()}")
-        self.wait_serving(deadline - time.monotonic())
+        if serving:
+            self.wait_serving(deadline - time.monotonic())
         return self
+
+    def wait_log(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log_text():
+                return
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{text!r} not in the server log within {timeout}s:\n{self.log_text()}")
 
     def wait_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

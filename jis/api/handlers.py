@@ -60,11 +60,13 @@ class Admission:
     checks, the wrapper counts): a few calls decoded in between may pass the limit by as
     many, which is what a bound meant to stop a flood is for."""
 
-    __slots__ = ("in_flight", "limits")
+    __slots__ = ("in_flight", "limits", "standby")
 
     def __init__(self, max_writes: int, max_reads: int) -> None:
         self.limits = [max_reads, max_writes]
         self.in_flight = [0, 0]
+        self.standby: str | None = None
+        """Set while this server is a standby (jis.ha): why unary writes are UNAVAILABLE."""
 
     def full(self, kind: int) -> bool:
         return self.in_flight[kind] >= self.limits[kind]

@@ -13,8 +13,8 @@ import grpc
 from grpc import aio
 
 from jis.api.auth import Authorizer
-from jis.api.handlers import Admission, Overloaded, Undecodable, kind_of
-from jis.errors import DomainError, InvalidArgument
+from jis.api.handlers import WRITE, Admission, Overloaded, Undecodable, kind_of
+from jis.errors import DomainError, InvalidArgument, Unavailable
 from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,8 @@ def unary(handler: Handler[R]) -> Handler[R]:
             if type(request) is Undecodable:
                 await _undecodable(self, name, request, context)
             await _authorize(self, name, request, context)
+            if kind == WRITE and admission is not None and admission.standby is not None:
+                raise Unavailable("", admission.standby)
             return await handler(self, request, context)
         except BaseException as exc:
             code = _code_of(exc, context)

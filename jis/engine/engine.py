@@ -226,6 +226,15 @@ class Engine:
             if restored:
                 after = snap[0]
                 log.info("restored the snapshot taken at log position %d", after)
+        n = self.apply_records(self.store.records(after))
+        self.book.drain()  # recovered breaks and feed events are state, not news
+        self.feed.drain()
+        return n
+
+    def apply_records(self, records: Iterable[LogRecord]) -> int:
+        """Apply committed log records as recovery does (nothing is journaled): how a
+        standby follows its leader. The breaks and feed changes they bring are queued as
+        news, as the leader's were. Returns how many records were applied."""
         replay: dict[str, Callable[[LogRecord], object]] = {
             "line": lambda r: self.configure_line(codec.decode_line(r.body), r.at),
             "broadcast": lambda r: self.publish(codec.decode_broadcast(r.body), r.at),
@@ -248,11 +257,12 @@ class Engine:
             "desadv": self._replay_desadv,
             "group": lambda r: self._replay_group(r.at),
             "eval": lambda r: self._replay_eval(r.at),
+            "leader": self._replay_leader,
         }
         n = 0
         self._replaying = True
         try:
-            for rec in self.store.records(after):
+            for rec in records:
                 apply = replay.get(rec.kind)
                 if apply is None:
                     raise StoreCorrupt(f"log record {rec.seq}: unknown kind {rec.kind!r}")
@@ -263,9 +273,21 @@ class Engine:
                 n += 1
         finally:
             self._replaying = False
-        self.book.drain()  # recovered breaks and feed events are state, not news
-        self.feed.drain()
         return n
+
+    def follow(self, records: Iterable[LogRecord]) -> int:
+        """On a standby, as the op of a runner group: apply the leader's committed records
+        (whole commits) as they arrive. Nothing is journaled: the runner's group around
+        this ends with nothing of its own."""
+        self._grouping = False
+        try:
+            return self.apply_records(records)
+        finally:
+            self._grouping = True
+
+    def _replay_leader(self, r: LogRecord) -> None:
+        """A takeover's mark (see jis.ha): the new leader's first record, nothing to apply."""
+        self.last_at = max(self.last_at, r.at)
 
     def _replay_group(self, at: int) -> None:
         self._grouping = True

@@ -88,6 +88,9 @@ class EngineRunner:
         self.snapshot_every = snapshot_every
         self.linger_s = linger_s
         self.max_linger_s = max_linger_s
+        self.standby = False
+        """A standby follows a leader's log: the engine's time moves only with it (no
+        deadlines of its own, no retention steps) and it takes no snapshots."""
         self._last_group = 0
         self._last_snapshot = engine.store.last_seq() if engine.store is not None else 0
         self._inputs_at_snapshot = 0
@@ -142,7 +145,7 @@ class EngineRunner:
         """After a commit: snapshot every `snapshot_every` inputs (each message of a batch
         counts), and when stopping."""
         store = self.engine.store
-        if store is None or store.last_seq() == self._last_snapshot:
+        if store is None or self.standby or store.last_seq() == self._last_snapshot:
             return
         due = self.snapshot_every and self.engine.inputs - self._inputs_at_snapshot >= self.snapshot_every
         if final or due:
@@ -166,7 +169,7 @@ class EngineRunner:
     def _timeout(self) -> float | None:
         """Seconds until the engine's next time-driven moment (None: nothing due, or test clock)."""
         due = self.engine.next_deadline()
-        if self.clock.test_mode or due >= NEVER:
+        if self.clock.test_mode or self.standby or due >= NEVER:
             return None
         return max(0.0, (due - self.clock.now()) / 1e9)
 
@@ -206,10 +209,10 @@ class EngineRunner:
             done: list[Answer] = []
             answers: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
             try:
-                if not group:
+                if not group and not self.standby:
                     self.engine.advance(self.clock.now())
                 self.engine.begin_group()
-                if group:
+                if group and not self.standby:
                     self.engine.retain(self.clock.now())
                 for item in group:
                     if item is _STOP:

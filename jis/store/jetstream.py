@@ -56,8 +56,9 @@ T = TypeVar("T")
 
 MAGIC = b"JISC1"
 EXPECTED_LAST = "Nats-Expected-Last-Sequence"
-WRONG_LAST_SEQUENCE = 10071
-"""JetStream's error code for a failed Nats-Expected-Last-Sequence check."""
+WRONG_LAST_SEQUENCE = (10071, 10164)
+"""JetStream's error codes for a failed Nats-Expected-Last-Sequence check."""
+LEASE_KEY = "leader"
 MAX_BATCH = 1000
 """Messages per atomic batch (the server's limit)."""
 
@@ -202,8 +203,12 @@ class JetStreamStore:
         stream: str = "JIS",
         replicas: int = 1,
         timeout: float = 5.0,
+        lease_ttl: float = 3.0,
     ) -> None:
         self.stream = stream
+        self.lease_ttl = lease_ttl
+        self.writable = True
+        """False on a standby: a commit with records is refused before anything is sent."""
         self.prefix = f"jis.{stream}.log"
         self.timeout = timeout
         self.replicas = replicas
@@ -257,6 +262,18 @@ class JetStreamStore:
         except nats.js.errors.NotFoundError:
             info = await self.js.add_stream(config)
         self._last = info.state.last_seq
+        try:
+            self.lease = await self.js.key_value(f"{self.stream}_lease")
+        except nats.js.errors.BucketNotFoundError:
+            self.lease = await self.js.create_key_value(
+                api.KeyValueConfig(
+                    bucket=f"{self.stream}_lease",
+                    history=1,
+                    ttl=self.lease_ttl,
+                    storage=api.StorageType.FILE,
+                    replicas=self.replicas,
+                )
+            )
         bucket = f"{self.stream}_snapshots"
         try:
             self.objects = await self.js.object_store(bucket)
@@ -297,6 +314,8 @@ class JetStreamStore:
         if not c.records:
             return
         self._pending = Commit()
+        if not self.writable:
+            raise StoreFenced(f"this instance is a standby of stream {self.stream}: it does not append")
         subject = f"{self.prefix}.{'archive' if c.has_archive() else 'plain'}"
         fut = asyncio.run_coroutine_threadsafe(self._append(subject, encode_commit(c)), self._io.loop)
         if overlap is not None:
@@ -320,7 +339,7 @@ class JetStreamStore:
                 return int(ack.seq)
             return await self._append_batch(subject, payload, limit, headers)
         except nats.js.errors.APIError as exc:
-            if exc.err_code == WRONG_LAST_SEQUENCE:
+            if exc.err_code in WRONG_LAST_SEQUENCE:
                 raise StoreFenced(
                     f"another writer appended to stream {self.stream} after position {self._last}: "
                     "this instance is no longer the leader"
@@ -475,6 +494,34 @@ class JetStreamStore:
 
     def archived_facts(self, kind: str, start: int, stop: int) -> list[bytes]:
         return archive_db.archived_facts(self._db, self.path, kind, start, stop)
+
+    # -- the leader's lease ------------------------------------------------------------
+
+    def take_lease(self, holder: str) -> int | None:
+        """Become the holder of the lease if nobody holds it; its revision, or None."""
+        try:
+            return int(self._run(self.lease.create(LEASE_KEY, holder.encode())))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+
+    def renew_lease(self, holder: str, revision: int) -> int | None:
+        """Renew the lease held at ``revision``; the new revision, or None if it was lost."""
+        try:
+            return int(self._run(self.lease.update(LEASE_KEY, holder.encode(), last=revision)))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+
+    def lease_holder(self) -> str | None:
+        try:
+            entry = self._run(self.lease.get(LEASE_KEY))
+        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+            return None
+        return (entry.value or b"").decode(errors="replace") or None
+
+    def release_lease(self, revision: int) -> None:
+        """Give the lease up (a clean stop): a standby need not wait for it to expire."""
+        with contextlib.suppress(nats.js.errors.Error, StoreUnavailable):
+            self._run(self.lease.delete(LEASE_KEY, last=revision))
 
     # -- snapshots ---------------------------------------------------------------------
 

@@ -1,0 +1,170 @@
+"""High availability on NATS JetStream: one leader per stream, hot standbys that take over.
+
+Every ``jis serve --store nats://...`` on one stream starts as a standby: it recovers from
+the stream's snapshot and log, then follows the log as the leader appends to it, applying
+each commit to its own state (so its reads, WatchBreaks and WatchBuildSequence are at most
+a poll behind the leader's; build-sequence cursors are the same on every instance). Its
+health is NOT_SERVING and it refuses writes with UNAVAILABLE.
+
+Leadership is the key ``leader`` of the KV bucket ``<stream>_lease``, whose entries expire
+after the lease (``--lease``). The leader renews it every third of the lease. A standby
+tries to create it whenever it is gone; the one that does catches up to the stream's end
+and appends a ``leader`` mark with the stream's last sequence as expected: once that is in,
+the previous leader can append nothing more (every append is fenced, see
+:mod:`jis.store.jetstream`), so what it had not appended it never acknowledged. If
+something slipped in first, the new leader catches up again and retries. Then it serves.
+
+Crash-only: a leader that cannot renew its lease in time, or whose commit is fenced,
+exits (code 70) at once rather than answer for a state it may not own; its supervisor
+starts it again, as a standby. A clean stop deletes the lease, so a standby takes over at
+its next poll instead of after the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from jis.api.handlers import Admission
+from jis.clock import Clock
+from jis.engine.runner import EngineRunner
+from jis.store.jetstream import JetStreamStore, StoreFenced, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+"""How often a standby looks for new commits."""
+EXIT_LOST = 70
+"""Exit code of a leader that lost its lease (as an engine failure: restart, recover)."""
+TAKEOVER_TRIES = 20
+
+
+class Leadership:
+    """The leader/standby role of this process on one stream (a thread of its own)."""
+
+    def __init__(
+        self,
+        store: JetStreamStore,
+        runner: EngineRunner,
+        clock: Clock,
+        admission: Admission,
+        on_role: Callable[[bool], None],
+        holder: str = "",
+    ) -> None:
+        self.store, self.runner, self.clock, self.admission = store, runner, clock, admission
+        self.on_role = on_role
+        """Called with True when this process becomes the leader (and with False at start)."""
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.ttl = store.lease_ttl
+        self.revision: int | None = None
+        self.leader = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jis-leadership", daemon=True)
+
+    def start(self) -> None:
+        self.runner.standby = True
+        self.store.writable = False
+        self.admission.standby = (
+            f"this server is a standby of stream {self.store.stream}: writes go to its leader "
+            "(retry on another address)"
+        )
+        self.on_role(False)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """A clean stop: the lease goes at once, so a standby need not wait for it to expire."""
+        self._stop.set()
+        self._thread.join(timeout=self.ttl + 5)
+        if self.leader and self.revision is not None:
+            self.store.release_lease(self.revision)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._catch_up()
+                if self._try_lead():
+                    break
+                self._stop.wait(POLL_S)
+            if not self._stop.is_set():
+                self._keep_lease()
+        except BaseException:
+            log.critical("leadership failed; exiting so that a restart recovers", exc_info=True)
+            os._exit(EXIT_LOST)
+
+    # -- standby -------------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Apply the commits the leader appended since the last look (on the engine thread,
+        where their breaks and build-sequence changes reach the watchers as the leader's did)."""
+        if self.store.stream_last_seq() <= self.store.last_seq():
+            return
+        records = list(self.store.records(self.store.last_seq()))
+        engine = self.runner.engine
+        self.runner.submit(lambda at: engine.follow(records)).result()
+        self.clock.advance_to(engine.last_at)
+
+    _next_try = 0.0
+
+    def _try_lead(self) -> bool:
+        if time.monotonic() < self._next_try:
+            return False
+        self._next_try = time.monotonic() + self.ttl / 4
+        revision = self.store.take_lease(self.holder)
+        if revision is None:
+            return False
+        self.revision = revision
+        log.info("took the lease of stream %s; catching up", self.store.stream)
+        for _ in range(TAKEOVER_TRIES):
+            self._catch_up()
+            if self.runner.submit(self._mark).result():
+                self.leader = True
+                self.runner.standby = False
+                self.admission.standby = None
+                log.info("leader of stream %s from log position %d", self.store.stream, self.store.last_seq())
+                self.on_role(True)
+                return True
+            renewed = self.store.renew_lease(self.holder, self.revision)
+            if renewed is None:
+                return False
+            self.revision = renewed
+        self.store.release_lease(self.revision)
+        return False
+
+    def _mark(self, at: int) -> bool:
+        """On the engine thread: append the takeover's mark, fenced on the stream's end as
+        caught up to. False if another writer appended meanwhile (catch up, try again)."""
+        engine, store = self.runner.engine, self.store
+        store.writable = True
+        store.append("leader", at, self.holder.encode())
+        try:
+            store.commit()
+        except StoreFenced:
+            store.writable = False
+            return False
+        engine.last_at = max(engine.last_at, at)
+        return True
+
+    # -- leader --------------------------------------------------------------------------
+
+    def _keep_lease(self) -> None:
+        renewed_at = time.monotonic()
+        while not self._stop.wait(self.ttl / 3):
+            assert self.revision is not None
+            try:
+                revision = self.store.renew_lease(self.holder, self.revision)
+            except StoreUnavailable:
+                revision = None
+                if time.monotonic() - renewed_at < self.ttl * 2 / 3:
+                    continue  # NATS may come back before the lease runs out
+            if revision is None:
+                log.critical(
+                    "lost the lease of stream %s (another server took it, or NATS was out of reach "
+                    "for too long); exiting",
+                    self.store.stream,
+                )
+                os._exit(EXIT_LOST)
+            self.revision, renewed_at = revision, time.monotonic()
