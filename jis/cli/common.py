@@ -31,6 +31,8 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from jis import client_config
+
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -54,7 +56,8 @@ def server_flags() -> argparse.ArgumentParser:
     server.add_argument(
         "--server",
         default=os.environ.get("JIS_SERVER", "127.0.0.1:50051"),
-        help="gRPC address of the server [env JIS_SERVER; default 127.0.0.1:50051]",
+        help="gRPC address of the server, or a comma-separated list of a leader and its standbys "
+        "(calls go to whichever leads) [env JIS_SERVER; default 127.0.0.1:50051]",
     )
     server.add_argument("--json", action="store_true", help="JSON instead of a table")
     server.add_argument(
@@ -139,8 +142,16 @@ def _numbers(descriptor: Any, d: dict[str, Any]) -> None:
 
 
 def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
-    """A channel to the server: TLS when a CA bundle is given (the token then travels as
-    call credentials), else plaintext (the token, if any, as an authorization header)."""
+    """A channel to the server (or to every server of a list, following the leader: see
+    jis.client_config): TLS when a CA bundle is given (the token then travels as call
+    credentials), else plaintext (the token, if any, as an authorization header)."""
+    try:
+        target = client_config.target(server)
+    except ValueError as exc:
+        raise CliError(f"--server {exc}") from None
+    # One server: fail fast when it is down. Several: wait for whichever leads.
+    options = client_config.channel_options() if target != server else []
+    server = target
     if tls_ca:
         try:
             with open(tls_ca, "rb") as f:
@@ -149,8 +160,8 @@ def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
             raise CliError(f"--tls-ca: cannot read {tls_ca}: {exc.strerror}") from None
         if token:
             creds = grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(token))
-        return grpc.secure_channel(server, creds)
-    ch = grpc.insecure_channel(server)
+        return grpc.secure_channel(server, creds, options=options)
+    ch = grpc.insecure_channel(server, options=options)
     return grpc.intercept_channel(ch, _Bearer(token)) if token else ch
 
 
