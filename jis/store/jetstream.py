@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import sqlite3
 import struct
 import threading
@@ -61,6 +62,10 @@ WRONG_LAST_SEQUENCE = (10071, 10164)
 LEASE_KEY = "leader"
 MAX_BATCH = 1000
 """Messages per atomic batch (the server's limit)."""
+STARTUP_S = 60.0
+"""How long opening the store waits for JetStream (a cluster starting elects its leaders)."""
+
+log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(Exception):
@@ -172,6 +177,8 @@ class EventLoopThread:
         try:
             return fut.result(timeout)
         except TimeoutError:
+            if fut.done():  # the operation's own timeout (asyncio's TimeoutError is the builtin)
+                raise StoreUnavailable("NATS did not answer in time") from None
             fut.cancel()
             raise StoreUnavailable(f"NATS did not answer within {timeout} s") from None
 
@@ -215,7 +222,7 @@ class JetStreamStore:
         self._io = EventLoopThread(f"jis-nats-{stream}")
         self._nc: NatsClient | None = None
         try:
-            self._run(self._connect(servers), timeout * 3)
+            self._run(self._connect(servers), timeout + STARTUP_S)
         except BaseException:
             self._io.stop()
             raise
@@ -246,6 +253,19 @@ class JetStreamStore:
         except (nats.errors.NoServersError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"cannot reach NATS at {', '.join(servers)}: {exc}") from None
         self.js = self._nc.jetstream(timeout=self.timeout)
+        deadline = asyncio.get_running_loop().time() + STARTUP_S
+        while True:  # a cluster that has just started elects its JetStream leaders first
+            try:
+                await self._open_buckets()
+                return
+            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, TimeoutError) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise StoreUnavailable(f"JetStream did not answer for {STARTUP_S} s: {exc!r}") from None
+                log.info("waiting for JetStream (%r)", exc)
+                await asyncio.sleep(0.5)
+
+    async def _open_buckets(self) -> None:
+        """The stream, the lease bucket and the snapshot bucket, created if missing."""
         config = api.StreamConfig(
             name=self.stream,
             subjects=[f"{self.prefix}.*"],
