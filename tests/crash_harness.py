@@ -477,3 +477,133 @@ def run(
     finally:
         if proc.proc is not None and proc.proc.poll() is None:
             proc.stop()
+
+
+def _leader(procs: list[ServerProcess], timeout: float = 20.0) -> ServerProcess:
+    """The instance whose health is SERVING (a takeover may still be under way)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.proc is None or p.proc.poll() is not None:
+                continue
+            try:
+                p.wait_serving(0.05)
+                return p
+            except (TimeoutError, RuntimeError):
+                pass
+    raise TimeoutError("no instance became the leader")
+
+
+def run_failover(
+    procs: list[ServerProcess],
+    seed: int,
+    kill_points: int,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict[str, Any]:
+    """The crash harness over a leader and its standbys on one replicated stream: drive the
+    leader, kill -9 it at a random moment, and on the new leader check the state equals a
+    replay of the acknowledged inputs (or them plus the one in flight); the killed instance
+    comes back as a standby. Takeover: kill -9 to the first write the new leader acknowledges.
+    ``procs`` are started here (the first becomes the leader)."""
+    rng = random.Random(seed)
+    drv = Driver(seed)
+    procs[0].start()
+    for p in procs[1:]:
+        p.start(serving=False)
+        p.wait_log("jis STANDBY")
+    acked: list[Op] = []
+    stats: dict[str, Any] = {"kills": 0, "acked_ops": 0, "inflight_applied": 0, "inflight_lost": 0}
+    takeovers: list[float] = []
+    leader = _leader(procs)
+    c = connect(leader.address)
+    for op in drv.setup():
+        op.send(c)
+        acked.append(op)
+    c.channel.close()
+    for point in range(kill_points):
+        c = connect(leader.address)
+        inflight: list[Op] = []
+        stop = threading.Event()
+
+        def drive(c: Any, stop: threading.Event, inflight: list[Op]) -> None:
+            while not stop.is_set():
+                op = drv.next_op()
+                inflight.append(op)
+                try:
+                    op.send(c)
+                except grpc.RpcError as exc:
+                    if exc.code() not in REFUSALS:
+                        return  # not an answer: the op is in flight, applied or not
+                acked.append(inflight.pop())
+
+        t = threading.Thread(target=drive, args=(c, stop, inflight), daemon=True)
+        t.start()
+        time.sleep(rng.uniform(0.02, 0.4))
+        leader.kill9()
+        killed = time.monotonic()
+        stop.set()
+        t.join(timeout=30)
+        assert not t.is_alive(), "the client did not notice the kill"
+        c.channel.close()
+        stats["kills"] += 1
+        # The first acknowledged write on whichever instance leads now: a clock step.
+        probe = drv._clock(drv.now + 10**9)
+        while True:
+            assert time.monotonic() - killed < 30, "no instance acknowledged a write within 30 s"
+            for p in procs:
+                if p is leader or p.proc is None or p.proc.poll() is not None:
+                    continue
+                cp = connect(p.address)
+                try:
+                    probe.send(cp)
+                except grpc.RpcError:
+                    continue  # a standby still (UNAVAILABLE)
+                finally:
+                    cp.channel.close()
+                leader = p
+                break
+            else:
+                time.sleep(0.02)
+                continue
+            break
+        takeovers.append(time.monotonic() - killed)
+        c = connect(leader.address)
+        got = server_state(c, drv.vehicles, drv.racks)
+        c.channel.close()
+        without = engine_state(reference([*acked, probe]), drv.vehicles, drv.racks)
+        if got == without:
+            stats["inflight_lost"] += len(inflight)
+            for op in inflight:
+                op.undo()
+            acked.append(probe)
+        else:
+            with_inflight = engine_state(reference([*acked, *inflight, probe]), drv.vehicles, drv.racks)
+            names = part_names(drv.vehicles, drv.racks)
+            assert got == with_inflight, (
+                f"kill point {point}: state equals neither the acknowledged inputs nor them plus the one "
+                f"in flight ({[o.name for o in inflight]}); parts differing from the replay without it: "
+                f"{[names[i] for i, (a, b) in enumerate(zip(got, without, strict=True)) if a != b]}"
+            )
+            acked.extend([*inflight, probe])
+            stats["inflight_applied"] += len(inflight)
+        # the killed instance comes back as a standby of the new leader
+        killed_proc = next(p for p in procs if p.proc is not None and p.proc.poll() is not None)
+        killed_proc.start(serving=False)
+        log(f"kill {point}: takeover {takeovers[-1]:.2f} s, {len(acked)} inputs acknowledged")
+    stats["acked_ops"] = len(acked)
+    ordered = sorted(takeovers)
+    stats["takeover_p50_s"] = round(ordered[len(ordered) // 2], 2)
+    stats["takeover_max_s"] = round(ordered[-1], 2)
+    stats["takeovers_s"] = [round(x, 2) for x in takeovers]
+    # every standby, caught up, holds the same state as the leader
+    final = server_state(connect(leader.address), drv.vehicles, drv.racks)
+    for p in procs:
+        if p is not leader:
+            p.wait_log("jis STANDBY")
+            deadline = time.monotonic() + 20
+            while (mine := server_state(connect(p.address), drv.vehicles, drv.racks))[2:] != final[2:] or (
+                mine[0] != final[0]
+            ):
+                assert time.monotonic() < deadline, f"standby {p.address} did not catch up"
+                time.sleep(0.1)
+    return stats
