@@ -85,9 +85,13 @@ class Leadership:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                self._catch_up()
-                if self._try_lead():
-                    break
+                try:
+                    self._catch_up()
+                    if self._try_lead():
+                        break
+                except StoreUnavailable as exc:  # a standby waits NATS out (a node lost, an election)
+                    log.warning("standby: %s; retrying", exc)
+                    self._stop.wait(0.5)
                 self._stop.wait(POLL_S)
             if not self._stop.is_set():
                 self._keep_lease()

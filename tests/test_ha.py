@@ -4,6 +4,7 @@ paused past its lease cannot append when it wakes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -262,3 +263,61 @@ def test_kill_9_of_the_leader_at_random_moments_loses_nothing_acknowledged(
     assert stats["kills"] == FAILOVER_POINTS
     assert stats["acked_ops"] > 10 * FAILOVER_POINTS
     assert stats["takeover_max_s"] < 5.0, stats["takeovers_s"]
+
+
+def test_losing_a_nats_node_under_load_loses_nothing(tmp_path: Path) -> None:
+    """Kill -9 one node of the cluster under load: acknowledgements go on (the client follows
+    whichever server leads) and the state is a replay of exactly what was acknowledged."""
+    nodes = NatsCluster(tmp_path / "nats").start()
+    procs = [instance(nodes, tmp_path, name, "HAN") for name in ("a", "b")]
+    try:
+        procs[0].start()
+        procs[1].start(serving=False)
+        procs[1].wait_log("jis STANDBY")
+        both = Client(
+            grpc.insecure_channel(
+                client_config.target(",".join(p.address for p in procs)),
+                options=client_config.channel_options(),
+            )
+        )
+        drv = crash_harness.Driver(seed=11)
+        acked: list[crash_harness.Op] = []
+        for op in drv.setup():
+            op.send(both)
+            acked.append(op)
+        inflight: list[crash_harness.Op] = []
+        acked_after_kill = 0
+        killed_at: float | None = None
+        started = time.monotonic()
+        acks: list[float] = []
+        while time.monotonic() - started < 8.0 and not inflight:
+            if killed_at is None and time.monotonic() - started > 1.5:
+                nodes.nodes[0].kill9()
+                killed_at = time.monotonic()
+            op = drv.next_op()
+            try:
+                op.send(both)
+            except grpc.RpcError as exc:
+                if exc.code() not in crash_harness.REFUSALS:
+                    inflight.append(op)  # no answer: applied or not, decided below
+                    print(f"\n{op.name} got no answer: {exc.code().name} {exc.details()}")
+                    break
+            acked.append(op)
+            acked_after_kill += killed_at is not None
+            acks.append(time.monotonic())
+        gaps = sorted(b - a for a, b in itertools.pairwise(acks))
+        print(f"\nlongest pauses between acknowledgements: {[round(g, 2) for g in gaps[-3:]]} s")
+        assert acked_after_kill > 20, f"only {acked_after_kill} acknowledgements after the node was lost"
+        leader = crash_harness._leader(procs)
+        c = connect(leader.address)
+        got = crash_harness.server_state(c, drv.vehicles, drv.racks)
+        c.channel.close()
+        if got != crash_harness.engine_state(crash_harness.reference(acked), drv.vehicles, drv.racks):
+            assert got == crash_harness.engine_state(
+                crash_harness.reference(acked + inflight), drv.vehicles, drv.racks
+            )
+    finally:
+        for p in procs:
+            if p.proc is not None and p.proc.poll() is None:
+                p.stop()
+        nodes.stop()

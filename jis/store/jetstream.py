@@ -62,6 +62,8 @@ WRONG_LAST_SEQUENCE = (10071, 10164)
 LEASE_KEY = "leader"
 MAX_BATCH = 1000
 """Messages per atomic batch (the server's limit)."""
+DUPLICATE_WINDOW_S = 120.0
+"""How long JetStream remembers a commit's Nats-Msg-Id (a re-sent commit is not stored twice)."""
 STARTUP_S = 60.0
 """How long opening the store waits for JetStream (a cluster starting elects its leaders)."""
 
@@ -70,6 +72,15 @@ log = logging.getLogger(__name__)
 
 class StoreUnavailable(Exception):
     """NATS did not answer in time, or refused the operation."""
+
+
+UNREACHABLE = (
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.errors.ConnectionClosedError,
+)
+"""What nats-py raises while a node is lost or a JetStream leader is being elected."""
 
 
 class StoreFenced(StoreUnavailable):
@@ -176,6 +187,8 @@ class EventLoopThread:
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return fut.result(timeout)
+        except UNREACHABLE as exc:
+            raise StoreUnavailable(f"NATS is out of reach: {exc!r}") from None
         except TimeoutError:
             if fut.done():  # the operation's own timeout (asyncio's TimeoutError is the builtin)
                 raise StoreUnavailable("NATS did not answer in time") from None
@@ -275,17 +288,20 @@ class JetStreamStore:
             discard=api.DiscardPolicy.NEW,
             allow_atomic=True,
             allow_direct=True,
-            duplicate_window=0,
+            duplicate_window=DUPLICATE_WINDOW_S,
         )
         try:
             info = await self.js.stream_info(self.stream)
         except nats.js.errors.NotFoundError:
             info = await self.js.add_stream(config)
         self._last = info.state.last_seq
+        # Lease operations time out well within the lease: a renewal that hangs on a lost node
+        # is tried again on the next one before the lease runs out.
+        quick = self.nc.jetstream(timeout=max(0.5, self.lease_ttl / 3))
         try:
-            self.lease = await self.js.key_value(f"{self.stream}_lease")
+            self.lease = await quick.key_value(f"{self.stream}_lease")
         except nats.js.errors.BucketNotFoundError:
-            self.lease = await self.js.create_key_value(
+            await self.js.create_key_value(
                 api.KeyValueConfig(
                     bucket=f"{self.stream}_lease",
                     history=1,
@@ -294,6 +310,7 @@ class JetStreamStore:
                     replicas=self.replicas,
                 )
             )
+            self.lease = await quick.key_value(f"{self.stream}_lease")
         bucket = f"{self.stream}_snapshots"
         try:
             self.objects = await self.js.object_store(bucket)
@@ -341,23 +358,39 @@ class JetStreamStore:
         if overlap is not None:
             overlap()
         try:
-            seq = fut.result(self.timeout * 2)
+            seq = fut.result(self.timeout * 4)
         except TimeoutError:
+            if fut.done():
+                raise StoreUnavailable("NATS did not acknowledge a commit in time") from None
             fut.cancel()
-            raise StoreUnavailable(f"NATS did not acknowledge a commit within {self.timeout * 2} s") from None
+            raise StoreUnavailable(f"NATS did not acknowledge a commit within {self.timeout * 4} s") from None
         self._last = seq
         if c.has_archive():
             self._index(seq, c)
             self._set_indexed(seq)
 
     async def _append(self, subject: str, payload: bytes) -> int:
+        """Publish one commit, fenced on the last position this writer knows. A commit that
+        fits one message is re-sent while NATS does not acknowledge it (a node lost, the
+        client reconnecting to another) with the same Nats-Msg-Id: if the first send was
+        stored after all, JetStream answers the re-send as a duplicate with its position,
+        so a commit is never stored twice."""
         headers = {EXPECTED_LAST: str(self._last)}
         limit = self.nc.max_payload - 4096  # room for the headers
         try:
-            if len(payload) <= limit:
-                ack = await self.js.publish(subject, payload, headers=headers)
-                return int(ack.seq)
-            return await self._append_batch(subject, payload, limit, headers)
+            if len(payload) > limit:
+                return await self._append_batch(subject, payload, limit, headers)
+            headers["Nats-Msg-Id"] = f"{self.stream}:{self._last}:{uuid.uuid4().hex}"
+            deadline = asyncio.get_running_loop().time() + self.timeout * 2
+            attempt = min(self.timeout, 1.0 + len(payload) / 20e6)  # then re-sent (see above)
+            while True:
+                try:
+                    ack = await self.js.publish(subject, payload, headers=headers, timeout=attempt)
+                    return int(ack.seq)
+                except (nats.errors.TimeoutError, *UNREACHABLE):
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise
+                    await asyncio.sleep(0.1)
         except nats.js.errors.APIError as exc:
             if exc.err_code in WRONG_LAST_SEQUENCE:
                 raise StoreFenced(
@@ -368,6 +401,7 @@ class JetStreamStore:
         except (
             nats.errors.TimeoutError,
             nats.errors.NoRespondersError,
+            nats.js.errors.NoStreamResponseError,
             nats.errors.ConnectionClosedError,
         ) as exc:
             raise StoreUnavailable(f"JetStream did not acknowledge a commit: {exc!r}") from None
