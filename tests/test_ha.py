@@ -4,12 +4,14 @@ paused past its lease cannot append when it wakes."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from jis import client_config
-from jis.v1 import breaks_pb2, broadcast_pb2, lines_pb2, sequence_pb2
+from jis.v1 import breaks_pb2, broadcast_pb2, build_sequence_pb2, lines_pb2, sequence_pb2
 from tests import crash_harness
 from tests.conftest import Client, all_breaks, configure_line, connect
 from tests.factories import ADD, bc, part, pub
@@ -321,3 +323,57 @@ def test_losing_a_nats_node_under_load_loses_nothing(tmp_path: Path) -> None:
             if p.proc is not None and p.proc.poll() is None:
                 p.stop()
         nodes.stop()
+
+
+def test_a_build_sequence_watch_resumes_on_the_new_leader_by_cursor(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """A supplier's WatchBuildSequence on the leader; the leader dies; the client resumes after
+    the last cursor it saw on whichever server leads now (cursors are the same on every
+    instance) and gets every later change exactly once, those the new leader makes included."""
+    a = instance(cluster, tmp_path, "a", "HAW").start()
+    b = instance(cluster, tmp_path, "b", "HAW").start(serving=False)
+    try:
+        b.wait_log("jis STANDBY")
+        both = Client(
+            grpc.insecure_channel(
+                client_config.target(f"{a.address},{b.address}"), options=client_config.channel_options()
+            )
+        )
+        both.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=T0)), timeout=10)
+        configure_line(both, "W1")
+        key = {"line_id": "W1", "supplier_id": "SUP1", "group": "SEAT"}
+        seen: list[int] = []
+        lock = threading.Lock()
+
+        def watch(after: int) -> None:
+            stream = both.build.WatchBuildSequence(
+                build_sequence_pb2.WatchBuildSequenceRequest(after_cursor=after, **key), timeout=60
+            )
+            with contextlib.suppress(grpc.RpcError):  # the leader died: resume from the last cursor
+                for update in stream:
+                    with lock:
+                        seen.extend(ch.cursor for ch in update.changes.changes)
+
+        reader = threading.Thread(target=watch, args=(0,), daemon=True)
+        reader.start()
+        for k in range(1, 41):
+            both.broadcast.Publish(pub(bc("W1", k, ADD, f"W1-{k}", k, [part()])), timeout=10)
+        eventually(lambda: len(seen) == 40)
+        a.kill9()
+        reader.join(timeout=30)
+        assert not reader.is_alive()
+        with lock:
+            last = seen[-1]
+        for k in range(41, 61):  # on the new leader (the client waits for it)
+            both.broadcast.Publish(pub(bc("W1", k, ADD, f"W1-{k}", k, [part()])), timeout=15)
+        reader = threading.Thread(target=watch, args=(last,), daemon=True)
+        reader.start()
+        eventually(lambda: len(seen) == 60, timeout=15)
+        full = both.build.GetBuildSequence(build_sequence_pb2.GetBuildSequenceRequest(**key), timeout=10)
+        assert seen == sorted(set(seen)) and seen[-1] == full.cursor  # every change once, in order
+        assert [v.vehicle_id for v in full.entries] == [f"W1-{k}" for k in range(1, 61)]
+    finally:
+        for p in (a, b):
+            if p.proc is not None and p.proc.poll() is None:
+                p.stop()
