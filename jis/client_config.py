@@ -3,12 +3,14 @@ one JetStream stream) uses to follow the leader with no jis-specific code.
 
 Round-robin over every address with client-side health checking: only the leader is
 SERVING, so only it gets calls; while a takeover runs no address is, and calls wait for
-one (``waitForReady``) within their deadline. Calls that are safe to repeat (reads,
-configuration, broadcasts, which call numbers make idempotent) are also retried on
-UNAVAILABLE, which covers a leader lost with a call in flight. Other writes (a build
-report, a booking, a yard event, a DESADV export) are not: a leader lost after its commit
-and before its answer would otherwise do them twice; the caller sees UNAVAILABLE and
-checks before repeating.
+one (``waitForReady``) within their deadline. Calls are retried on UNAVAILABLE: a standby
+refuses a write before doing anything, and a leader lost with a call in flight may have
+committed it or not. Repeating is safe for every call but ReportBuild: broadcasts are
+idempotent by call number, configuration and moves are states set, a second booking or
+dispatch of one id is ALREADY_EXISTS, a repeated yard event FAILED_PRECONDITION. A repeated
+ReportBuild would add a second slot, so it is not retried: its caller sees UNAVAILABLE and
+checks (GetRack, the inventory) before sending it again. Clients without client-side
+health checking (grpc-js) reach standbys too; the retry takes them to the leader.
 
 The same document, as JSON for other languages: ops/grpc/service-config.json (a test
 keeps the two equal).
@@ -19,37 +21,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-IDEMPOTENT: list[dict[str, str]] = [
-    {"service": "jis.v1.BroadcastService"},
-    {"service": "jis.v1.SequenceService"},
-    {"service": "jis.v1.LineService"},
-    {"service": "jis.v1.ClockService"},
-    {"service": "jis.v1.BreakService", "method": "ListBreaks"},
-    {"service": "jis.v1.BuildSequenceService", "method": "GetBuildSequence"},
-    {"service": "jis.v1.ReportService"},
-    {"service": "jis.v1.SupplyService", "method": "ConfigureSupplier"},
-    {"service": "jis.v1.SupplyService", "method": "GetRack"},
-    {"service": "jis.v1.DockService", "method": "GetAppointment"},
-    {"service": "jis.v1.DockService", "method": "GetYard"},
-    {"service": "jis.v1.InteropService", "method": "ImportDeljit"},
-]
+RETRY = {
+    "maxAttempts": 5,
+    "initialBackoff": "0.5s",
+    "maxBackoff": "4s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE"],
+}
+NOT_RETRIED: list[dict[str, str]] = [{"service": "jis.v1.SupplyService", "method": "ReportBuild"}]
+"""Each ReportBuild adds a slot: repeated after a lost answer it would build twice."""
 
 SERVICE_CONFIG: dict[str, Any] = {
     "loadBalancingConfig": [{"round_robin": {}}],
     "healthCheckConfig": {"serviceName": ""},
     "methodConfig": [
-        {"name": [{}], "waitForReady": True},
-        {
-            "name": IDEMPOTENT,
-            "waitForReady": True,
-            "retryPolicy": {
-                "maxAttempts": 5,
-                "initialBackoff": "0.2s",
-                "maxBackoff": "2s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        },
+        {"name": [{}], "waitForReady": True, "retryPolicy": RETRY},
+        {"name": NOT_RETRIED, "waitForReady": True},
     ],
 }
 

@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -373,6 +374,74 @@ def test_a_build_sequence_watch_resumes_on_the_new_leader_by_cursor(
         full = both.build.GetBuildSequence(build_sequence_pb2.GetBuildSequenceRequest(**key), timeout=10)
         assert seen == sorted(set(seen)) and seen[-1] == full.cursor  # every change once, in order
         assert [v.vehicle_id for v in full.entries] == [f"W1-{k}" for k in range(1, 61)]
+    finally:
+        for p in (a, b):
+            if p.proc is not None and p.proc.poll() is None:
+                p.stop()
+
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+def node_client() -> list[str]:
+    """The Node client's command, its dependencies installed (pinned by package-lock.json)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        if os.environ.get("JIS_REQUIRE_NODE") == "1":
+            pytest.fail("node and npm are needed for the grpc-js client test")
+        pytest.skip("node and npm are not installed")
+    if not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").exists():
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True, timeout=300
+        )
+    return [node, str(NODE_DIR / "follow_leader.js")]
+
+
+def test_a_node_grpc_js_client_follows_the_leader_across_a_takeover(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """grpc-js with the documented service config, nothing else: calls land on the leader
+    (a standby's UNAVAILABLE is retried; grpc-js has no client-side health checking), and
+    go on across a kill -9 of the leader."""
+    cmd = node_client()
+    a = ServerProcess(
+        tmp_path / "a", "--store", cluster.url, "--stream", "HAJ", "--replicas", "3", "--lease", "1s"
+    )
+    b = ServerProcess(
+        tmp_path / "b", "--store", cluster.url, "--stream", "HAJ", "--replicas", "3", "--lease", "1s"
+    )
+    a.start()
+    b.start(serving=False)
+    try:
+        b.wait_log("jis STANDBY")
+        configure_line(connect(a.address), "J1")
+        root = Path(__file__).parent.parent
+        args = [
+            f"127.0.0.1:{a.port},127.0.0.1:{b.port}",
+            str(root / "proto"),
+            str(root / "ops/grpc/service-config.json"),
+            "J1",
+        ]
+
+        def run(first: int, last: int) -> list[dict[str, object]]:
+            out = subprocess.run(
+                [*cmd, *args, str(first), str(last)], capture_output=True, text=True, timeout=120
+            )
+            assert out.returncode == 0, out.stderr
+            return [json.loads(line) for line in out.stdout.splitlines()]
+
+        before = run(1, 10)
+        assert all(r["ok"] for r in before), before
+        a.kill9()
+        after = run(11, 20)
+        assert all(r["ok"] for r in after), after
+        cb = connect(b.address)
+        assert [
+            v.vehicle_id
+            for v in cb.sequence.ListSequence(
+                sequence_pb2.ListSequenceRequest(line_id="J1"), timeout=10
+            ).vehicles
+        ] == [f"J1-{k}" for k in range(1, 21)]
     finally:
         for p in (a, b):
             if p.proc is not None and p.proc.poll() is None:
