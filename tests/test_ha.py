@@ -331,7 +331,8 @@ def test_a_build_sequence_watch_resumes_on_the_new_leader_by_cursor(
 ) -> None:
     """A supplier's WatchBuildSequence on the leader; the leader dies; the client resumes after
     the last cursor it saw on whichever server leads now (cursors are the same on every
-    instance) and gets every later change exactly once, those the new leader makes included."""
+    instance) and gets every later change exactly once, those the new leader makes included.
+    A WatchBreaks watcher that reconnects gets, as its snapshot, every break still open."""
     a = instance(cluster, tmp_path, "a", "HAW").start()
     b = instance(cluster, tmp_path, "b", "HAW").start(serving=False)
     try:
@@ -356,14 +357,31 @@ def test_a_build_sequence_watch_resumes_on_the_new_leader_by_cursor(
                     with lock:
                         seen.extend(ch.cursor for ch in update.changes.changes)
 
+        raised: set[str] = set()
+
+        def watch_breaks() -> None:
+            stream = both.breaks.WatchBreaks(breaks_pb2.WatchBreaksRequest(line_id="W1"), timeout=60)
+            with contextlib.suppress(grpc.RpcError):
+                for ev in stream:
+                    with lock:
+                        raised.add(ev.sequence_break.break_id)
+
         reader = threading.Thread(target=watch, args=(0,), daemon=True)
+        alerts = threading.Thread(target=watch_breaks, daemon=True)
         reader.start()
+        alerts.start()
         for k in range(1, 41):
             both.broadcast.Publish(pub(bc("W1", k, ADD, f"W1-{k}", k, [part()])), timeout=10)
-        eventually(lambda: len(seen) == 40)
+        eventually(lambda: len(seen) == 40 and len(raised) == 40)  # each vehicle MISSING
         a.kill9()
         reader.join(timeout=30)
-        assert not reader.is_alive()
+        alerts.join(timeout=30)
+        assert not reader.is_alive() and not alerts.is_alive()
+        # WatchBreaks again, on whichever server leads: its snapshot holds every break still open
+        snapshot = both.breaks.WatchBreaks(breaks_pb2.WatchBreaksRequest(line_id="W1"), timeout=15)
+        first = [next(snapshot) for _ in range(40)]
+        snapshot.cancel()
+        assert all(ev.snapshot for ev in first) and {ev.sequence_break.break_id for ev in first} == raised
         with lock:
             last = seen[-1]
         for k in range(41, 61):  # on the new leader (the client waits for it)
