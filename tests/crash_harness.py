@@ -268,6 +268,24 @@ class Driver:
         return self._clock(self.now + 10**9)
 
 
+def drive(drv: Driver, c: Any, stop: threading.Event, inflight: list[Op], acked: list[Op]) -> None:
+    """Send the driver's ops one after the other until ``stop``, or until one gets no answer:
+    an answered op (refusals too: they change nothing) joins ``acked``; the unanswered one
+    stays in ``inflight``, applied or not."""
+    while not stop.is_set():
+        op = drv.next_op()
+        inflight.append(op)
+        try:
+            op.send(c)
+        except grpc.RpcError as exc:
+            if exc.code() not in REFUSALS:
+                # UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED, or what the transport makes of
+                # a connection cut mid-call (UNKNOWN "Stream removed", INTERNAL): not an
+                # answer from the server, so the op is in flight, applied or not
+                return
+        acked.append(inflight.pop())
+
+
 def reference(ops: list[Op]) -> Engine:
     e = Engine()
     for op in ops:
@@ -426,22 +444,7 @@ def run(
             inflight: list[Op] = []
             stop = threading.Event()
 
-            def drive(c: Any, stop: threading.Event, inflight: list[Op]) -> None:
-                while not stop.is_set():
-                    op = drv.next_op()
-                    inflight.append(op)
-                    try:
-                        op.send(c)
-                    except grpc.RpcError as exc:
-                        if exc.code() not in REFUSALS:
-                            # UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED, or what the transport makes of
-                            # a connection cut mid-call (UNKNOWN "Stream removed", INTERNAL): not an
-                            # answer from the server, so the op is in flight, applied or not
-                            return
-                        # refused by the server: acknowledged, changes nothing (replay refuses it too)
-                    acked.append(inflight.pop())
-
-            t = threading.Thread(target=drive, args=(c, stop, inflight), daemon=True)
+            t = threading.Thread(target=drive, args=(drv, c, stop, inflight, acked), daemon=True)
             t.start()
             time.sleep(rng.uniform(0.02, 0.4))
             proc.kill9()
@@ -525,18 +528,7 @@ def run_failover(
         inflight: list[Op] = []
         stop = threading.Event()
 
-        def drive(c: Any, stop: threading.Event, inflight: list[Op]) -> None:
-            while not stop.is_set():
-                op = drv.next_op()
-                inflight.append(op)
-                try:
-                    op.send(c)
-                except grpc.RpcError as exc:
-                    if exc.code() not in REFUSALS:
-                        return  # not an answer: the op is in flight, applied or not
-                acked.append(inflight.pop())
-
-        t = threading.Thread(target=drive, args=(c, stop, inflight), daemon=True)
+        t = threading.Thread(target=drive, args=(drv, c, stop, inflight, acked), daemon=True)
         t.start()
         time.sleep(rng.uniform(0.02, 0.4))
         leader.kill9()

@@ -57,6 +57,12 @@ def instance(cluster: NatsCluster, root: Path, name: str, stream: str) -> Server
     )
 
 
+def following(*procs: ServerProcess) -> Client:
+    """A client of every address with the documented service config: it follows the leader."""
+    target = client_config.target(",".join(p.address for p in procs))
+    return Client(grpc.insecure_channel(target, options=client_config.channel_options()))
+
+
 def health(proc: ServerProcess, service: str = "") -> int:
     with grpc.insecure_channel(proc.address) as ch:
         return int(
@@ -123,12 +129,7 @@ def test_a_standby_follows_refuses_writes_and_takes_over_after_kill9(
 
         # A client of both addresses with the documented service config follows the leader,
         # with no code of its own: before, and across, the takeover.
-        both = Client(
-            grpc.insecure_channel(
-                client_config.target(f"127.0.0.1:{a.port},127.0.0.1:{b.port}"),
-                options=client_config.channel_options(),
-            )
-        )
+        both = following(a, b)
         for k in range(32, 37):
             reply = both.broadcast.Publish(pub(bc("H1", k, ADD, f"H1-{k}", k, [part()])), timeout=10)
             assert reply.disposition == broadcast_pb2.DISPOSITION_APPLIED
@@ -277,12 +278,7 @@ def test_losing_a_nats_node_under_load_loses_nothing(tmp_path: Path) -> None:
         procs[0].start()
         procs[1].start(serving=False)
         procs[1].wait_log("jis STANDBY")
-        both = Client(
-            grpc.insecure_channel(
-                client_config.target(",".join(p.address for p in procs)),
-                options=client_config.channel_options(),
-            )
-        )
+        both = following(*procs)
         drv = crash_harness.Driver(seed=11)
         acked: list[crash_harness.Op] = []
         for op in drv.setup():
@@ -337,11 +333,7 @@ def test_a_build_sequence_watch_resumes_on_the_new_leader_by_cursor(
     b = instance(cluster, tmp_path, "b", "HAW").start(serving=False)
     try:
         b.wait_log("jis STANDBY")
-        both = Client(
-            grpc.insecure_channel(
-                client_config.target(f"{a.address},{b.address}"), options=client_config.channel_options()
-            )
-        )
+        both = following(a, b)
         both.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=T0)), timeout=10)
         configure_line(both, "W1")
         key = {"line_id": "W1", "supplier_id": "SUP1", "group": "SEAT"}

@@ -56,6 +56,15 @@ class BreakQuery:
     types: tuple[int, ...] = ()
 
 
+def read_latest_snapshot(store: Store) -> tuple[int, bytes] | None:
+    """The newest snapshot of ``store`` as (seq, body), read whole (its ``latest_snapshot``)."""
+    snap = store.open_latest_snapshot()
+    if snap is None:
+        return None
+    with snap[1] as f:
+        return snap[0], f.read()
+
+
 class Store(Protocol):
     def append(self, kind: str, at: int, body: bytes) -> int:
         """Add a record to the open commit; returns its log position."""

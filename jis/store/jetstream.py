@@ -51,7 +51,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import api
 
 from jis.store import sqlite as archive_db
-from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, StoreCorrupt
+from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, StoreCorrupt, read_latest_snapshot
 
 T = TypeVar("T")
 
@@ -584,11 +584,7 @@ class JetStreamStore:
         self._run(self.objects.put("state", body, meta=meta), max(self.timeout * 4, len(body) / 20e6))
 
     def latest_snapshot(self) -> tuple[int, bytes] | None:
-        snap = self.open_latest_snapshot()
-        if snap is None:
-            return None
-        with snap[1] as f:
-            return snap[0], f.read()
+        return read_latest_snapshot(self)
 
     def open_latest_snapshot(self) -> tuple[int, io.BufferedIOBase] | None:
         try:

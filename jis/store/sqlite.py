@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, StoreBusy, StoreCorrupt
+from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, StoreBusy, StoreCorrupt, read_latest_snapshot
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -314,11 +314,7 @@ class SqliteStore:
             self._db.execute("DELETE FROM snapshot WHERE seq < ?", (seq,))
 
     def latest_snapshot(self) -> tuple[int, bytes] | None:
-        snap = self.open_latest_snapshot()
-        if snap is None:
-            return None
-        with snap[1] as f:
-            return snap[0], f.read()
+        return read_latest_snapshot(self)
 
     def open_latest_snapshot(self) -> tuple[int, io.BufferedIOBase] | None:
         try:
