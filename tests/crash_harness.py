@@ -420,6 +420,67 @@ def part_names(vehicles: list[str], racks: list[str]) -> list[str]:
     ]
 
 
+def send_setup(drv: Driver, address: str) -> list[Op]:
+    """The driver's setup ops, sent and acknowledged."""
+    c = connect(address)
+    ops = drv.setup()
+    for op in ops:
+        op.send(c)
+    c.channel.close()
+    return ops
+
+
+def load_then_kill(
+    drv: Driver, address: str, acked: list[Op], rng: random.Random, kill: Callable[[], None]
+) -> list[Op]:
+    """Drive the server at ``address`` from a client thread, ``kill`` it after a random
+    moment, and return the op in flight then (empty if none was)."""
+    c = connect(address)
+    inflight: list[Op] = []
+    stop = threading.Event()
+    t = threading.Thread(target=drive, args=(drv, c, stop, inflight, acked), daemon=True)
+    t.start()
+    time.sleep(rng.uniform(0.02, 0.4))
+    kill()
+    stop.set()
+    t.join(timeout=30)
+    assert not t.is_alive(), "the client did not notice the kill"
+    c.channel.close()
+    return inflight
+
+
+def judge(
+    drv: Driver,
+    got: list[bytes],
+    acked: list[Op],
+    inflight: list[Op],
+    point: int,
+    stats: dict[str, Any],
+    then: tuple[Op, ...] = (),
+) -> None:
+    """The server's state ``got`` after a kill must be the replay of ``acked``, or of
+    ``acked`` plus ``inflight`` (which then joins ``acked``), nothing in between; ``then``:
+    ops acknowledged after the kill, which join ``acked`` after either."""
+    without = engine_state(reference([*acked, *then]), drv.vehicles, drv.racks)
+    if got == without:
+        stats["inflight_lost"] += len(inflight)
+        for op in inflight:
+            op.undo()
+        acked.extend(then)
+        return
+    with_inflight = engine_state(reference([*acked, *inflight, *then]), drv.vehicles, drv.racks)
+    names = part_names(drv.vehicles, drv.racks)
+    assert got == with_inflight, (
+        f"kill point {point}: state equals neither the acknowledged inputs nor them plus the one "
+        f"in flight ({[o.name for o in inflight]}); parts differing from the replay without it: "
+        f"{[names[i] for i, (a, b) in enumerate(zip(got, without, strict=True)) if a != b]}, "
+        f"with it: "
+        f"{[names[i] for i, (a, b) in enumerate(zip(got, with_inflight, strict=True)) if a != b]}"
+    )
+    acked.extend([*inflight, *then])
+    stats["inflight_applied"] += len(inflight)
+
+
 def run(
     data_dir: Path,
     seed: int,
@@ -431,49 +492,17 @@ def run(
     rng = random.Random(seed)
     drv = Driver(seed)
     proc = ServerProcess(data_dir, "--test-clock", *server_args).start()
-    acked: list[Op] = []
     stats = {"kills": 0, "acked_ops": 0, "inflight_applied": 0, "inflight_lost": 0}
     try:
-        c = connect(proc.address)
-        for op in drv.setup():
-            op.send(c)
-            acked.append(op)
-        c.channel.close()
+        acked = send_setup(drv, proc.address)
         for point in range(kill_points):
-            c = connect(proc.address)
-            inflight: list[Op] = []
-            stop = threading.Event()
-
-            t = threading.Thread(target=drive, args=(drv, c, stop, inflight, acked), daemon=True)
-            t.start()
-            time.sleep(rng.uniform(0.02, 0.4))
-            proc.kill9()
-            stop.set()
-            t.join(timeout=30)
-            assert not t.is_alive(), "the client did not notice the kill"
-            c.channel.close()
+            inflight = load_then_kill(drv, proc.address, acked, rng, proc.kill9)
             stats["kills"] += 1
             proc.restart()
             c = connect(proc.address)
             got = server_state(c, drv.vehicles, drv.racks)
             c.channel.close()
-            without = engine_state(reference(acked), drv.vehicles, drv.racks)
-            if got == without:
-                stats["inflight_lost"] += len(inflight)
-                for op in inflight:
-                    op.undo()
-            else:
-                with_inflight = engine_state(reference(acked + inflight), drv.vehicles, drv.racks)
-                names = part_names(drv.vehicles, drv.racks)
-                assert got == with_inflight, (
-                    f"kill point {point}: state equals neither the acknowledged inputs nor them plus the one "
-                    f"in flight ({[o.name for o in inflight]}); parts differing from the replay without it: "
-                    f"{[names[i] for i, (a, b) in enumerate(zip(got, without, strict=True)) if a != b]}, "
-                    f"with it: "
-                    f"{[names[i] for i, (a, b) in enumerate(zip(got, with_inflight, strict=True)) if a != b]}"
-                )
-                acked.extend(inflight)
-                stats["inflight_applied"] += len(inflight)
+            judge(drv, got, acked, inflight, point, stats)
             log(f"kill {point}: {len(acked)} inputs acknowledged, in flight {[o.name for o in inflight]}")
         stats["acked_ops"] = len(acked)
         return stats
@@ -514,29 +543,19 @@ def run_failover(
     for p in procs[1:]:
         p.start(serving=False)
         p.wait_log("jis STANDBY")
-    acked: list[Op] = []
     stats: dict[str, Any] = {"kills": 0, "acked_ops": 0, "inflight_applied": 0, "inflight_lost": 0}
     takeovers: list[float] = []
     leader = _leader(procs)
-    c = connect(leader.address)
-    for op in drv.setup():
-        op.send(c)
-        acked.append(op)
-    c.channel.close()
+    acked = send_setup(drv, leader.address)
     for point in range(kill_points):
-        c = connect(leader.address)
-        inflight: list[Op] = []
-        stop = threading.Event()
+        killed_at: list[float] = []
 
-        t = threading.Thread(target=drive, args=(drv, c, stop, inflight, acked), daemon=True)
-        t.start()
-        time.sleep(rng.uniform(0.02, 0.4))
-        leader.kill9()
-        killed = time.monotonic()
-        stop.set()
-        t.join(timeout=30)
-        assert not t.is_alive(), "the client did not notice the kill"
-        c.channel.close()
+        def kill(p: ServerProcess = leader, at: list[float] = killed_at) -> None:
+            p.kill9()
+            at.append(time.monotonic())
+
+        inflight = load_then_kill(drv, leader.address, acked, rng, kill)
+        killed = killed_at[0]
         stats["kills"] += 1
         # The first acknowledged write on whichever instance leads now: a clock step.
         probe = drv._clock(drv.now + 10**9)
@@ -562,22 +581,7 @@ def run_failover(
         c = connect(leader.address)
         got = server_state(c, drv.vehicles, drv.racks)
         c.channel.close()
-        without = engine_state(reference([*acked, probe]), drv.vehicles, drv.racks)
-        if got == without:
-            stats["inflight_lost"] += len(inflight)
-            for op in inflight:
-                op.undo()
-            acked.append(probe)
-        else:
-            with_inflight = engine_state(reference([*acked, *inflight, probe]), drv.vehicles, drv.racks)
-            names = part_names(drv.vehicles, drv.racks)
-            assert got == with_inflight, (
-                f"kill point {point}: state equals neither the acknowledged inputs nor them plus the one "
-                f"in flight ({[o.name for o in inflight]}); parts differing from the replay without it: "
-                f"{[names[i] for i, (a, b) in enumerate(zip(got, without, strict=True)) if a != b]}"
-            )
-            acked.extend([*inflight, probe])
-            stats["inflight_applied"] += len(inflight)
+        judge(drv, got, acked, inflight, point, stats, then=(probe,))
         # the killed instance comes back as a standby of the new leader
         killed_proc = next(p for p in procs if p.proc is not None and p.proc.poll() is not None)
         killed_proc.start(serving=False)
