@@ -8,6 +8,7 @@ import functools
 import inspect
 import itertools
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -69,6 +70,13 @@ class ServerConfig:
     replicas: int = 1
     """JetStream replicas of the stream and its buckets when they are created: 1, or 3 on a
     cluster (a commit is acknowledged once a quorum has it)."""
+    group: str = ""
+    """With --store nats://...: the engine group this server belongs to; it owns the lines
+    the directory assigns to it (jis lines assign), on the stream <stream>_<group>. Empty:
+    one group owns every line, on --stream itself."""
+    advertise: str = ""
+    """host:port clients reach this server at, as the directory lists it (default: --host and
+    the bound port)."""
     lease: str = "3s"
     """Leadership lease (with --store nats://...): renewed by the leader every third of it; a
     standby takes over once it expires (e.g. 3s, 10s)."""
@@ -123,6 +131,8 @@ ENV = {
     "stream": "JIS_STREAM",
     "replicas": "JIS_REPLICAS",
     "lease": "JIS_LEASE",
+    "group": "JIS_GROUP",
+    "advertise": "JIS_ADVERTISE",
 }
 
 
@@ -155,6 +165,10 @@ def from_arguments(ns: argparse.Namespace) -> ServerConfig:
         raise SystemExit(
             f"--store must be empty (the embedded store) or nats://HOST:PORT[,...], not {cfg.store!r}"
         )
+    if cfg.group and not cfg.store:
+        raise SystemExit("--group needs --store nats://... (groups share a NATS cluster)")
+    if cfg.group and not re.match(r"^[A-Za-z0-9_-]{1,32}$", cfg.group):
+        raise SystemExit(f"--group: letters, digits, '-' and '_', 1 to 32 of them, not {cfg.group!r}")
     if cfg.replicas not in (1, 3, 5):
         raise SystemExit(f"--replicas must be 1, 3 or 5, not {cfg.replicas}")
     try:

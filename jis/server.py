@@ -41,6 +41,7 @@ from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,
     build_sequence_pb2,
+    directory_pb2,
     dock_pb2,
     interop_pb2,
     lines_pb2,
@@ -62,6 +63,7 @@ SERVICES = [
     reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
     dock_pb2.DESCRIPTOR.services_by_name["DockService"].full_name,
     interop_pb2.DESCRIPTOR.services_by_name["InteropService"].full_name,
+    directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
 ]
 
 
@@ -113,7 +115,7 @@ def _open_store(cfg: ServerConfig) -> Store:
         return JetStreamStore(
             parse_servers(cfg.store),
             cfg.data_dir,
-            stream=cfg.stream,
+            stream=f"{cfg.stream}_{cfg.group}" if cfg.group else cfg.stream,
             replicas=cfg.replicas,
             lease_ttl=duration_ns(cfg.lease) / 1e9,
         )
@@ -230,6 +232,7 @@ async def serve(cfg: ServerConfig) -> None:
             servicers.InteropServicer(gw, action_codes),
             interop_pb2.DESCRIPTOR.services_by_name["InteropService"],
         ),
+        (servicers.DirectoryServicer(gw), directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"]),
     ):
         add_service(server, servicer, service, gw.admission)
     health_servicer = health_aio.HealthServicer()
@@ -272,7 +275,8 @@ async def serve(cfg: ServerConfig) -> None:
         log.info("jis metrics on http://%s:%d/metrics", cfg.host, http.server_port)
     await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
-    where = f"log on stream {cfg.stream} at {cfg.store}" if cfg.store else f"data in {cfg.data_dir.resolve()}"
+    stream = f"{cfg.stream}_{cfg.group}" if cfg.group else cfg.stream
+    where = f"log on stream {stream} at {cfg.store}" if cfg.store else f"data in {cfg.data_dir.resolve()}"
     log.info("jis listening on %s:%d (%s; %s gRPC)", cfg.host, port, where, transport)
     if gw.auth is None:
         log.warning("no credentials configured: every caller may do everything (local trial only)")
@@ -309,6 +313,11 @@ async def serve(cfg: ServerConfig) -> None:
                 else:
                     log.info("jis STANDBY of stream %s (reads only): %s", cfg.stream, recovered)
 
+            if cfg.group:
+                from jis.directory import Directory
+
+                advertised = cfg.advertise or f"{cfg.host}:{port}"
+                gw.directory = await asyncio.to_thread(Directory, store, cfg.stream, cfg.group, advertised)
             leadership = Leadership(store, runner, clock, admission, on_role)
             gw.ready = True
             leadership.start()
@@ -324,6 +333,8 @@ async def serve(cfg: ServerConfig) -> None:
         await server.stop(cfg.grace_s)
         if leadership is not None:
             leadership.stop()
+        if gw.directory is not None:
+            gw.directory.stop()
         if runner.started:
             runner.stop()
         store.close()

@@ -18,6 +18,7 @@ from jis.v1 import (
     breaks_pb2_grpc,
     broadcast_pb2_grpc,
     build_sequence_pb2_grpc,
+    directory_pb2_grpc,
     dock_pb2_grpc,
     interop_pb2_grpc,
     lines_pb2,
@@ -57,6 +58,7 @@ class Client:
         self.reports = reports_pb2_grpc.ReportServiceStub(self.channel)
         self.dock = dock_pb2_grpc.DockServiceStub(self.channel)
         self.interop = interop_pb2_grpc.InteropServiceStub(self.channel)
+        self.directory = directory_pb2_grpc.DirectoryServiceStub(self.channel)
 
 
 def connect(address: str) -> Client:

@@ -19,6 +19,7 @@ STUB_OF_SERVICE = {
     "ReportService": "reports",
     "DockService": "dock",
     "InteropService": "interop",
+    "DirectoryService": "directory",
 }
 """Service name -> attribute of tests.conftest.Client holding its stub."""
 

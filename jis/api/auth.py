@@ -199,6 +199,9 @@ RULES: dict[str, Rule] = {
     "GetLine": _rule(Role.OPERATOR, Role.MES, Role.DOCK),
     "ListLines": _rule(Role.OPERATOR, Role.MES, Role.DOCK),
     "GetClock": _rule(Role.OPERATOR, Role.MES, Role.DOCK, Role.SUPPLIER),
+    # DirectoryService: where lines live is every client's business; AssignLine is admin's
+    "ListAssignments": _rule(Role.OPERATOR, Role.MES, Role.DOCK, Role.SUPPLIER),
+    "AssignLine": _rule(),
     "SetClock": _rule(),
     # BreakService
     "ListBreaks": _rule(Role.OPERATOR, Role.MES, Role.DOCK, Role.SUPPLIER, **SUPPLIER_LIST),

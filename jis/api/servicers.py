@@ -17,6 +17,7 @@ from jis.api.auth import Authorizer, require_lines, require_supplier
 from jis.api.handlers import Admission
 from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
+from jis.directory import Assignment, Directory, require_group
 from jis.engine.engine import Engine
 from jis.engine.feed import FeedBatch
 from jis.engine.limits import require_id, require_optional_id
@@ -39,6 +40,8 @@ from jis.v1 import (
     broadcast_pb2_grpc,
     build_sequence_pb2,
     build_sequence_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
     dock_pb2,
     dock_pb2_grpc,
     interop_pb2,
@@ -82,6 +85,8 @@ class Gateway:
         self.admission = admission
         """None: no limit on the unary calls in flight (in-process tests)."""
         self.ready = False
+        self.directory: Directory | None = None
+        """Lines partitioned over groups (--group): who owns which line (jis.directory)."""
 
     async def call(self, op: Callable[[Engine, int], T], context: Ctx) -> T:
         """Run ``op`` on the engine thread, honouring the caller's deadline: a request
@@ -616,6 +621,10 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
         except edifact.EdiError as exc:
             raise InvalidArgument("interchange", str(exc)) from None
         accepted = [m for m in messages if m.error is None]
+        if self.gw.directory is not None:
+            refusal = self.gw.directory.refusal([b.line_id for m in accepted for b in m.broadcasts])
+            if refusal is not None:
+                raise refusal
         require_lines(
             [(f"interchange message {m.reference} LOC", b.line_id) for m in accepted for b in m.broadcasts]
         )
@@ -711,3 +720,41 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             truck=truck,
         )
         return interop_pb2.Desadv(interchange=data, reference=reference, racks=len(racks))
+
+
+class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    def _directory(self) -> Directory:
+        if self.gw.directory is None:
+            raise FailedPrecondition(
+                "", "this server has no directory: lines are partitioned only with --store nats://... --group"
+            )
+        return self.gw.directory
+
+    @staticmethod
+    def _out(a: Assignment) -> directory_pb2.LineAssignment:
+        return directory_pb2.LineAssignment(line_id=a.line_id, group=a.group, addresses=list(a.addresses))
+
+    @unary
+    async def AssignLine(
+        self, request: directory_pb2.AssignLineRequest, context: Ctx
+    ) -> directory_pb2.LineAssignment:
+        require_id("line_id", request.line_id)
+        directory = self._directory()
+        require_group(request.group)
+        done = await asyncio.to_thread(directory.assign, request.line_id, request.group)
+        return self._out(done)
+
+    @unary
+    async def ListAssignments(
+        self, request: directory_pb2.ListAssignmentsRequest, context: Ctx
+    ) -> directory_pb2.ListAssignmentsResponse:
+        for i, line_id in enumerate(request.line_ids):
+            require_id(f"line_ids[{i}]", line_id)
+        directory = self._directory()
+        found = await asyncio.to_thread(directory.assignments, list(request.line_ids))
+        return directory_pb2.ListAssignmentsResponse(
+            assignments=[self._out(a) for a in found], group=directory.group
+        )

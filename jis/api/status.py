@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 
 from jis.api.auth import Authorizer
@@ -18,6 +20,10 @@ from jis.errors import DomainError, InvalidArgument, Unavailable
 from jis.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+STATUS_DETAILS = "grpc-status-details-bin"
+"""Trailing metadata of a google.rpc.Status with details (what grpc-status clients read)."""
+DIRECTORY_SERVICE = "jis.v1.DirectoryService"
 
 STATUS = {
     "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
@@ -68,7 +74,17 @@ async def _abort(exc: Exception, context: Ctx, where: str) -> None:
     if isinstance(exc, aio.AbortError):
         raise exc
     if isinstance(exc, DomainError):
-        await context.abort(status_of(exc), _details(exc))
+        info = getattr(exc, "error_info", None)
+        if info is None:
+            await context.abort(status_of(exc), _details(exc))
+        reason, metadata = info()
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="jis", metadata=metadata))
+        code = status_of(exc)
+        status = status_pb2.Status(code=code.value[0], message=_details(exc), details=[detail])
+        await context.abort(
+            code, _details(exc), trailing_metadata=((STATUS_DETAILS, status.SerializeToString()),)
+        )
     log.error("unexpected error in %s", where, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
 
@@ -109,6 +125,32 @@ async def _undecodable(servicer: Any, method: str, request: Undecodable, context
     raise InvalidArgument("request", f"cannot be decoded as {request.type_name}")
 
 
+def lines_of(request: Any) -> list[str]:
+    """The line ids a request names: its line_id, its broadcast's or broadcasts', its columns'."""
+    fields = request.DESCRIPTOR.fields_by_name
+    out = []
+    if "line_id" in fields:
+        out.append(request.line_id)
+    if "broadcast" in fields:
+        out.append(request.broadcast.line_id)
+    if "broadcasts" in fields:
+        out += [b.line_id for b in request.broadcasts]
+    if "line_ids" in fields and request.DESCRIPTOR.full_name == "jis.v1.BroadcastColumns":
+        out += list(request.line_ids)
+    return [x for x in out if x]
+
+
+def _route(servicer: Any, request: Any) -> None:
+    """With lines partitioned over groups (jis.directory): FAILED_PRECONDITION, with where
+    the line lives, for a request naming a line this server's group does not own."""
+    directory = getattr(getattr(servicer, "gw", None), "directory", None)
+    if directory is None or getattr(servicer, "grpc_service", "") == DIRECTORY_SERVICE:
+        return
+    refusal = directory.refusal(lines_of(request))
+    if refusal is not None:
+        raise refusal
+
+
 def _admission(servicer: Any) -> Admission | None:
     return getattr(getattr(servicer, "gw", None), "admission", None)
 
@@ -139,6 +181,7 @@ def unary(handler: Handler[R]) -> Handler[R]:
             await _authorize(self, name, request, context)
             if kind == WRITE and admission is not None and admission.standby is not None:
                 raise Unavailable("", admission.standby)
+            _route(self, request)
             return await handler(self, request, context)
         except BaseException as exc:
             code = _code_of(exc, context)
@@ -165,6 +208,7 @@ def stream(handler: StreamHandler[R]) -> StreamHandler[R]:
             if type(request) is Undecodable:
                 await _undecodable(self, name, request, context)
             await _authorize(self, name, request, context)
+            _route(self, request)
             async for item in handler(self, request, context):
                 yield item
         except BaseException as exc:
