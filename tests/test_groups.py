@@ -91,9 +91,9 @@ def test_lines_live_in_the_group_the_directory_names(node: NatsServer, tmp_path:
             assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert error_info(err.value).reason == "LINE_IN_OTHER_GROUP"
         # a call without a line answers for this group's lines
-        assert [
-            x.line_id for x in c1.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines
-        ] == ["L1"]
+        assert [x.line_id for x in c1.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines] == [
+            "L1"
+        ]
         # a line another group owns does not move (its state would have to go with it)
         with pytest.raises(grpc.RpcError) as err:
             c1.directory.AssignLine(directory_pb2.AssignLineRequest(line_id="L2", group="G1"), timeout=10)
