@@ -4,6 +4,9 @@ with a google.rpc.ErrorInfo a client follows without parsing text."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,6 +106,22 @@ def test_lines_live_in_the_group_the_directory_names(node: NatsServer, tmp_path:
                 directory_pb2.AssignLineRequest(line_id="L9", group="no/slash"), timeout=10
             )
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+        # the CLI: assign through one server, ask another where lines live
+        jis = [sys.executable, "-m", "jis", "lines"]
+        done = subprocess.run(
+            [*jis, "assign", "L5", "G2", "--server", g1.address], capture_output=True, text=True
+        )
+        assert done.returncode == 0 and "group G2" in done.stdout, done.stderr
+        where = subprocess.run(
+            [*jis, "where", "L5", "L1", "--server", g2.address, "--json"], capture_output=True, text=True
+        )
+        assert where.returncode == 0, where.stderr
+        assert [(x["lineId"], x["group"]) for x in json.loads(where.stdout)] == [("L5", "G2"), ("L1", "G1")]
+        moved = subprocess.run(
+            [*jis, "assign", "L5", "G1", "--server", g1.address], capture_output=True, text=True
+        )
+        assert moved.returncode != 0 and "moving a line" in moved.stderr
     finally:
         g1.stop()
         g2.stop()

@@ -31,6 +31,8 @@ from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
     broadcast_pb2,
+    directory_pb2,
+    directory_pb2_grpc,
     dock_pb2,
     dock_pb2_grpc,
     interop_pb2,
@@ -158,6 +160,24 @@ def _lines(ch: grpc.Channel, a: argparse.Namespace) -> str:
     return _table(
         ["LINE", "TAKT", "HEARTBEAT", "CALL_NO", "MISSING", "DUPLICATES", "ACTIVE", "LAST_BROADCAST"], rows
     )
+
+
+def _assign(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    req = directory_pb2.AssignLineRequest(line_id=a.line, group=a.group)
+    done = directory_pb2_grpc.DirectoryServiceStub(ch).AssignLine(req, timeout=TIMEOUT_S)
+    if a.json:
+        return _as_json([done])
+    return f"line {done.line_id} -> group {done.group} ({', '.join(done.addresses) or 'no server up'})"
+
+
+def _where(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    req = directory_pb2.ListAssignmentsRequest(line_ids=a.lines)
+    found = list(
+        directory_pb2_grpc.DirectoryServiceStub(ch).ListAssignments(req, timeout=TIMEOUT_S).assignments
+    )
+    if a.json:
+        return _as_json(found)
+    return _table(["LINE", "GROUP", "SERVERS"], [(x.line_id, x.group, ",".join(x.addresses)) for x in found])
 
 
 def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
@@ -393,10 +413,19 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "lines",
         parents=[server],
-        help="configured lines and their ingest position",
-        description="Configured lines and their ingest position.",
+        help="configured lines and their ingest position; where lines live (groups)",
+        description="Configured lines and their ingest position. With lines partitioned over engine "
+        "groups (jis serve --group): `lines assign LINE GROUP` (admin) and `lines where [LINE ...]`.",
     )
     p.set_defaults(run=lambda a: run_command(_lines, a))
+    lines_sub = p.add_subparsers(dest="lines_action", metavar="{assign,where}")
+    q = lines_sub.add_parser("assign", parents=[server], help="assign a line to an engine group (role admin)")
+    q.add_argument("line", help="the line")
+    q.add_argument("group", help="the engine group (jis serve --group)")
+    q.set_defaults(run=lambda a: run_command(_assign, a))
+    q = lines_sub.add_parser("where", parents=[server], help="which group owns each line, and its servers")
+    q.add_argument("lines", nargs="*", help="these lines (default: every assigned line)")
+    q.set_defaults(run=lambda a: run_command(_where, a))
 
     p = sub.add_parser(
         "inventory",
