@@ -12,6 +12,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from hypothesis import settings
 
+from jis import client_config
 from jis.kernels.warmup import compile_all
 from jis.v1 import (
     breaks_pb2,
@@ -63,6 +64,13 @@ class Client:
 
 def connect(address: str) -> Client:
     return Client(grpc.insecure_channel(address))
+
+
+def following(*procs: ServerProcess) -> Client:
+    """A client of every address with the documented service config: it follows the leader
+    of a replicated store (jis.client_config)."""
+    target = client_config.target(",".join(p.address for p in procs))
+    return Client(grpc.insecure_channel(target, options=client_config.channel_options()))
 
 
 def all_breaks(

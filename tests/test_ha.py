@@ -29,7 +29,7 @@ from jis.engine.engine import Engine
 from jis.store.jetstream import JetStreamStore, parse_servers
 from jis.v1 import breaks_pb2, broadcast_pb2, build_sequence_pb2, lines_pb2, sequence_pb2
 from tests import crash_harness
-from tests.conftest import Client, all_breaks, configure_line, connect
+from tests.conftest import Client, all_breaks, configure_line, connect, following
 from tests.factories import ADD, bc, part, pub
 from tests.natsproc import NatsCluster
 from tests.serverproc import ServerProcess
@@ -59,12 +59,6 @@ def instance(cluster: NatsCluster, root: Path, name: str, stream: str) -> Server
         "--lease",
         "2s",
     )
-
-
-def following(*procs: ServerProcess) -> Client:
-    """A client of every address with the documented service config: it follows the leader."""
-    target = client_config.target(",".join(p.address for p in procs))
-    return Client(grpc.insecure_channel(target, options=client_config.channel_options()))
 
 
 def health(proc: ServerProcess, service: str = "") -> int:
