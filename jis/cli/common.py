@@ -30,6 +30,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from jis import client_config
 
@@ -200,14 +202,35 @@ Output = str | tuple[str, int]
 """What a command prints, and optionally the exit code to end with (default 0)."""
 
 
+def elsewhere(exc: grpc.RpcError) -> str:
+    """The servers (comma-separated) of the group that owns the line a refused call named,
+    from its google.rpc.ErrorInfo (reason LINE_IN_OTHER_GROUP); "" for any other failure."""
+    if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
+        return ""
+    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.reason == "LINE_IN_OTHER_GROUP":
+            return str(info.metadata.get("addresses", ""))
+    return ""
+
+
 def run_command(command: Callable[[grpc.Channel, argparse.Namespace], Output], a: argparse.Namespace) -> int:
-    """Run a client command: its output to stdout, or one line on stderr and the exit code."""
+    """Run a client command: its output to stdout, or one line on stderr and the exit code.
+    A call refused because another engine group owns its line is sent again, once, to that
+    group's servers (lines partitioned over groups: jis serve --group)."""
     try:
-        with channel(a.server, a.token, a.tls_ca) as ch:
-            try:
-                out = command(ch, a)
-            except grpc.RpcError as exc:
-                raise rpc_failure(exc, a.server) from None
+        server = a.server
+        for attempt in range(2):
+            with channel(server, a.token, a.tls_ca) as ch:
+                try:
+                    out = command(ch, a)
+                    break
+                except grpc.RpcError as exc:
+                    owner = elsewhere(exc) if attempt == 0 else ""
+                    if not owner:
+                        raise rpc_failure(exc, server) from None
+                    server = owner
     except CliError as exc:
         print(f"jis: {exc}", file=sys.stderr)
         return exc.code

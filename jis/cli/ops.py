@@ -16,11 +16,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.api.auth import parse_role, token_sha256
 from jis.cli.common import (
+    EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
     TIMEOUT_S,
     CliError,
     Output,
+    channel,
     message_dict,
     minutes,
     parse_time,
@@ -69,20 +71,68 @@ MAX_PAGES = 1_000
 """Most pages one listing reads (of up to 10,000 items each)."""
 
 
-def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> str:
-    types = [f"BREAK_TYPE_{t.upper()}" for t in a.type]
-    req = breaks_pb2.ListBreaksRequest(line_id=a.line, supplier_id=a.supplier, types=types, page_size=10_000)
-    if a.resolved_since:
-        req.resolved_from.CopyFrom(parse_time(a.resolved_since, "--resolved-since"))
+def _groups(ch: grpc.Channel) -> list[tuple[str, str]] | None:
+    """(group, its servers comma-separated) of every engine group that owns a line, where
+    lines are partitioned over groups; None where the server has no directory."""
+    try:
+        listed = directory_pb2_grpc.DirectoryServiceStub(ch).ListAssignments(
+            directory_pb2.ListAssignmentsRequest(), timeout=TIMEOUT_S
+        )
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            return None
+        raise
+    return sorted({x.group: ",".join(x.addresses) for x in listed.assignments}.items())
+
+
+def _list_breaks(ch: grpc.Channel, req: breaks_pb2.ListBreaksRequest) -> list[breaks_pb2.SequenceBreak]:
     stub, found = breaks_pb2_grpc.BreakServiceStub(ch), []
+    req = breaks_pb2.ListBreaksRequest.FromString(req.SerializeToString())
     for _ in range(MAX_PAGES):
         page = stub.ListBreaks(req, timeout=TIMEOUT_S)
         found += page.breaks
         if not page.next_page_token:
             break
         req.page_token = page.next_page_token
+    return found
+
+
+def _urgency(b: breaks_pb2.SequenceBreak) -> tuple[int, int, int, int]:
+    """The server's order of open breaks (most urgent first), for breaks merged from groups."""
+    need = b.need_time.ToNanoseconds() if b.HasField("need_time") else 0
+    return (not b.HasField("need_time"), need, b.detected_at.ToNanoseconds(), int(b.break_id[1:] or 0))
+
+
+def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
+    types = [f"BREAK_TYPE_{t.upper()}" for t in a.type]
+    req = breaks_pb2.ListBreaksRequest(line_id=a.line, supplier_id=a.supplier, types=types, page_size=10_000)
+    if a.resolved_since:
+        req.resolved_from.CopyFrom(parse_time(a.resolved_since, "--resolved-since"))
+    groups = None if a.line else _groups(ch)
+    missing: list[str] = []
+    if groups is None:  # one server holds every line (or --line: the call goes where the line lives)
+        found = _list_breaks(ch, req)
+    else:  # every group's breaks, merged in the servers' order
+        found = []
+        for group, servers in groups:
+            if not servers:
+                missing.append(group)
+                continue
+            with channel(servers, a.token, a.tls_ca) as gch:
+                found += _list_breaks(gch, req)
+        found.sort(
+            key=(lambda b: (b.resolved_at.ToNanoseconds(), int(b.break_id[1:])))
+            if a.resolved_since
+            else _urgency
+        )
+    if missing:
+        print(
+            f"jis: no server of group(s) {', '.join(missing)} is up: their breaks are missing",
+            file=sys.stderr,
+        )
+    code = EXIT_PARTIAL if missing else EXIT_OK
     if a.json:
-        return _as_json(found)
+        return _as_json(found), code
     rows = [
         (
             b.break_id,
@@ -100,7 +150,7 @@ def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> str:
     ]
     return _table(["ID", "TYPE", "LINE", "SUPPLIER", "GROUP", "WHAT", "SLACK", "ACTION"], rows) + (
         f"\n{len(found)} {'resolved' if a.resolved_since else 'open'} break(s)"
-    )
+    ), code
 
 
 def _sequence(ch: grpc.Channel, a: argparse.Namespace) -> str:
