@@ -3,6 +3,7 @@ fenced writer, snapshots in the object store, the archive indexed by every insta
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +171,14 @@ def test_server_urls() -> None:
     for bad in ("a:1", "nats://", "nats://a:1,,b:2"):
         with pytest.raises(ValueError):
             parse_servers(bad)
+
+
+def test_no_nats_to_reach_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jis.store import jetstream
+
+    monkeypatch.setattr(jetstream, "CONNECT_S", 1.0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    with pytest.raises(jetstream.StoreUnavailable, match=r"cannot reach NATS at nats://127\.0\.0\.1"):
+        JetStreamStore([f"nats://127.0.0.1:{port}"], tmp_path / "x", stream="NONE")

@@ -64,6 +64,8 @@ MAX_BATCH = 1000
 """Messages per atomic batch (the server's limit)."""
 DUPLICATE_WINDOW_S = 120.0
 """How long JetStream remembers a commit's Nats-Msg-Id (a re-sent commit is not stored twice)."""
+CONNECT_S = 15.0
+"""How long opening the store tries to reach a NATS server at all."""
 STARTUP_S = 60.0
 """How long opening the store waits for JetStream (a cluster starting elects its leaders)."""
 
@@ -235,7 +237,7 @@ class JetStreamStore:
         self._io = EventLoopThread(f"jis-nats-{stream}")
         self._nc: NatsClient | None = None
         try:
-            self._run(self._connect(servers), timeout + STARTUP_S)
+            self._run(self._connect(servers), CONNECT_S + STARTUP_S + timeout)
         except BaseException:
             self._io.stop()
             raise
@@ -255,16 +257,23 @@ class JetStreamStore:
 
     async def _connect(self, servers: list[str]) -> None:
         try:
-            self._nc = await nats.connect(
-                servers=servers,
-                connect_timeout=self.timeout,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.2,
-                allow_reconnect=True,
-                name=f"jis {self.stream}",
+            # Reconnects go on for ever once connected; the first connection gets CONNECT_S.
+            self._nc = await asyncio.wait_for(
+                nats.connect(
+                    servers=servers,
+                    connect_timeout=self.timeout,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.2,
+                    allow_reconnect=True,
+                    name=f"jis {self.stream}",
+                ),
+                CONNECT_S,
             )
         except (nats.errors.NoServersError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(f"cannot reach NATS at {', '.join(servers)}: {exc}") from None
+            detail = f": {exc}" if str(exc) else ""
+            raise StoreUnavailable(
+                f"cannot reach NATS at {', '.join(servers)} within {CONNECT_S:.0f} s{detail}"
+            ) from None
         self.js = self._nc.jetstream(timeout=self.timeout)
         deadline = asyncio.get_running_loop().time() + STARTUP_S
         while True:  # a cluster that has just started elects its JetStream leaders first
