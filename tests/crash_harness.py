@@ -18,6 +18,8 @@ one off, and the breaks that name those slots.
 from __future__ import annotations
 
 import contextlib
+import os
+import pickle
 import random
 import threading
 import time
@@ -470,6 +472,10 @@ def judge(
         return
     with_inflight = engine_state(reference([*acked, *inflight, *then]), drv.vehicles, drv.racks)
     names = part_names(drv.vehicles, drv.racks)
+    dump = os.environ.get("JIS_HARNESS_DUMP")
+    if dump and got != with_inflight:  # for a post-mortem: what each side holds, part by part
+        with open(dump, "wb") as f:
+            pickle.dump({"names": names, "got": got, "without": without, "with": with_inflight}, f)
     assert got == with_inflight, (
         f"kill point {point}: state equals neither the acknowledged inputs nor them plus the one "
         f"in flight ({[o.name for o in inflight]}); parts differing from the replay without it: "
@@ -559,15 +565,18 @@ def run_failover(
         stats["kills"] += 1
         # The first acknowledged write on whichever instance leads now: a clock step.
         probe = drv._clock(drv.now + 10**9)
+        last_error = ""
         while True:
-            assert time.monotonic() - killed < 30, "no instance acknowledged a write within 30 s"
+            waited = time.monotonic() - killed
+            assert waited < 30, f"no instance acknowledged a write within 30 s: {last_error}"
             for p in procs:
                 if p is leader or p.proc is None or p.proc.poll() is not None:
                     continue
                 cp = connect(p.address)
                 try:
                     probe.send(cp)
-                except grpc.RpcError:
+                except grpc.RpcError as exc:
+                    last_error = f"{p.address}: {exc.code().name} {exc.details()}"
                     continue  # a standby still (UNAVAILABLE)
                 finally:
                     cp.channel.close()
@@ -582,6 +591,10 @@ def run_failover(
         got = server_state(c, drv.vehicles, drv.racks)
         c.channel.close()
         judge(drv, got, acked, inflight, point, stats, then=(probe,))
+        # An in-flight clock step judged lost is undone, but the probe after it stands: the
+        # driver's clock must not fall behind the server's (its next steps would be refused,
+        # and its next inputs stamped earlier than the server applies them).
+        drv.now = max(drv.now, probe.at)
         # the killed instance comes back as a standby of the new leader
         killed_proc = next(p for p in procs if p.proc is not None and p.proc.poll() is not None)
         killed_proc.start(serving=False)
