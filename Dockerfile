@@ -25,13 +25,13 @@ RUN python -m venv /opt/jis
 # jis/ or README.md reuses this layer.
 COPY pyproject.toml ./
 RUN mkdir jis && touch jis/__init__.py README.md \
-    && /opt/jis/bin/pip install . \
+    && /opt/jis/bin/pip install '.[nats]' \
     && rm -rf jis build README.md
 COPY README.md ./
 COPY jis ./jis
 # Then the package itself; then out go pip, setuptools, the packages' test suites and the
 # activation scripts, which the server does not run.
-RUN /opt/jis/bin/pip install --no-deps --force-reinstall . \
+RUN /opt/jis/bin/pip install --no-deps --force-reinstall '.[nats]' \
     && /opt/jis/bin/python -m pip uninstall --yes pip setuptools \
     && find /opt/jis -depth -type d -name tests -exec rm -rf {} + \
     && rm -f /opt/jis/bin/activate* /opt/jis/bin/Activate.ps1 /opt/jis/bin/f2py /opt/jis/bin/numpy-config

@@ -67,6 +67,10 @@ SERVICES = [
 ]
 
 
+LIVENESS = "jis.Liveness"
+"""Health service name that is SERVING once the state is recovered, on a leader and on a
+standby alike (liveness; "" and the jis services say whether it takes writes: readiness)."""
+
 ENGINE_QUEUE_MARGIN = 1024
 """Engine requests beyond the admitted unary calls: stream snapshots, metrics scrapes."""
 
@@ -325,6 +329,9 @@ async def serve(cfg: ServerConfig) -> None:
             gw.ready = True
             await set_health(health_pb2.HealthCheckResponse.SERVING)
             log.info("jis SERVING: %s", recovered)
+        # Alive, whatever the role: a standby is NOT_SERVING for the jis services (readiness)
+        # but must not be restarted for it (the container's HEALTHCHECK asks this one).
+        await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         await stop.wait()
         log.info("jis stopping (grace %.1fs)", cfg.grace_s)
     finally:

@@ -33,6 +33,7 @@ from tests.conftest import Client, all_breaks, configure_line, connect, followin
 from tests.factories import ADD, bc, part, pub
 from tests.natsproc import NatsCluster
 from tests.serverproc import ServerProcess
+from tests.test_image_healthcheck import healthcheck
 
 pytest.importorskip("nats")
 
@@ -101,6 +102,10 @@ def test_a_standby_follows_refuses_writes_and_takes_over_after_kill9(
         b.wait_log("jis STANDBY")
         assert health(a) == health_pb2.HealthCheckResponse.SERVING
         assert health(b) == health(b, "jis.v1.BroadcastService") == health_pb2.HealthCheckResponse.NOT_SERVING
+        # ... yet alive: the container's HEALTHCHECK (liveness) passes on both, readiness on the leader
+        assert healthcheck(b.port) == (0, f"127.0.0.1:{b.port} plaintext: SERVING")
+        assert healthcheck(b.port, JIS_HEALTH_SERVICE="")[0] == 1
+        assert healthcheck(a.port, JIS_HEALTH_SERVICE="")[0] == 0
 
         ca, cb = connect(a.address), connect(b.address)
         ca.clock.SetClock(lines_pb2.SetClockRequest(now=Timestamp(seconds=T0)), timeout=10)

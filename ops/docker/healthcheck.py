@@ -1,7 +1,10 @@
 """The image's HEALTHCHECK: grpc.health.v1 Check of the server's own port, over loopback.
 
-Exit 0 when the server answers SERVING, 1 otherwise (the reason goes to the health log,
-`docker inspect --format '{{json .State.Health}}'`). It follows the server's environment:
+Exit 0 when the server answers SERVING for the health service ``jis.Liveness`` (alive, its
+state recovered: a leader and a standby of a replicated store alike; "" and the jis services
+are SERVING on the leader only), 1 otherwise (the reason goes to the health log,
+`docker inspect --format '{{json .State.Health}}'`). JIS_HEALTH_SERVICE names another
+service to ask (e.g. "" for readiness). It follows the server's environment:
 
   JIS_PORT                     the port (default 50051), dialled on 127.0.0.1
   JIS_TLS_CERT unset           plaintext
@@ -77,7 +80,9 @@ def check() -> str:
         options = [("grpc.ssl_target_name_override", name)] if name else []
         ch = grpc.secure_channel(address, creds, options=options)
     with ch:
-        status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=2).status
+        service = os.environ.get("JIS_HEALTH_SERVICE", "jis.Liveness")
+        request = health_pb2.HealthCheckRequest(service=service)
+        status = health_pb2_grpc.HealthStub(ch).Check(request, timeout=2).status
     name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
     if status != health_pb2.HealthCheckResponse.SERVING:
         raise RuntimeError(name)
