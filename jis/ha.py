@@ -62,6 +62,8 @@ class Leadership:
         self.ttl = store.lease_ttl
         self.revision: int | None = None
         self.leader = False
+        self._next_try = 0.0
+        """When this standby next tries to take the lease (time.monotonic())."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jis-leadership", daemon=True)
 
@@ -110,8 +112,6 @@ class Leadership:
         engine = self.runner.engine
         self.runner.submit(lambda at: engine.follow(records)).result()
         self.clock.advance_to(engine.last_at)
-
-    _next_try = 0.0
 
     def _try_lead(self) -> bool:
         if time.monotonic() < self._next_try:
