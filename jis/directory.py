@@ -22,6 +22,8 @@ import contextlib
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -93,6 +95,8 @@ class Directory:
         )
         self.lines: dict[str, str] = {}
         """line_id -> owning group, as the watcher last saw it (read from any thread)."""
+        self._members: dict[str, tuple[str, float]] = {}
+        """member key -> (address, when it was last renewed, Unix s), as its watcher saw it."""
         self._ready = threading.Event()
         self._stop = threading.Event()
         self.store._run(self._open(), store.timeout * 4)
@@ -122,21 +126,39 @@ class Directory:
     async def _open(self) -> None:
         self.kv = await self._bucket(f"{self.base}_directory", None)
         self.members = await self._bucket(f"{self.base}_members", self.store.lease_ttl)
-        watcher = await self.kv.watchall()
-        asyncio.get_running_loop().create_task(self._watch(watcher))
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._watch(await self.members.watchall(), self._member_entry, None)),
+            loop.create_task(self._watch(await self.kv.watchall(), self._line_entry, self._ready)),
+        ]
 
-    async def _watch(self, watcher: KeyValue.KeyWatcher) -> None:
+    async def _watch(
+        self,
+        watcher: KeyValue.KeyWatcher,
+        apply: Callable[[KeyValue.Entry], None],
+        ready: threading.Event | None,
+    ) -> None:
+        """Keep a bucket's entries in memory, so that routing reads no more than a dict."""
         async for entry in watcher:
-            if entry is None:  # the current values are in
-                self._ready.set()
-                continue
-            line_id = _line(entry.key)
-            if entry.operation in ("DEL", "PURGE") or not entry.value:
-                self.lines.pop(line_id, None)
-            else:
-                self.lines[line_id] = entry.value.decode()
-            if entry.delta == 0:
-                self._ready.set()
+            if entry is not None:
+                apply(entry)
+            if ready is not None and (entry is None or entry.delta == 0):  # the current values are in
+                ready.set()
+
+    def _line_entry(self, entry: KeyValue.Entry) -> None:
+        line_id = _line(entry.key)
+        if entry.operation in ("DEL", "PURGE") or not entry.value:
+            self.lines.pop(line_id, None)
+        else:
+            self.lines[line_id] = entry.value.decode()
+
+    def _member_entry(self, entry: KeyValue.Entry) -> None:
+        if entry.operation in ("DEL", "PURGE") or not entry.value:
+            self._members.pop(entry.key, None)
+        else:
+            created = getattr(entry.created, "timestamp", None)  # a datetime from the watcher
+            when = created() if callable(created) else time.time()
+            self._members[entry.key] = (entry.value.decode(), when)
 
     def _keep_member(self) -> None:
         import nats.errors
@@ -155,22 +177,14 @@ class Directory:
     # -- reads ---------------------------------------------------------------------------
 
     def servers(self) -> dict[str, list[str]]:
-        """group -> the addresses of its servers up now."""
-        import nats.js.errors
-
-        async def read() -> dict[str, list[str]]:
-            out: dict[str, list[str]] = {}
-            try:
-                keys = await self.members.keys()
-            except nats.js.errors.NoKeysError:
-                return out
-            for key in keys:
-                with contextlib.suppress(nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-                    entry = await self.members.get(key)
-                    out.setdefault(key.split(".", 1)[0], []).append((entry.value or b"").decode())
-            return {g: sorted(a) for g, a in out.items()}
-
-        return self.store._run(read())
+        """group -> the addresses of its servers up now: renewed within the lease (an entry
+        that expires leaves no trace a watcher sees, so the age is checked here)."""
+        fresh = time.time() - self.store.lease_ttl
+        out: dict[str, list[str]] = {}
+        for key, (address, when) in list(self._members.items()):
+            if when >= fresh:
+                out.setdefault(key.split(".", 1)[0], []).append(address)
+        return {g: sorted(a) for g, a in out.items()}
 
     def assignments(self, line_ids: list[str]) -> list[Assignment]:
         servers = self.servers()

@@ -754,7 +754,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         for i, line_id in enumerate(request.line_ids):
             require_id(f"line_ids[{i}]", line_id)
         directory = self._directory()
-        found = await asyncio.to_thread(directory.assignments, list(request.line_ids))
+        found = directory.assignments(list(request.line_ids))
         return directory_pb2.ListAssignmentsResponse(
             assignments=[self._out(a) for a in found], group=directory.group
         )
