@@ -176,6 +176,17 @@ class Table:
         self._cap = state["cap"]
         self._data = {k: with_room(v, self._cap) for k, v in state["columns"].items()}
 
+    def subset(
+        self, keep: npt.NDArray[np.bool_], remap: Mapping[str, npt.NDArray[Any]] | None = None
+    ) -> Table:
+        """A new table of the rows where ``keep`` is True, in their order, in new memory
+        (views of this one stay as they are); ``remap``: column -> array its values index
+        (old code -> new code)."""
+        cols = {name: v[: self._n][keep] for name, v in self._data.items()}
+        for name, m in (remap or {}).items():
+            cols[name] = m[cols[name]]
+        return Table.from_arrays(self._dtypes, cols)
+
     def without_front(self, k: int) -> Table:
         """A new table of rows [k, len) (in new memory, with room to grow: views of this
         one stay as they are)."""

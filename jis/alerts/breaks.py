@@ -183,7 +183,7 @@ class BreakBook:
         old = (resolved != NO_TIME) & (resolved < before)
         taken = {k: h.col(k)[old].copy() for k in HISTORY_COLUMNS}
         if old.any():
-            self.history = Table.from_arrays(HISTORY_COLUMNS, {k: h.col(k)[~old] for k in HISTORY_COLUMNS})
+            self.history = h.subset(~old)
         return taken
 
     def _emit(self, raised: bool, brk: SequenceBreak) -> None:

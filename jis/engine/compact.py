@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jis.alerts.breaks import BreakType
-from jis.columns import Interner, RowList, Table
+from jis.columns import Interner, RowList
 from jis.engine.bulk import ranges
 from jis.engine.kpis import Facts, appointment_facts
 from jis.engine.model import (
@@ -111,13 +111,6 @@ def history(engine: Engine, cutoff: int) -> tuple[B, B, B, B]:
     return ~vehicle, ~slot, ~rack, ~appt
 
 
-def _rebuilt(table: Table, keep: B, remap: dict[str, I64] | None = None) -> Table:
-    cols = {k: table.col(k)[keep] for k in table._dtypes}
-    for k, m in (remap or {}).items():
-        cols[k] = m[cols[k]]
-    return Table.from_arrays(table._dtypes, cols)
-
-
 def _rows(lists: dict[Any, RowList], m: I64) -> dict[Any, RowList]:
     """Each list's rows renumbered, the dropped ones left out (every key stays)."""
     out = {}
@@ -184,13 +177,13 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     first_slot = np.full(len(kept_rows), -1, np.int64)
     first_slot[by_vehicle] = order  # the last write per vehicle: its newest slot
 
-    vehicles = _rebuilt(seq.vehicles, keep_v)
+    vehicles = seq.vehicles.subset(keep_v)
     vehicles.col("dem_off")[:] = new_off
     vehicles.col("first_slot")[:] = first_slot
     names = seq.vehicle_ids.names()
     seq.vehicle_ids = Interner([names[i] for i in kept_rows.tolist()])
     seq.vehicles = vehicles
-    seq.demand = _rebuilt(seq.demand, keep_d, {"vehicle": vm})
+    seq.demand = seq.demand.subset(keep_d, {"vehicle": vm})
     seq.scope_demand = _rows(seq.scope_demand, dm)
     seq.expected_cache.entries.clear()
     for line in seq.lines.values():
@@ -201,9 +194,9 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     kept_racks = np.flatnonzero(keep_r)
     n_slots = r("n_slots")[kept_racks].astype(np.int64)
     rack_slots = sm[sup.rack_slots.view()[ranges(r("slots_off")[kept_racks], n_slots)]]
-    sup.slots = _rebuilt(sup.slots, keep_s, {"vehicle": vm, "rack": rm})
+    sup.slots = sup.slots.subset(keep_s, {"vehicle": vm, "rack": rm})
     sup.slots.col("next_of_vehicle")[:] = next_of
-    racks = _rebuilt(sup.racks, keep_r)
+    racks = sup.racks.subset(keep_r)
     racks.col("slots_off")[:] = np.cumsum(n_slots) - n_slots
     sup.racks = racks
     sup.rack_slots = RowList(max(64, 2 * len(rack_slots)))
@@ -217,7 +210,7 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     kept_appts = np.flatnonzero(keep_a)
     n_racks = a("n_racks")[kept_appts].astype(np.int64)
     appt_racks = rm[dock.appointment_racks.view()[ranges(a("racks_off")[kept_appts], n_racks)]]
-    appts = _rebuilt(dock.appointments, keep_a)
+    appts = dock.appointments.subset(keep_a)
     appts.col("racks_off")[:] = np.cumsum(n_racks) - n_racks
     dock.appointments = appts
     dock.appointment_racks = RowList(max(64, 2 * len(appt_racks)))
@@ -228,7 +221,7 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
 
     # what points at those rows: the feed, KPI deliveries, open breaks, MISSING sets
     feed = engine.feed
-    feed.messages = _rebuilt(feed.messages, np.ones(len(feed.messages), np.bool_), {"vehicle": vm})
+    feed.messages = feed.messages.subset(np.ones(len(feed.messages), np.bool_), {"vehicle": vm})
     engine.kpis.remap_racks(rm)
     book = engine.book
     book.open = {_key(k, vm, sm, rm): b for k, b in book.open.items()}

@@ -232,11 +232,7 @@ class KpiHistory:
             old = table.col("at") < before
             out[kind] = {k: table.col(k)[old].copy() for k in FACT_COLUMNS[kind]}
             if old.any():
-                setattr(
-                    self,
-                    name,
-                    Table.from_arrays(table._dtypes, {k: table.col(k)[~old] for k in table._dtypes}),
-                )
+                setattr(self, name, table.subset(~old))
         return out
 
     def remap_racks(self, rack_map: np.ndarray) -> None:
