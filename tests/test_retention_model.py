@@ -17,6 +17,7 @@ import pytest
 from bench.plant import MIN, Plant, PlantConfig, StepInputs
 from jis.engine.engine import Engine
 from jis.engine.lines import CallLedger
+from jis.engine.model import Action, Broadcast, LineConfig, PartDemand
 from jis.errors import AlreadyExists, DomainError, NotFound
 from jis.store import SqliteStore
 
@@ -136,17 +137,36 @@ def test_a_retaining_engine_answers_as_one_that_keeps_everything(tmp_path: Path)
         again.close()
 
 
-@pytest.mark.parametrize("n", [0, 1])
-def test_compaction_without_anything_old_changes_nothing(tmp_path: Path, n: int) -> None:
-    """A retain step that finds nothing to drop leaves every row where it was."""
+def test_a_retention_step_drops_only_what_left_before_its_cutoff(tmp_path: Path) -> None:
+    """Installed vehicles leave at the first step whose cutoff is past their leaving, not
+    before; active ones never; and a step that finds nothing old leaves every row."""
     store = SqliteStore(tmp_path / "s", synchronous="OFF")
     e = Engine(store, retain_ns=HOUR_NS)
-    before = e.state_rows()
-    e.begin_group()
-    e.retain(10 * HOUR_NS * (n + 1))
-    e.evaluate_group(e.close_group())
-    store.commit()
-    assert e.state_rows() == before
+    t = 1_900_000_000 * 10**9
+    f = Fed(e, store)
+    f.now = t
+    f.group([partial(e.configure_line, LineConfig("L", 60 * 10**9, 86_400 * 10**9, t), t)])
+    parts = (PartDemand("SEAT", "P", "S", 1),)
+    f.group(
+        [
+            partial(e.publish, Broadcast("L", k, int(Action.ADD), f"V{k}", k, parts=parts), t)
+            for k in (1, 2, 3)
+        ]
+    )
+    f.group([partial(e.publish, Broadcast("L", 4, int(Action.INSTALLED), "V1", None), t + HOUR_NS)])
+    rows = e.state_rows()
+    for now in (t + 2 * HOUR_NS, t + 2 * HOUR_NS + HOUR_NS // 2):  # cutoffs before V1 left
+        f.now = now
+        f.group([partial(e.tick, now)])
+        assert e.state_rows()["vehicles"] == rows["vehicles"] == 3
+    f.now = t + 3 * HOUR_NS
+    f.group([partial(e.tick, f.now)])  # cutoff t + 2 h: V1 left at t + 1 h
+    assert e.state_rows()["vehicles"] == 2 and e.vehicle("V1").state.name == "INSTALLED"
+    kept = e.state_rows()
+    f.now = t + 5 * HOUR_NS
+    f.group([partial(e.tick, f.now)])  # nothing else is old: every row stays
+    assert e.state_rows() == kept
+    assert [e.vehicle(v).seq_no for v in ("V2", "V3")] == [2, 3]
 
 
 def test_the_call_ledger_forgets_numbers_older_than_the_retention_but_never_a_gap() -> None:
