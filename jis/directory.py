@@ -195,13 +195,13 @@ class Directory:
             if line in self.lines
         ]
 
-    def refusal(self, line_ids: list[str]) -> LineElsewhere | None:
-        """Why this server does not answer for these lines (None: it owns them all)."""
+    def route(self, line_ids: list[str]) -> None:
+        """LineElsewhere (FAILED_PRECONDITION, saying where) unless this server's group owns
+        every one of these lines."""
         for line_id in line_ids:
             if line_id and self.lines.get(line_id) != self.group:
                 group = self.lines.get(line_id, "")
-                return LineElsewhere(line_id, group, self.servers().get(group, []) if group else [])
-        return None
+                raise LineElsewhere(line_id, group, self.servers().get(group, []) if group else [])
 
     def owns(self, line_id: str) -> bool:
         return self.lines.get(line_id) == self.group

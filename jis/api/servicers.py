@@ -622,9 +622,7 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             raise InvalidArgument("interchange", str(exc)) from None
         accepted = [m for m in messages if m.error is None]
         if self.gw.directory is not None:
-            refusal = self.gw.directory.refusal([b.line_id for m in accepted for b in m.broadcasts])
-            if refusal is not None:
-                raise refusal
+            self.gw.directory.route([b.line_id for m in accepted for b in m.broadcasts])
         require_lines(
             [(f"interchange message {m.reference} LOC", b.line_id) for m in accepted for b in m.broadcasts]
         )

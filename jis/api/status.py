@@ -146,9 +146,7 @@ def _route(servicer: Any, request: Any) -> None:
     directory = getattr(getattr(servicer, "gw", None), "directory", None)
     if directory is None or getattr(servicer, "grpc_service", "") == DIRECTORY_SERVICE:
         return
-    refusal = directory.refusal(lines_of(request))
-    if refusal is not None:
-        raise refusal
+    directory.route(lines_of(request))
 
 
 def _admission(servicer: Any) -> Admission | None:
