@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -80,11 +80,11 @@ def vehicles(c: Client, ids: list[str]) -> list[bytes]:
     ]
 
 
-def eventually(check: object, timeout: float = 10.0) -> None:
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if check():  # type: ignore[operator]
+            if check():
                 return
         except grpc.RpcError:
             pass

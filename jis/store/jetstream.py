@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
 import sqlite3
 import struct
@@ -615,8 +616,6 @@ class JetStreamStore:
 
 
 def _acked(data: bytes) -> int:
-    import json
-
     resp = json.loads(data)
     if "error" in resp:
         raise nats.js.errors.APIError.from_error(resp["error"])
