@@ -14,9 +14,10 @@ the previous leader can append nothing more (every append is fenced, see
 :mod:`jis.store.jetstream`), so what it had not appended it never acknowledged. If
 something slipped in first, the new leader catches up again and retries. Then it serves.
 
-Crash-only: a leader that cannot renew its lease in time, or whose commit is fenced,
-exits (code 70) at once rather than answer for a state it may not own; its supervisor
-starts it again, as a standby. A clean stop deletes the lease, so a standby takes over at
+Crash-only: a leader that finds its lease gone (taken by another, or run out while NATS
+was out of reach), or whose commit is fenced, exits (code 70) at once rather than answer
+for a state it may not own; its supervisor starts it again, as a standby. While the lease
+bucket does not answer at all, the leader keeps serving: its commits are still fenced. A clean stop deletes the lease, so a standby takes over at
 its next poll instead of after the lease.
 """
 
@@ -155,20 +156,32 @@ class Leadership:
     # -- leader --------------------------------------------------------------------------
 
     def _keep_lease(self) -> None:
+        """Renew every third of the lease. While the lease bucket does not answer (a NATS
+        node lost and its group electing, a partition) keep trying: the lease is only lost if
+        the bucket, once it answers, no longer holds our revision. Meanwhile nothing unsafe
+        can be acknowledged, because every commit is fenced on the stream's end: if a standby
+        took over, this server's next commit fails and it exits."""
         renewed_at = time.monotonic()
+        warned = False
         while not self._stop.wait(self.ttl / 3):
             assert self.revision is not None
             try:
                 revision = self.store.renew_lease(self.holder, self.revision)
-            except StoreUnavailable:
-                revision = None
-                if time.monotonic() - renewed_at < self.ttl * 2 / 3:
-                    continue  # NATS may come back before the lease runs out
+            except StoreUnavailable as exc:
+                if not warned and time.monotonic() - renewed_at >= self.ttl:
+                    log.warning("cannot renew the lease of stream %s for %.1f s: %s; still trying",
+                                self.store.stream, time.monotonic() - renewed_at, exc)
+                    warned = True
+                continue
             if revision is None:
                 log.critical(
-                    "lost the lease of stream %s (another server took it, or NATS was out of reach "
-                    "for too long); exiting",
+                    "lost the lease of stream %s (another server took it, or it ran out while "
+                    "NATS was out of reach); exiting",
                     self.store.stream,
                 )
                 os._exit(EXIT_LOST)
+            if warned:
+                log.warning("renewed the lease of stream %s after %.1f s", self.store.stream,
+                            time.monotonic() - renewed_at)
+                warned = False
             self.revision, renewed_at = revision, time.monotonic()

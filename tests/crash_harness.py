@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
@@ -48,6 +48,8 @@ from jis.v1 import (
 from tests.conftest import all_breaks, connect
 from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, part
 from tests.serverproc import ServerProcess
+
+T = TypeVar("T")
 
 T0 = 1_798_761_600 * 10**9
 REFUSALS = frozenset(
@@ -530,6 +532,22 @@ def _leader(procs: list[ServerProcess], timeout: float = 20.0) -> ServerProcess:
             except (TimeoutError, RuntimeError):
                 pass
     raise TimeoutError("no instance became the leader")
+
+
+def on_leader(procs: list[ServerProcess], read: Callable[[Any], T], tries: int = 3) -> T:
+    """``read(client)`` on the instance that leads; again on the next leader if that one goes
+    away meanwhile (a leader whose lease ran out while NATS elected exits, and a standby takes
+    over: what was acknowledged is the same on it)."""
+    for attempt in range(tries):
+        c = connect(_leader(procs).address)
+        try:
+            return read(c)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == tries - 1:
+                raise
+        finally:
+            c.channel.close()
+    raise AssertionError("unreachable")
 
 
 def run_failover(

@@ -311,10 +311,7 @@ def test_losing_a_nats_node_under_load_loses_nothing(tmp_path: Path) -> None:
         gaps = sorted(b - a for a, b in itertools.pairwise(acks))
         print(f"\nlongest pauses between acknowledgements: {[round(g, 2) for g in gaps[-3:]]} s")
         assert acked_after_kill > 20, f"only {acked_after_kill} acknowledgements after the node was lost"
-        leader = crash_harness._leader(procs)
-        c = connect(leader.address)
-        got = crash_harness.server_state(c, drv.vehicles, drv.racks)
-        c.channel.close()
+        got = crash_harness.on_leader(procs, lambda c: crash_harness.server_state(c, drv.vehicles, drv.racks))
         if got != crash_harness.engine_state(crash_harness.reference(acked), drv.vehicles, drv.racks):
             assert got == crash_harness.engine_state(
                 crash_harness.reference(acked + inflight), drv.vehicles, drv.racks
