@@ -17,8 +17,9 @@ something slipped in first, the new leader catches up again and retries. Then it
 Crash-only: a leader that finds its lease gone (taken by another, or run out while NATS
 was out of reach), or whose commit is fenced, exits (code 70) at once rather than answer
 for a state it may not own; its supervisor starts it again, as a standby. While the lease
-bucket does not answer at all, the leader keeps serving: its commits are still fenced. A clean stop deletes the lease, so a standby takes over at
-its next poll instead of after the lease.
+bucket does not answer at all, the leader keeps serving: its commits are still fenced.
+A clean stop deletes the lease, so a standby takes over at its next poll instead of after
+the lease.
 """
 
 from __future__ import annotations
@@ -169,8 +170,12 @@ class Leadership:
                 revision = self.store.renew_lease(self.holder, self.revision)
             except StoreUnavailable as exc:
                 if not warned and time.monotonic() - renewed_at >= self.ttl:
-                    log.warning("cannot renew the lease of stream %s for %.1f s: %s; still trying",
-                                self.store.stream, time.monotonic() - renewed_at, exc)
+                    log.warning(
+                        "cannot renew the lease of stream %s for %.1f s: %s; still trying",
+                        self.store.stream,
+                        time.monotonic() - renewed_at,
+                        exc,
+                    )
                     warned = True
                 continue
             if revision is None:
@@ -181,7 +186,10 @@ class Leadership:
                 )
                 os._exit(EXIT_LOST)
             if warned:
-                log.warning("renewed the lease of stream %s after %.1f s", self.store.stream,
-                            time.monotonic() - renewed_at)
+                log.warning(
+                    "renewed the lease of stream %s after %.1f s",
+                    self.store.stream,
+                    time.monotonic() - renewed_at,
+                )
                 warned = False
             self.revision, renewed_at = revision, time.monotonic()
