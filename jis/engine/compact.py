@@ -20,6 +20,7 @@ Deterministic in the state and the cutoff: replay of a "retain" record does the 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -142,6 +143,70 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     keep_v, keep_s, keep_r, keep_a = history(engine, cutoff)
     if keep_v.all() and keep_r.all() and keep_a.all():
         return None
+    return drop(engine, keep_v, keep_s, keep_r, keep_a, collect)
+
+
+def line_rows(engine: Engine, line: int) -> tuple[B, B, B, B]:
+    """masks (vehicles, slots, racks, appointments) of what belongs to line code ``line``:
+    its vehicles, their slots and the slots of its racks, its racks, and the appointments
+    that carry any of them (see :func:`shared_appointments`)."""
+    seq, sup, dock = engine.seq, engine.supply, engine.dock
+    vehicle = seq.vehicles.col("line") == line
+    rack = sup.racks.col("line") == line
+    slot = (sup.slots.col("line") == line) | np.append(vehicle, False)[sup.slots.col("vehicle")]
+    a = dock.appointments.col
+    counts = a("n_racks").astype(np.int64)
+    a_racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)]
+    a_owner = np.repeat(np.arange(len(dock.appointments), dtype=np.int64), counts)
+    appt = _any_by(a_owner, rack[a_racks], len(dock.appointments))
+    return vehicle, slot, rack, appt
+
+
+def shared_appointments(engine: Engine, line: int) -> list[str]:
+    """Appointments carrying racks of line code ``line`` and of another line: a line whose
+    trucks are shared cannot move on its own."""
+    dock = engine.dock
+    _, _, rack, appt = line_rows(engine, line)
+    a = dock.appointments.col
+    counts = a("n_racks").astype(np.int64)
+    a_racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)]
+    a_owner = np.repeat(np.arange(len(dock.appointments), dtype=np.int64), counts)
+    mixed = appt & _any_by(a_owner, ~rack[a_racks], len(dock.appointments))
+    return [dock.ids.name(int(x)) for x in np.flatnonzero(mixed)]
+
+
+def release_line(engine: Engine, line_id: str) -> None:
+    """Take everything of ``line_id`` out of this engine (its state moved to another group):
+    vehicles, demand, slots, racks, appointments, open breaks, break history and KPI facts,
+    deadlines, and the line itself. Its build-sequence changes stay in the feed (their
+    cursors are this group's) until retention drops them. Deterministic: replay of a
+    "release" record does the same."""
+    seq, sup, ev, book, kpis = engine.seq, engine.supply, engine.evaluator, engine.book, engine.kpis
+    state = seq.lines.get(line_id)
+    if state is None:
+        return
+    code = state.code
+    vehicle, slot, rack, appt = line_rows(engine, code)
+    drop(engine, ~vehicle, ~slot, ~rack, ~appt, collect=False)
+    del seq.lines[line_id]
+    for scopes in (seq.scope_demand, sup.scope_slots, sup.consumed, ev._missing, book.scoped):
+        for scope in [k for k in scopes if k[0] == code]:  # type: ignore[index]
+            del scopes[scope]
+    book.open = {k: b for k, b in book.open.items() if b.line_id != line_id}
+    book.open_counts = {k: n for k, n in book.open_counts.items() if k[0] != line_id}
+    book.resolved = [b for b in book.resolved if b.line_id != line_id]
+    book.history = book.history.subset(book.history.col("line") != book.line_ids.get(line_id))
+    kpis.deliveries = kpis.deliveries.subset(kpis.deliveries.col("line") != code)
+    kpis.leads = kpis.leads.subset(kpis.leads.col("line") != code)
+    # deadlines: ("silent", line) and (kind, line, supplier, group) keys of the line
+    ev._due = {k: w for k, w in ev._due.items() if k[1] != code}  # type: ignore[index]
+    ev._heap = [x for x in ev._heap if x[2] in ev._due]
+    heapq.heapify(ev._heap)
+
+
+def drop(engine: Engine, keep_v: B, keep_s: B, keep_r: B, keep_a: B, collect: bool) -> Dropped:
+    """Keep only the rows masked True (vehicles, slots, racks, appointments), renumbering
+    everything that points at them; what went (views and facts if ``collect``)."""
     seq, sup, dock, ev = engine.seq, engine.supply, engine.dock, engine.evaluator
     dropped = Dropped([], [], [], {})
     if collect:

@@ -24,7 +24,7 @@ import numpy as np
 from jis import __version__, sysmem
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches, open_order, resolved_order
 from jis.columns import Interner
-from jis.engine import bulk, codec, compact, inventory
+from jis.engine import bulk, codec, compact, inventory, move
 from jis.engine.dock import DockState
 from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
@@ -144,7 +144,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/12 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/13 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
     SNAPSHOT_STATE = (
         "seq",
@@ -258,6 +258,8 @@ class Engine:
             "group": lambda r: self._replay_group(r.at),
             "eval": lambda r: self._replay_eval(r.at),
             "leader": self._replay_leader,
+            "release": self._replay_release,
+            "import": self._replay_import,
         }
         n = 0
         self._replaying = True
@@ -284,6 +286,13 @@ class Engine:
             return self.apply_records(records)
         finally:
             self._grouping = True
+
+    def _replay_release(self, r: LogRecord) -> None:
+        line_id, group = codec.loads(r.body)
+        self._release(line_id, group)
+
+    def _replay_import(self, r: LogRecord) -> None:
+        self._import(*move.decode_import(r.body))
 
     def _replay_leader(self, r: LogRecord) -> None:
         """A takeover's mark (see jis.ha): the new leader's first record, nothing to apply."""
@@ -468,6 +477,49 @@ class Engine:
                     if len(next(iter(cols.values()))):
                         self.store.archive_facts(kind, fact_span(kind, cols), encode_facts(kind, cols))
         self.retained_to = cutoff
+
+    # -- moving a line between groups (jis.engine.move) ---------------------------------
+
+    def release_line(self, line_id: str, group: str, at: int) -> None:
+        """Take the line's state out of this engine, as it moves to ``group``: journaled
+        "release", after which its inputs are refused as UNAVAILABLE (sent to ``group``).
+        What this group's current commit group touched so far is evaluated first."""
+        if line_id not in self.seq.lines and line_id not in self.seq.moved_out:
+            self.require_known(line_id)
+        self._flush()
+        self._journal("release", at, codec.dumps([line_id, group]), inputs=0)
+        self._release(line_id, group)
+
+    def _release(self, line_id: str, group: str) -> None:
+        state = self.seq.lines.get(line_id)
+        if state is not None:
+            self._pending = {s for s in self._pending if s[0] != state.code}
+        compact.release_line(self, line_id)
+        self.seq.moved_out[line_id] = group
+
+    def import_line(self, line_id: str, source: str, records: list[LogRecord], at: int) -> None:
+        """Take in the state of a line another group released: its records (see
+        :func:`jis.engine.move.line_records`), journaled as one "import" record and applied
+        at their own engine times, then this engine's clock brought back to now."""
+        if line_id in self.seq.lines:
+            raise FailedPrecondition("line_id", f"line {line_id!r} is already configured in this group")
+        self._flush()
+        self._journal("import", at, move.encode_import(line_id, source, records), inputs=0)
+        self._import(line_id, source, records)
+
+    def _import(self, line_id: str, source: str, records: list[LogRecord]) -> None:
+        self.seq.moved_out.pop(line_id, None)
+        now, grouping, replaying = self.last_at, self._grouping, self._replaying
+        # The records' evaluation points are at their own times: an "eval" mark evaluates at
+        # the engine's last time, which runs on the records' timeline meanwhile.
+        self.last_at, self._grouping = 0, False
+        try:
+            self.apply_records(records)
+        finally:
+            self._replaying = replaying
+            self._grouping = grouping
+            self.last_at = max(now, self.last_at)
+        self.advance(self.last_at)  # the line's deadlines since its last record, each at its moment
 
     def _archived(self, kind: str, ident: str) -> bytes | None:
         """The archived view of ``ident`` (kind "vehicle", "rack", "appointment"), if any."""
@@ -941,6 +993,7 @@ class Engine:
         filter), the same way for every read. A supplier or group filter is not refused: a
         supplier may hold credentials before it has any data, and its reads are then empty."""
         if line_id and line_id not in self.seq.lines:
+            self.seq.require_here(line_id)
             raise NotFound("line_id", f"line {line_id!r} is not configured")
         if door and self.dock.doors.get(door) < 0:
             raise NotFound("door", f"no appointment was ever booked at door {door!r}")

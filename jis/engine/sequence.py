@@ -41,7 +41,7 @@ from jis.engine.model import (
     VehicleView,
 )
 from jis.engine.packed import broadcast_digest
-from jis.errors import FailedPrecondition, InvalidArgument, NotFound
+from jis.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from jis.kernels.sequence import sequence_window
 
 MAX_PARTS = 256
@@ -206,6 +206,9 @@ class SequenceState:
         """(line, supplier, group) -> demand rows ever listed for it (stale ones are filtered
         by the kernels and dropped when they outnumber the live ones)."""
         self.expected_cache = ExpectedCache()
+        self.moved_out: dict[str, str] = {}
+        """line_id -> the group a line was moved to (its state left this engine): an input
+        for it still on its way is refused as UNAVAILABLE, retryable where it lives now."""
 
     # -- lines -------------------------------------------------------------------------
 
@@ -215,6 +218,7 @@ class SequenceState:
         require_duration("heartbeat", cfg.heartbeat_ns, MAX_DURATION_NS)
         if cfg.epoch_ns is not None:
             require_time("epoch", cfg.epoch_ns)
+        self.require_here(cfg.line_id)
         line = self.lines.get(cfg.line_id)
         if line is None:
             code = self.line_ids.intern(cfg.line_id)
@@ -223,15 +227,23 @@ class SequenceState:
             line.config = cfg
         return self.line_view(cfg.line_id)
 
+    def require_here(self, line_id: str) -> None:
+        """UNAVAILABLE for a line whose state moved to another group."""
+        group = self.moved_out.get(line_id)
+        if group is not None:
+            raise Unavailable("line_id", f"line {line_id!r} moved to group {group!r}; send it there")
+
     def line(self, line_id: str) -> LineState:
         line = self.lines.get(line_id)
         if line is None:
+            self.require_here(line_id)
             raise FailedPrecondition("line_id", f"line {line_id!r} is not configured")
         return line
 
     def line_view(self, line_id: str) -> LineView:
         line = self.lines.get(line_id)
         if line is None:
+            self.require_here(line_id)
             raise NotFound("line_id", f"line {line_id!r} is not configured")
         return LineView(
             config=line.config,
@@ -303,6 +315,7 @@ class SequenceState:
         and whether there are more."""
         line = self.lines.get(line_id)
         if line is None:
+            self.require_here(line_id)
             raise NotFound("line_id", f"line {line_id!r} is not configured")
         v = self.vehicles
         rows = sequence_window(v.col("line"), v.col("state"), v.col("seq_no"), line.code, lo, hi, limit + 1)

@@ -1,0 +1,173 @@
+"""Moving a line between engine groups: the line's own records out of a group's log.
+
+A line's state is what replay of its inputs makes: its configuration, its broadcasts (the
+line's rows of batches and columns records too, with the batch's cause), the builds and
+rack dispatches for it, its racks' moves and ETA updates, the appointments that carry its
+racks, and the clock steps (test mode) and evaluation-group marks around them, each at the
+engine time it was applied. The receiving group journals them as one "import" record and
+applies them at their own times (see Engine.import_line): every time-driven deadline of
+its own lines is later than anything in the record, so replaying an earlier moment
+touches only the moved line.
+
+Left out: supplier configuration (plant-wide: the receiving group must already hold the
+same, see :func:`supplier_mismatch`), retention steps (the receiving group's own retention
+archives the line's history at its next step), DESADV numbering, takeover marks.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+from jis.engine import codec
+from jis.engine.model import SupplierConfig
+from jis.engine.packed import PackedBroadcasts
+from jis.store.base import LogRecord
+
+KEEP_ALWAYS = ("clock", "group", "eval")
+"""Kinds kept whatever they name (time and evaluation grouping)."""
+
+
+def line_records(records: Iterable[LogRecord], line_id: str) -> list[LogRecord]:
+    """The records of ``line_id`` among ``records`` (a group's log in order), each trimmed
+    to that line: its history up to the end of that log (the last "release" of it, when it
+    left). An "import" of the line replaces what came before with the records it carried
+    (the line's whole history when it came in). Clock steps count only while the line is
+    in the group; evaluation marks with nothing of the line between them are dropped."""
+    racks: set[str] = set()
+    appointments: set[str] = set()
+    out: list[LogRecord] = []
+    here = False
+    for r in records:
+        if r.kind == "release":
+            if codec.loads(r.body)[0] == line_id:
+                here = False
+            continue
+        if r.kind == "import":
+            moved, _, theirs = decode_import(r.body)
+            if moved == line_id:
+                out, racks, appointments, here = [], set(), set(), True
+                for x in theirs:
+                    _trim(x, line_id, racks, appointments)  # their racks and appointments
+                    out.append(x)
+            continue
+        if r.kind == "clock" and not here:
+            continue
+        kept = _trim(r, line_id, racks, appointments)
+        if kept is None:
+            continue
+        here |= kept.kind == "line"
+        if kept.kind == "eval" and out and out[-1].kind == "group":
+            out.pop()  # an evaluation group with nothing of the line in it
+            continue
+        out.append(kept)
+    return out
+
+
+def _trim(r: LogRecord, line_id: str, racks: set[str], appointments: set[str]) -> LogRecord | None:
+    kind = r.kind
+    if kind in KEEP_ALWAYS:
+        return r
+    if kind == "line":
+        return r if codec.decode_line(r.body).line_id == line_id else None
+    if kind == "broadcast":
+        return r if codec.decode_broadcast(r.body).line_id == line_id else None
+    if kind in ("batch", "batch-from", "columns"):
+        return _trim_batch(r, line_id)
+    if kind == "build":
+        return r if codec.decode_build(r.body).line_id == line_id else None
+    if kind == "dispatch":
+        d = codec.decode_dispatch(r.body)
+        if d.line_id != line_id:
+            return None
+        racks.add(d.rack_id)
+        return r
+    if kind in ("move", "eta"):
+        return r if codec.loads(r.body)[0] in racks else None
+    if kind in ("appointment", "appointment_change"):
+        spec = codec.decode_appointment(r.body)
+        if spec.appointment_id in appointments or racks.intersection(spec.rack_ids):
+            appointments.add(spec.appointment_id)
+            return r
+        return None
+    if kind == "appointment_cancel":
+        return r if codec.loads(r.body) in appointments else None
+    if kind == "yard":
+        return r if codec.loads(r.body)[0] in appointments else None
+    return None  # supplier, retain, desadv, leader, release, import: not the line's
+
+
+def _trim_batch(r: LogRecord, line_id: str) -> LogRecord | None:
+    """A batch's messages of ``line_id``, as a "batch-from" record with the whole batch's
+    cause (what its breaks are detected from); the record itself when all are the line's."""
+    if r.kind == "columns":
+        p = PackedBroadcasts.decode(r.body)
+        messages = [p.message(i) for i in range(len(p))]
+        times = [b.event_time for b in messages if b.event_time is not None]
+        cause = min(times, default=r.at)
+        bodies = [codec.encode_broadcast(b) for b in messages]
+    else:
+        bodies = r.body.split(b"\n")
+        if r.kind == "batch-from":
+            cause_s, *bodies = bodies
+            cause = int(cause_s)
+        else:
+            times = [t for t in (codec.decode_broadcast(x).event_time for x in bodies) if t is not None]
+            cause = min(times, default=r.at)
+    mine = [x for x in bodies if codec.decode_broadcast(x).line_id == line_id]
+    if not mine:
+        return None
+    if len(mine) == len(bodies):
+        return r
+    return LogRecord(r.seq, "batch-from", r.at, b"\n".join([b"%d" % cause, *mine]))
+
+
+_HEAD = struct.Struct("<QqBI")
+
+
+def encode_records(records: list[LogRecord]) -> bytes:
+    """The body of an "import" record: per record its log position, engine time, kind and
+    body (u64, i64, u8 + kind, u32 + body), in order."""
+    out: list[bytes] = []
+    for r in records:
+        kind = r.kind.encode()
+        out += [_HEAD.pack(r.seq, r.at, len(kind), len(r.body)), kind, r.body]
+    return b"".join(out)
+
+
+def decode_records(data: bytes) -> list[LogRecord]:
+    out: list[LogRecord] = []
+    pos, view = 0, memoryview(data)
+    while pos < len(data):
+        seq, at, k, n = _HEAD.unpack_from(data, pos)
+        pos += _HEAD.size
+        kind = bytes(view[pos : pos + k]).decode()
+        body = bytes(view[pos + k : pos + k + n])
+        if len(body) != n:
+            raise ValueError("import record: truncated")
+        out.append(LogRecord(seq, kind, at, body))
+        pos += k + n
+    return out
+
+
+def encode_import(line_id: str, source: str, records: list[LogRecord]) -> bytes:
+    """The body of an "import" record: the line and the group it comes from, then the records."""
+    head = codec.dumps([line_id, source])
+    return b"".join([struct.pack("<I", len(head)), head, encode_records(records)])
+
+
+def decode_import(data: bytes) -> tuple[str, str, list[LogRecord]]:
+    (n,) = struct.unpack_from("<I", data)
+    line_id, source = codec.loads(data[4 : 4 + n])
+    return line_id, source, decode_records(data[4 + n :])
+
+
+def supplier_mismatch(
+    mine: dict[str, SupplierConfig], theirs: dict[str, SupplierConfig], suppliers: Iterable[str]
+) -> str | None:
+    """The first of ``suppliers`` whose configuration differs between two groups (one may
+    not have configured it: the default), or None."""
+    for s in sorted(set(suppliers)):
+        if mine.get(s) != theirs.get(s):
+            return s
+    return None
