@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import re
 import threading
@@ -27,11 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jis.errors import FailedPrecondition, InvalidArgument
+from jis.engine.move import LineHistory
+from jis.errors import DomainError, FailedPrecondition, InvalidArgument, Unavailable
 
 if TYPE_CHECKING:  # nats-py is the optional extra of the replicated store: imported when used
     from nats.js.kv import KeyValue
 
+    from jis.engine.runner import EngineRunner
     from jis.store.jetstream import JetStreamStore
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,10 @@ class Directory:
         )
         self.lines: dict[str, str] = {}
         """line_id -> owning group, as the watcher last saw it (read from any thread)."""
+        self.moving: dict[str, tuple[str, str]] = {}
+        """line_id -> (from group, to group) of the moves under way (see :class:`LineMover`)."""
+        self.changed = threading.Event()
+        """Set whenever an assignment changes (the mover waits on it)."""
         self._members: dict[str, tuple[str, float]] = {}
         """member key -> (address, when it was last renewed, Unix s), as its watcher saw it."""
         self._ready = threading.Event()
@@ -147,10 +154,16 @@ class Directory:
 
     def _line_entry(self, entry: KeyValue.Entry) -> None:
         line_id = _line(entry.key)
+        self.moving.pop(line_id, None)
         if entry.operation in ("DEL", "PURGE") or not entry.value:
             self.lines.pop(line_id, None)
+        elif entry.value.startswith(b"{"):  # a move under way: {"from": A, "to": B}
+            move = json.loads(entry.value)
+            self.lines[line_id] = move["from"]
+            self.moving[line_id] = (move["from"], move["to"])
         else:
             self.lines[line_id] = entry.value.decode()
+        self.changed.set()
 
     def _member_entry(self, entry: KeyValue.Entry) -> None:
         if entry.operation in ("DEL", "PURGE") or not entry.value:
@@ -199,6 +212,11 @@ class Directory:
         """LineElsewhere (FAILED_PRECONDITION, saying where) unless this server's group owns
         every one of these lines."""
         for line_id in line_ids:
+            move = self.moving.get(line_id)
+            if move is not None:
+                raise Unavailable(
+                    "line_id", f"line {line_id!r} is moving from group {move[0]!r} to {move[1]!r}; retry"
+                )
             if line_id and self.lines.get(line_id) != self.group:
                 group = self.lines.get(line_id, "")
                 raise LineElsewhere(line_id, group, self.servers().get(group, []) if group else [])
@@ -210,15 +228,122 @@ class Directory:
 
     def assign(self, line_id: str, group: str) -> Assignment:
         """Assign ``line_id`` to ``group``; FAILED_PRECONDITION if another group owns it (a
-        move would have to carry the line's state, which is not offered yet)."""
+        move carries the line's state: :meth:`move`)."""
         require_group(group)
         current = self.lines.get(line_id)
         if current is not None and current != group:
             raise FailedPrecondition(
                 "group",
-                f"line {line_id!r} belongs to group {current!r}; moving a line between groups "
-                "is not offered yet",
+                f"line {line_id!r} belongs to group {current!r}; move it with its state: "
+                f"jis lines move {line_id} {group}",
             )
         self.store._run(self.kv.put(_key(line_id), group.encode()))
         self.lines[line_id] = group
         return Assignment(line_id, group, tuple(self.servers().get(group, [])))
+
+    def move(self, line_id: str, group: str) -> None:
+        """Start moving an assigned line to ``group`` (see :class:`LineMover`): from now on
+        every server answers UNAVAILABLE for it until the move completes."""
+        import nats.js.errors
+
+        require_group(group)
+        current = self.lines.get(line_id)
+        if current is None:
+            raise FailedPrecondition("line_id", f"line {line_id!r} is assigned to no group: assign it")
+        if line_id in self.moving:
+            src, dst = self.moving[line_id]
+            if dst == group:
+                return
+            raise FailedPrecondition("line_id", f"line {line_id!r} is already moving from {src!r} to {dst!r}")
+        if current == group:
+            return
+        if not self.servers().get(group):
+            raise FailedPrecondition("group", f"group {group!r} has no server up to take line {line_id!r}")
+        value = json.dumps({"from": current, "to": group}).encode()
+        try:
+            entry = self.store._run(self.kv.get(_key(line_id)))
+            if entry.value != current.encode():
+                raise nats.js.errors.KeyWrongLastSequenceError()
+            self.store._run(self.kv.update(_key(line_id), value, last=entry.revision))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise Unavailable("line_id", f"line {line_id!r} changed meanwhile; retry") from None
+
+    def finish_move(self, line_id: str, group: str) -> None:
+        """The line's state is in ``group``: it owns the line from now on."""
+        self.store._run(self.kv.put(_key(line_id), group.encode()))
+
+
+class LineMover:
+    """Carries out the moves of the directory on this server, when it leads its group.
+
+    1. ``DirectoryService.MoveLine`` writes the move into the directory: every server
+       answers UNAVAILABLE for the line from then on (clients retry).
+    2. The leader of the group the line leaves journals a "release" of it: its state leaves
+       that engine (Engine.release_line); an input for it still queued is refused as
+       UNAVAILABLE.
+    3. The leader of the receiving group reads the other group's log, up to that release,
+       and journals the line's records there as one "import" (Engine.import_line): the
+       line's state is now replayed here, at the times it happened.
+    4. It flips the directory: the line is its group's.
+    Each step is idempotent, driven by what the directory and the logs say, so a leader
+    that dies mid-way leaves the step to the next leader of its group."""
+
+    POLL_S = 0.2
+
+    def __init__(self, directory: Directory, runner: EngineRunner, is_leader: Callable[[], bool]) -> None:
+        self.directory, self.runner, self.is_leader = directory, runner, is_leader
+        self._histories: dict[tuple[str, str], LineHistory] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jis-line-mover", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.directory.changed.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from jis.store.jetstream import StoreUnavailable
+
+        d = self.directory
+        while not self._stop.is_set():
+            d.changed.wait(self.POLL_S)
+            d.changed.clear()
+            for line_id, (src, dst) in list(d.moving.items()):
+                if self._stop.is_set() or not self.is_leader():
+                    break
+                try:
+                    if src == d.group:
+                        self._release(line_id, dst)
+                    elif dst == d.group:
+                        self._take(line_id, src, dst)
+                except (StoreUnavailable, DomainError, TimeoutError) as exc:
+                    log.warning("moving line %s from %s to %s: %s; retrying", line_id, src, dst, exc)
+
+    def _release(self, line_id: str, dst: str) -> None:
+        engine = self.runner.engine
+        if engine.seq.moved_out.get(line_id) == dst and line_id not in engine.seq.lines:
+            return  # released already: the receiving group takes it from the log
+        self.runner.submit(lambda at: engine.release_line(line_id, dst, at)).result(timeout=60)
+        log.info("released line %s to group %s", line_id, dst)
+
+    def _take(self, line_id: str, src: str, dst: str) -> None:
+        d, engine = self.directory, self.runner.engine
+        if line_id not in engine.seq.lines:
+            history = self._histories.setdefault((src, line_id), LineHistory(line_id))
+            for r in d.store.stream_records(f"{d.base}_{src}", history.seq):
+                history.add(r)
+            if history.released_to != dst:
+                return  # not released yet
+            records = list(history.records)
+            try:
+                op = self.runner.submit(lambda at: engine.import_line(line_id, src, records, at))
+                op.result(timeout=120)
+            except FailedPrecondition:
+                if line_id not in engine.seq.lines:
+                    raise
+            log.info("imported line %s from group %s (%d records)", line_id, src, len(records))
+            self._histories.pop((src, line_id), None)
+        d.finish_move(line_id, dst)

@@ -201,6 +201,7 @@ async def serve(cfg: ServerConfig) -> None:
     )
     admission = Admission(max_writes=cfg.max_pending, max_reads=cfg.max_pending_reads)
     leadership = None
+    mover = None
     gw = servicers.Gateway(runner, clock, metrics, _authorizer(creds, runner), admission)
 
     def snapshot() -> EngineStats:
@@ -323,6 +324,12 @@ async def serve(cfg: ServerConfig) -> None:
                 advertised = cfg.advertise or f"{cfg.host}:{port}"
                 gw.directory = await asyncio.to_thread(Directory, store, cfg.stream, cfg.group, advertised)
             leadership = Leadership(store, runner, clock, admission, on_role)
+            if gw.directory is not None:
+                from jis.directory import LineMover
+
+                lead = leadership
+                mover = LineMover(gw.directory, runner, lambda: lead.leader)
+                mover.start()
             gw.ready = True
             leadership.start()
         else:
@@ -338,6 +345,8 @@ async def serve(cfg: ServerConfig) -> None:
         gw.ready = False
         await health_servicer.enter_graceful_shutdown()
         await server.stop(cfg.grace_s)
+        if mover is not None:
+            mover.stop()
         if leadership is not None:
             leadership.stop()
         if gw.directory is not None:

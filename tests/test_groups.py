@@ -238,3 +238,99 @@ def test_two_groups_of_two_servers_lose_nothing_when_each_leader_is_killed(tmp_p
                 if p.proc is not None and p.proc.poll() is None:
                     p.stop()
         cluster.stop()
+
+
+def test_a_line_moves_between_groups_under_load_with_its_state(node: NatsServer, tmp_path: Path) -> None:
+    """Two groups, a client per line publishing without pause; L1 moves from GA to GB and
+    back while it runs. Writes during a move are refused UNAVAILABLE and sent again (the
+    same call_no: applied once either way); a client refused with LINE_IN_OTHER_GROUP
+    follows the ErrorInfo. In the end every acknowledged broadcast is in its line's group
+    exactly once, no group holds a line it does not own, and each group's lines and open
+    breaks equal an in-process replay of its own log."""
+    groups = {"GA": ["L1", "L3"], "GB": ["L2"]}
+    procs = {
+        g: ServerProcess(tmp_path / g, "--store", node.url, "--stream", "PM", "--group", g).start()
+        for g in groups
+    }
+    try:
+        admin = connect(procs["GA"].address)
+        for g, lines in groups.items():
+            for line in lines:
+                admin.directory.AssignLine(directory_pb2.AssignLineRequest(line_id=line, group=g), timeout=10)
+                configure_line(connect(procs[g].address), line)
+        acked = {line: 0 for lines in groups.values() for line in lines}
+        refusals: dict[str, int] = {"UNAVAILABLE": 0, "FAILED_PRECONDITION": 0}
+        stop = threading.Event()
+
+        def client(line: str, g: str) -> None:
+            c, k = connect(procs[g].address), 1
+            deadline = time.monotonic() + 90
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    c.broadcast.Publish(pub(bc(line, k, ADD, f"{line}-{k}", k, [part()])), timeout=15)
+                except grpc.RpcError as exc:
+                    refusals[exc.code().name] = refusals.get(exc.code().name, 0) + 1
+                    if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                        c = connect(error_info(exc).metadata["addresses"].split(",")[0])
+                    else:
+                        time.sleep(0.05)
+                    continue  # the same call again
+                acked[line] = k
+                k += 1
+
+        threads = [
+            threading.Thread(target=client, args=(line, g), daemon=True)
+            for g, lines in groups.items()
+            for line in lines
+        ]
+        for t in threads:
+            t.start()
+        took: list[float] = []
+        for dst in ("GB", "GA"):
+            time.sleep(1.0)
+            started = time.monotonic()
+            done = admin.directory.MoveLine(
+                directory_pb2.MoveLineRequest(line_id="L1", group=dst), timeout=60
+            )
+            took.append(time.monotonic() - started)
+            assert (done.line_id, done.group, list(done.addresses)) == ("L1", dst, [procs[dst].address])
+        time.sleep(1.0)
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        print(f"\nmoves took {[round(x, 2) for x in took]} s; refusals {refusals}; acknowledged {acked}")
+        assert refusals["UNAVAILABLE"] > 0 and refusals["FAILED_PRECONDITION"] > 0  # the move was under load
+        for g, lines in groups.items():
+            c = connect(procs[g].address)
+            listed = {x.line_id: x for x in c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines}
+            assert sorted(listed) == lines  # L1 is back in GA; GB holds L2 only
+            for line in lines:
+                assert listed[line].highest_call_no == acked[line] > 5 and listed[line].missing_calls == 0
+                vehicles = c.sequence.ListSequence(
+                    sequence_pb2.ListSequenceRequest(line_id=line, page_size=10_000)
+                )
+                assert [v.vehicle_id for v in vehicles.vehicles] == [
+                    f"{line}-{k}" for k in range(1, acked[line] + 1)
+                ]
+            replay = JetStreamStore(parse_servers(node.url), tmp_path / f"replay-{g}", stream=f"PM_{g}")
+            try:
+                e = Engine(replay)
+                e.recover()
+                assert [convert.line_out(v) for v in e.lines()] == list(
+                    c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines
+                )
+                served = list(all_breaks(c, breaks_pb2.ListBreaksRequest()).breaks)
+                for b in served:
+                    b.ClearField("slack")  # the servers' clock runs on
+                assert [no_slack(convert.break_out(b, e.last_at)) for b in e.open_breaks()] == served
+            finally:
+                replay.close()
+    finally:
+        for p in procs.values():
+            if p.proc is not None and p.proc.poll() is None:
+                p.stop()
+
+
+def no_slack(b: breaks_pb2.SequenceBreak) -> breaks_pb2.SequenceBreak:
+    b.ClearField("slack")
+    return b

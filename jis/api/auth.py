@@ -202,6 +202,7 @@ RULES: dict[str, Rule] = {
     # DirectoryService: where lines live is every client's business; AssignLine is admin's
     "ListAssignments": _rule(Role.OPERATOR, Role.MES, Role.DOCK, Role.SUPPLIER),
     "AssignLine": _rule(),
+    "MoveLine": _rule(),
     "SetClock": _rule(),
     # BreakService
     "ListBreaks": _rule(Role.OPERATOR, Role.MES, Role.DOCK, Role.SUPPLIER, **SUPPLIER_LIST),

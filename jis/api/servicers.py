@@ -24,6 +24,7 @@ from jis.engine.limits import require_id, require_optional_id
 from jis.engine.model import AppointmentState, AppointmentView, Disposition, PublishResult, RackView
 from jis.engine.runner import EngineRunner
 from jis.errors import (
+    DeadlineExceeded,
     DomainError,
     FailedPrecondition,
     InvalidArgument,
@@ -63,6 +64,8 @@ MAX_BATCH = 10_000
 MAX_DESADV_RACKS = 256
 DEFAULT_PAGE = 500
 MAX_PAGE = 10_000
+MOVE_WAIT_S = 120.0
+"""MoveLine answers when the move is done, within the call's deadline and at most this long."""
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -744,6 +747,27 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         require_group(request.group)
         done = await asyncio.to_thread(directory.assign, request.line_id, request.group)
         return self._out(done)
+
+    @unary
+    async def MoveLine(
+        self, request: directory_pb2.MoveLineRequest, context: Ctx
+    ) -> directory_pb2.LineAssignment:
+        require_id("line_id", request.line_id)
+        directory = self._directory()
+        require_group(request.group)
+        await asyncio.to_thread(directory.move, request.line_id, request.group)
+        remaining = context.time_remaining()
+        deadline = time.monotonic() + (
+            MOVE_WAIT_S if remaining is None else min(MOVE_WAIT_S, remaining - 0.2)
+        )
+        while request.line_id in directory.moving or directory.lines.get(request.line_id) != request.group:
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(
+                    "line_id",
+                    f"line {request.line_id!r} is still moving to {request.group!r}; see ListAssignments",
+                )
+            await asyncio.sleep(0.05)
+        return self._out(directory.assignments([request.line_id])[0])
 
     @unary
     async def ListAssignments(

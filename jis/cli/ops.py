@@ -220,6 +220,14 @@ def _assign(ch: grpc.Channel, a: argparse.Namespace) -> str:
     return f"line {done.line_id} -> group {done.group} ({', '.join(done.addresses) or 'no server up'})"
 
 
+def _move(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    req = directory_pb2.MoveLineRequest(line_id=a.line, group=a.group)
+    done = directory_pb2_grpc.DirectoryServiceStub(ch).MoveLine(req, timeout=a.wait)
+    if a.json:
+        return _as_json([done])
+    return f"line {done.line_id} moved -> group {done.group} ({', '.join(done.addresses) or 'no server up'})"
+
+
 def _where(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = directory_pb2.ListAssignmentsRequest(line_ids=a.lines)
     found = list(
@@ -465,14 +473,22 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
         parents=[server],
         help="configured lines and their ingest position; where lines live (groups)",
         description="Configured lines and their ingest position. With lines partitioned over engine "
-        "groups (jis serve --group): `lines assign LINE GROUP` (admin) and `lines where [LINE ...]`.",
+        "groups (jis serve --group): `lines assign LINE GROUP` (admin), `lines move LINE GROUP` "
+        "(admin: with the line's state) and `lines where [LINE ...]`.",
     )
     p.set_defaults(run=lambda a: run_command(_lines, a))
-    lines_sub = p.add_subparsers(dest="lines_action", metavar="{assign,where}")
+    lines_sub = p.add_subparsers(dest="lines_action", metavar="{assign,move,where}")
     q = lines_sub.add_parser("assign", parents=[server], help="assign a line to an engine group (role admin)")
     q.add_argument("line", help="the line")
     q.add_argument("group", help="the engine group (jis serve --group)")
     q.set_defaults(run=lambda a: run_command(_assign, a))
+    q = lines_sub.add_parser(
+        "move", parents=[server], help="move a line with its state to another engine group (role admin)"
+    )
+    q.add_argument("line", help="the line")
+    q.add_argument("group", help="the receiving engine group")
+    q.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the move to complete")
+    q.set_defaults(run=lambda a: run_command(_move, a))
     q = lines_sub.add_parser("where", parents=[server], help="which group owns each line, and its servers")
     q.add_argument("lines", nargs="*", help="these lines (default: every assigned line)")
     q.set_defaults(run=lambda a: run_command(_where, a))

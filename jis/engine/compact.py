@@ -189,8 +189,15 @@ def release_line(engine: Engine, line_id: str) -> None:
     vehicle, slot, rack, appt = line_rows(engine, code)
     drop(engine, ~vehicle, ~slot, ~rack, ~appt, collect=False)
     del seq.lines[line_id]
-    for scopes in (seq.scope_demand, sup.scope_slots, sup.consumed, ev._missing, book.scoped):
-        for scope in [k for k in scopes if k[0] == code]:  # type: ignore[index]
+    by_scope: tuple[dict[Any, Any], ...] = (
+        seq.scope_demand,
+        sup.scope_slots,
+        sup.consumed,
+        ev._missing,
+        book.scoped,
+    )
+    for scopes in by_scope:
+        for scope in [k for k in scopes if k[0] == code]:
             del scopes[scope]
     book.open = {k: b for k, b in book.open.items() if b.line_id != line_id}
     book.open_counts = {k: n for k, n in book.open_counts.items() if k[0] != line_id}

@@ -483,9 +483,8 @@ class Engine:
     def release_line(self, line_id: str, group: str, at: int) -> None:
         """Take the line's state out of this engine, as it moves to ``group``: journaled
         "release", after which its inputs are refused as UNAVAILABLE (sent to ``group``).
-        What this group's current commit group touched so far is evaluated first."""
-        if line_id not in self.seq.lines and line_id not in self.seq.moved_out:
-            self.require_known(line_id)
+        What this group's current commit group touched so far is evaluated first. A line
+        assigned but never configured here is released all the same (nothing moves)."""
         self._flush()
         self._journal("release", at, codec.dumps([line_id, group]), inputs=0)
         self._release(line_id, group)

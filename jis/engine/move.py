@@ -28,40 +28,61 @@ KEEP_ALWAYS = ("clock", "group", "eval")
 """Kinds kept whatever they name (time and evaluation grouping)."""
 
 
+class LineHistory:
+    """The records of one line in a group's log, taken in as the log is read (see
+    :func:`line_records`); ``seq``: the last log position read."""
+
+    def __init__(self, line_id: str) -> None:
+        self.line_id = line_id
+        self.records: list[LogRecord] = []
+        self.released_to: str | None = None
+        """The group the line was released to, if that is the last thing that happened to it."""
+        self.seq = 0
+        self._racks: set[str] = set()
+        self._appointments: set[str] = set()
+        self._here = False
+
+    def add(self, r: LogRecord) -> None:
+        self.seq = max(self.seq, r.seq)
+        line_id = self.line_id
+        if r.kind == "release":
+            moved, group = codec.loads(r.body)
+            if moved == line_id:
+                self._here, self.released_to = False, group
+            return
+        if r.kind == "import":
+            moved, _, theirs = decode_import(r.body)
+            if moved == line_id:
+                self.records, self._racks, self._appointments = [], set(), set()
+                self._here, self.released_to = True, None
+                for x in theirs:
+                    _trim(x, line_id, self._racks, self._appointments)  # their racks and appointments
+                    self.records.append(x)
+            return
+        if r.kind == "clock" and not self._here:
+            return
+        kept = _trim(r, line_id, self._racks, self._appointments)
+        if kept is None:
+            return
+        if kept.kind == "line":
+            self._here, self.released_to = True, None
+        out = self.records
+        if kept.kind == "eval" and out and out[-1].kind == "group":
+            out.pop()  # an evaluation group with nothing of the line in it
+            return
+        out.append(kept)
+
+
 def line_records(records: Iterable[LogRecord], line_id: str) -> list[LogRecord]:
     """The records of ``line_id`` among ``records`` (a group's log in order), each trimmed
     to that line: its history up to the end of that log (the last "release" of it, when it
     left). An "import" of the line replaces what came before with the records it carried
     (the line's whole history when it came in). Clock steps count only while the line is
     in the group; evaluation marks with nothing of the line between them are dropped."""
-    racks: set[str] = set()
-    appointments: set[str] = set()
-    out: list[LogRecord] = []
-    here = False
+    history = LineHistory(line_id)
     for r in records:
-        if r.kind == "release":
-            if codec.loads(r.body)[0] == line_id:
-                here = False
-            continue
-        if r.kind == "import":
-            moved, _, theirs = decode_import(r.body)
-            if moved == line_id:
-                out, racks, appointments, here = [], set(), set(), True
-                for x in theirs:
-                    _trim(x, line_id, racks, appointments)  # their racks and appointments
-                    out.append(x)
-            continue
-        if r.kind == "clock" and not here:
-            continue
-        kept = _trim(r, line_id, racks, appointments)
-        if kept is None:
-            continue
-        here |= kept.kind == "line"
-        if kept.kind == "eval" and out and out[-1].kind == "group":
-            out.pop()  # an evaluation group with nothing of the line in it
-            continue
-        out.append(kept)
-    return out
+        history.add(r)
+    return history.records
 
 
 def _trim(r: LogRecord, line_id: str, racks: set[str], appointments: set[str]) -> LogRecord | None:

@@ -465,11 +465,23 @@ class JetStreamStore:
                 yield LogRecord(seq, kind, at, body)
         self._last = max(self._last, end)
 
-    def commits(self, after: int, end: int, subject: str = "*") -> Iterator[tuple[int, Commit]]:
-        """The commits at positions (after, end], in order, archive rows indexed on the way."""
+    def stream_records(self, stream: str, after: int = 0) -> Iterator[LogRecord]:
+        """The committed records of another stream on this cluster (the log of the group a
+        line moves from) after position ``after``, up to its end now."""
+        end = int(self._run(self.js.stream_info(stream)).state.last_seq)
+        for seq, c in self.commits(after, end, stream=stream):
+            for kind, at, body in c.records:
+                yield LogRecord(seq, kind, at, body)
+
+    def commits(
+        self, after: int, end: int, subject: str = "*", stream: str | None = None
+    ) -> Iterator[tuple[int, Commit]]:
+        """The commits at positions (after, end], in order, archive rows indexed on the way
+        (of this store's stream; ``stream``: another's, nothing indexed)."""
         if end <= after:
             return
-        sub = self._run(self._subscribe(after + 1, subject))
+        own = stream is None or stream == self.stream
+        sub = self._run(self._subscribe(after + 1, subject, None if own else stream))
         pieces: list[bytes] = []  # of an atomic batch, until its commit message
         try:
             while True:
@@ -487,7 +499,7 @@ class JetStreamStore:
                     else:
                         data = msg.data
                     c = decode_commit(data)
-                    if c.has_archive():
+                    if own and c.has_archive():
                         self._index(seq, c)
                     yield seq, c
                     if seq == end:
@@ -495,10 +507,10 @@ class JetStreamStore:
         finally:
             self._run(sub.unsubscribe())
 
-    async def _subscribe(self, start: int, subject: str) -> Any:
+    async def _subscribe(self, start: int, subject: str, stream: str | None = None) -> Any:
         return await self.js.subscribe(
-            f"{self.prefix}.{subject}",
-            stream=self.stream,
+            f"jis.{stream}.log.{subject}" if stream else f"{self.prefix}.{subject}",
+            stream=stream or self.stream,
             ordered_consumer=True,
             config=api.ConsumerConfig(
                 deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jis/v1/directory.proto\x12\x06jis.v1\"3\n\x11\x41ssignLineRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\"C\n\x0eLineAssignment\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x11\n\taddresses\x18\x03 \x03(\t\"*\n\x16ListAssignmentsRequest\x12\x10\n\x08line_ids\x18\x01 \x03(\t\"U\n\x17ListAssignmentsResponse\x12+\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x16.jis.v1.LineAssignment\x12\r\n\x05group\x18\x02 \x01(\t2\xa7\x01\n\x10\x44irectoryService\x12?\n\nAssignLine\x12\x19.jis.v1.AssignLineRequest\x1a\x16.jis.v1.LineAssignment\x12R\n\x0fListAssignments\x12\x1e.jis.v1.ListAssignmentsRequest\x1a\x1f.jis.v1.ListAssignmentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16jis/v1/directory.proto\x12\x06jis.v1\"3\n\x11\x41ssignLineRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\"1\n\x0fMoveLineRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\"C\n\x0eLineAssignment\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x11\n\taddresses\x18\x03 \x03(\t\"*\n\x16ListAssignmentsRequest\x12\x10\n\x08line_ids\x18\x01 \x03(\t\"U\n\x17ListAssignmentsResponse\x12+\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x16.jis.v1.LineAssignment\x12\r\n\x05group\x18\x02 \x01(\t2\xe4\x01\n\x10\x44irectoryService\x12?\n\nAssignLine\x12\x19.jis.v1.AssignLineRequest\x1a\x16.jis.v1.LineAssignment\x12;\n\x08MoveLine\x12\x17.jis.v1.MoveLineRequest\x1a\x16.jis.v1.LineAssignment\x12R\n\x0fListAssignments\x12\x1e.jis.v1.ListAssignmentsRequest\x1a\x1f.jis.v1.ListAssignmentsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,12 +33,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ASSIGNLINEREQUEST']._serialized_start=34
   _globals['_ASSIGNLINEREQUEST']._serialized_end=85
-  _globals['_LINEASSIGNMENT']._serialized_start=87
-  _globals['_LINEASSIGNMENT']._serialized_end=154
-  _globals['_LISTASSIGNMENTSREQUEST']._serialized_start=156
-  _globals['_LISTASSIGNMENTSREQUEST']._serialized_end=198
-  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_start=200
-  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_end=285
-  _globals['_DIRECTORYSERVICE']._serialized_start=288
-  _globals['_DIRECTORYSERVICE']._serialized_end=455
+  _globals['_MOVELINEREQUEST']._serialized_start=87
+  _globals['_MOVELINEREQUEST']._serialized_end=136
+  _globals['_LINEASSIGNMENT']._serialized_start=138
+  _globals['_LINEASSIGNMENT']._serialized_end=205
+  _globals['_LISTASSIGNMENTSREQUEST']._serialized_start=207
+  _globals['_LISTASSIGNMENTSREQUEST']._serialized_end=249
+  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_start=251
+  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_end=336
+  _globals['_DIRECTORYSERVICE']._serialized_start=339
+  _globals['_DIRECTORYSERVICE']._serialized_end=567
 # @@protoc_insertion_point(module_scope)

@@ -14,6 +14,14 @@ class AssignLineRequest(_message.Message):
     group: str
     def __init__(self, line_id: _Optional[str] = ..., group: _Optional[str] = ...) -> None: ...
 
+class MoveLineRequest(_message.Message):
+    __slots__ = ("line_id", "group")
+    LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    line_id: str
+    group: str
+    def __init__(self, line_id: _Optional[str] = ..., group: _Optional[str] = ...) -> None: ...
+
 class LineAssignment(_message.Message):
     __slots__ = ("line_id", "group", "addresses")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -47,6 +47,11 @@ class DirectoryServiceStub:
                 request_serializer=jis_dot_v1_dot_directory__pb2.AssignLineRequest.SerializeToString,
                 response_deserializer=jis_dot_v1_dot_directory__pb2.LineAssignment.FromString,
                 _registered_method=True)
+        self.MoveLine = channel.unary_unary(
+                '/jis.v1.DirectoryService/MoveLine',
+                request_serializer=jis_dot_v1_dot_directory__pb2.MoveLineRequest.SerializeToString,
+                response_deserializer=jis_dot_v1_dot_directory__pb2.LineAssignment.FromString,
+                _registered_method=True)
         self.ListAssignments = channel.unary_unary(
                 '/jis.v1.DirectoryService/ListAssignments',
                 request_serializer=jis_dot_v1_dot_directory__pb2.ListAssignmentsRequest.SerializeToString,
@@ -67,8 +72,25 @@ class DirectoryServiceServicer:
 
     def AssignLine(self, request, context):
         """Assign a line to a group (role admin). A line is assigned before it is configured.
-        Assigning it to the group that owns it changes nothing. Moving a line that another
-        group has configured is FAILED_PRECONDITION (moving a line's state is not offered yet).
+        Assigning it to the group that owns it changes nothing; assigning a line another group
+        owns is FAILED_PRECONDITION (move it: MoveLine).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MoveLine(self, request, context):
+        """Move an assigned line, with its state, to another group (role admin). From the call on,
+        every server answers UNAVAILABLE for the line (retryable) until the move is done: the
+        owning group's leader journals the line's release (its state leaves that group), the
+        receiving group's leader journals the line's records from the other group's log as one
+        import (replayed at their own times), and the directory names the new owner. Nothing
+        acknowledged is lost or applied twice. Answers when the move is done (within the call's
+        deadline; if that runs out first, DEADLINE_EXCEEDED and the move goes on: see
+        ListAssignments). Moving to the owning group changes nothing. FAILED_PRECONDITION if the
+        line is assigned to no group, is moving elsewhere already, or the receiving group has no
+        server up. Break ids and build-sequence cursors are each group's own: after a move,
+        suppliers re-read the build sequence (a resume with an older cursor is refused).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -87,6 +109,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
             'AssignLine': grpc.unary_unary_rpc_method_handler(
                     servicer.AssignLine,
                     request_deserializer=jis_dot_v1_dot_directory__pb2.AssignLineRequest.FromString,
+                    response_serializer=jis_dot_v1_dot_directory__pb2.LineAssignment.SerializeToString,
+            ),
+            'MoveLine': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveLine,
+                    request_deserializer=jis_dot_v1_dot_directory__pb2.MoveLineRequest.FromString,
                     response_serializer=jis_dot_v1_dot_directory__pb2.LineAssignment.SerializeToString,
             ),
             'ListAssignments': grpc.unary_unary_rpc_method_handler(
@@ -129,6 +156,33 @@ class DirectoryService:
             target,
             '/jis.v1.DirectoryService/AssignLine',
             jis_dot_v1_dot_directory__pb2.AssignLineRequest.SerializeToString,
+            jis_dot_v1_dot_directory__pb2.LineAssignment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveLine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jis.v1.DirectoryService/MoveLine',
+            jis_dot_v1_dot_directory__pb2.MoveLineRequest.SerializeToString,
             jis_dot_v1_dot_directory__pb2.LineAssignment.FromString,
             options,
             channel_credentials,
