@@ -12,6 +12,8 @@ and refuses a call naming a line that another group owns with FAILED_PRECONDITIO
 google.rpc.ErrorInfo detail (reason LINE_IN_OTHER_GROUP) that names the group and its
 servers, so a client follows it without parsing text. A line no group owns is refused the
 same way, without a group. Calls without a line (all lines) answer for this group's lines.
+A line being moved to another group (:class:`LineMover`) is refused UNAVAILABLE by every
+server until the move is done.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ class Directory:
         """line_id -> owning group, as the watcher last saw it (read from any thread)."""
         self.moving: dict[str, tuple[str, str]] = {}
         """line_id -> (from group, to group) of the moves under way (see :class:`LineMover`)."""
+        self.refused: dict[str, str] = {}
+        """line_id -> why its owner called off a move (this server's own, for MoveLine)."""
         self.changed = threading.Event()
         """Set whenever an assignment changes (the mover waits on it)."""
         self._members: dict[str, tuple[str, float]] = {}
@@ -267,6 +271,7 @@ class Directory:
             self.store._run(self.kv.update(_key(line_id), value, last=entry.revision))
         except nats.js.errors.KeyWrongLastSequenceError:
             raise Unavailable("line_id", f"line {line_id!r} changed meanwhile; retry") from None
+        self.moving[line_id] = (current, group)  # before the watcher says so: MoveLine waits on it
 
     def finish_move(self, line_id: str, group: str) -> None:
         """The line's state is in ``group``: it owns the line from now on."""
@@ -326,7 +331,13 @@ class LineMover:
         engine = self.runner.engine
         if engine.seq.moved_out.get(line_id) == dst and line_id not in engine.seq.lines:
             return  # released already: the receiving group takes it from the log
-        self.runner.submit(lambda at: engine.release_line(line_id, dst, at)).result(timeout=60)
+        try:
+            self.runner.submit(lambda at: engine.release_line(line_id, dst, at)).result(timeout=60)
+        except FailedPrecondition as exc:  # it cannot move: the move is called off, the line stays
+            log.error("line %s cannot move to group %s: %s; the move is called off", line_id, dst, exc)
+            self.directory.refused[line_id] = str(exc)
+            self.directory.finish_move(line_id, self.directory.group)
+            return
         log.info("released line %s to group %s", line_id, dst)
 
     def _take(self, line_id: str, src: str, dst: str) -> None:

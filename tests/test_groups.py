@@ -103,7 +103,7 @@ def test_lines_live_in_the_group_the_directory_names(node: NatsServer, tmp_path:
         assert [x.line_id for x in c1.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines] == [
             "L1"
         ]
-        # a line another group owns does not move (its state would have to go with it)
+        # AssignLine does not take a line from another group: MoveLine carries its state
         with pytest.raises(grpc.RpcError) as err:
             c1.directory.AssignLine(directory_pb2.AssignLineRequest(line_id="L2", group="G1"), timeout=10)
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -127,7 +127,7 @@ def test_lines_live_in_the_group_the_directory_names(node: NatsServer, tmp_path:
         moved = subprocess.run(
             [*jis, "assign", "L5", "G1", "--server", g1.address], capture_output=True, text=True
         )
-        assert moved.returncode != 0 and "moving a line" in moved.stderr
+        assert moved.returncode != 0 and "jis lines move L5 G1" in moved.stderr
     finally:
         g1.stop()
         g2.stop()

@@ -757,14 +757,16 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         require_group(request.group)
         await asyncio.to_thread(directory.move, request.line_id, request.group)
         remaining = context.time_remaining()
-        deadline = time.monotonic() + (
-            MOVE_WAIT_S if remaining is None else min(MOVE_WAIT_S, remaining - 0.2)
-        )
-        while request.line_id in directory.moving or directory.lines.get(request.line_id) != request.group:
+        wait = MOVE_WAIT_S if remaining is None else min(MOVE_WAIT_S, remaining - 0.2)
+        deadline = time.monotonic() + wait
+        line_id, group = request.line_id, request.group
+        while line_id in directory.moving or directory.lines.get(line_id) != group:
+            if line_id not in directory.moving:
+                why = directory.refused.pop(line_id, "see the log of the group that owns it")
+                raise FailedPrecondition("line_id", f"the move of line {line_id!r} was called off: {why}")
             if time.monotonic() > deadline:
                 raise DeadlineExceeded(
-                    "line_id",
-                    f"line {request.line_id!r} is still moving to {request.group!r}; see ListAssignments",
+                    "line_id", f"line {line_id!r} is still moving to {group!r}; see ListAssignments"
                 )
             await asyncio.sleep(0.05)
         return self._out(directory.assignments([request.line_id])[0])

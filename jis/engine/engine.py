@@ -484,7 +484,17 @@ class Engine:
         """Take the line's state out of this engine, as it moves to ``group``: journaled
         "release", after which its inputs are refused as UNAVAILABLE (sent to ``group``).
         What this group's current commit group touched so far is evaluated first. A line
-        assigned but never configured here is released all the same (nothing moves)."""
+        assigned but never configured here is released all the same (nothing moves).
+        FAILED_PRECONDITION, changing nothing, if an appointment carries racks of this line
+        and of another (a truck cannot be in two groups)."""
+        state = self.seq.lines.get(line_id)
+        shared = [] if state is None else compact.shared_appointments(self, state.code)
+        if shared:
+            raise FailedPrecondition(
+                "line_id",
+                f"line {line_id!r} shares appointments with other lines ({', '.join(shared[:5])}): "
+                "it cannot move on its own",
+            )
         self._flush()
         self._journal("release", at, codec.dumps([line_id, group]), inputs=0)
         self._release(line_id, group)
