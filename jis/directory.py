@@ -28,9 +28,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from jis.engine.move import LineHistory
+from jis.engine.move import LineHistory, conflicts
 from jis.errors import DomainError, FailedPrecondition, InvalidArgument, Unavailable
 
 if TYPE_CHECKING:  # nats-py is the optional extra of the replicated store: imported when used
@@ -100,8 +100,8 @@ class Directory:
         )
         self.lines: dict[str, str] = {}
         """line_id -> owning group, as the watcher last saw it (read from any thread)."""
-        self.moving: dict[str, tuple[str, str]] = {}
-        """line_id -> (from group, to group) of the moves under way (see :class:`LineMover`)."""
+        self.moving: dict[str, Move] = {}
+        """line_id -> the move under way (see :class:`LineMover`)."""
         self.refused: dict[str, str] = {}
         """line_id -> why its owner called off a move (this server's own, for MoveLine)."""
         self.changed = threading.Event()
@@ -161,10 +161,10 @@ class Directory:
         self.moving.pop(line_id, None)
         if entry.operation in ("DEL", "PURGE") or not entry.value:
             self.lines.pop(line_id, None)
-        elif entry.value.startswith(b"{"):  # a move under way: {"from": A, "to": B}
-            move = json.loads(entry.value)
-            self.lines[line_id] = move["from"]
-            self.moving[line_id] = (move["from"], move["to"])
+        elif entry.value.startswith(b"{"):  # a move under way
+            move = Move.decode(entry.value)
+            self.lines[line_id] = move.src
+            self.moving[line_id] = move
         else:
             self.lines[line_id] = entry.value.decode()
         self.changed.set()
@@ -219,7 +219,7 @@ class Directory:
             move = self.moving.get(line_id)
             if move is not None:
                 raise Unavailable(
-                    "line_id", f"line {line_id!r} is moving from group {move[0]!r} to {move[1]!r}; retry"
+                    "line_id", f"line {line_id!r} is moving from group {move.src!r} to {move.dst!r}; retry"
                 )
             if line_id and self.lines.get(line_id) != self.group:
                 group = self.lines.get(line_id, "")
@@ -235,6 +235,8 @@ class Directory:
         move carries the line's state: :meth:`move`)."""
         require_group(group)
         current = self.lines.get(line_id)
+        if line_id in self.moving:
+            raise Unavailable("line_id", f"line {line_id!r} is moving; retry when it is done")
         if current is not None and current != group:
             raise FailedPrecondition(
                 "group",
@@ -248,34 +250,62 @@ class Directory:
     def move(self, line_id: str, group: str) -> None:
         """Start moving an assigned line to ``group`` (see :class:`LineMover`): from now on
         every server answers UNAVAILABLE for it until the move completes."""
-        import nats.js.errors
-
         require_group(group)
         current = self.lines.get(line_id)
         if current is None:
             raise FailedPrecondition("line_id", f"line {line_id!r} is assigned to no group: assign it")
-        if line_id in self.moving:
-            src, dst = self.moving[line_id]
-            if dst == group:
+        under_way = self.moving.get(line_id)
+        if under_way is not None:
+            if under_way.dst == group:
                 return
-            raise FailedPrecondition("line_id", f"line {line_id!r} is already moving from {src!r} to {dst!r}")
+            raise FailedPrecondition(
+                "line_id", f"line {line_id!r} is already moving from {under_way.src!r} to {under_way.dst!r}"
+            )
         if current == group:
             return
         if not self.servers().get(group):
             raise FailedPrecondition("group", f"group {group!r} has no server up to take line {line_id!r}")
-        value = json.dumps({"from": current, "to": group}).encode()
+        move = Move(current, group, False)
+        self._replace(line_id, current.encode(), move.encode())
+        self.moving[line_id] = move  # before the watcher says so: MoveLine waits on it
+
+    def accept(self, line_id: str, move: Move) -> None:
+        """The receiving group can take the line: its owner may release it now."""
+        self._replace(line_id, move.encode(), move._replace(accepted=True).encode())
+
+    def end_move(self, line_id: str, move: Move, owner: str) -> None:
+        """The move is over: ``owner`` (the receiving group, or the old one if it was called
+        off) owns the line from now on."""
+        self._replace(line_id, move.encode(), owner.encode())
+
+    def _replace(self, line_id: str, expect: bytes, value: bytes) -> None:
+        """Set the line's entry to ``value`` if it is ``expect`` (compare-and-set)."""
+        import nats.js.errors
+
+        entry = self.store._run(self.kv.get(_key(line_id)))
+        if entry.value != expect:
+            raise Unavailable("line_id", f"line {line_id!r} changed meanwhile; retry")
         try:
-            entry = self.store._run(self.kv.get(_key(line_id)))
-            if entry.value != current.encode():
-                raise nats.js.errors.KeyWrongLastSequenceError()
             self.store._run(self.kv.update(_key(line_id), value, last=entry.revision))
         except nats.js.errors.KeyWrongLastSequenceError:
             raise Unavailable("line_id", f"line {line_id!r} changed meanwhile; retry") from None
-        self.moving[line_id] = (current, group)  # before the watcher says so: MoveLine waits on it
 
-    def finish_move(self, line_id: str, group: str) -> None:
-        """The line's state is in ``group``: it owns the line from now on."""
-        self.store._run(self.kv.put(_key(line_id), group.encode()))
+
+class Move(NamedTuple):
+    """A move under way, as the line's directory entry holds it (JSON)."""
+
+    src: str
+    dst: str
+    accepted: bool
+    """The receiving group checked it can take the line (ids, supplier configuration)."""
+
+    def encode(self) -> bytes:
+        return json.dumps({"from": self.src, "to": self.dst, "accepted": self.accepted}).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Move:
+        m = json.loads(data)
+        return cls(m["from"], m["to"], bool(m.get("accepted")))
 
 
 class LineMover:
@@ -283,15 +313,18 @@ class LineMover:
 
     1. ``DirectoryService.MoveLine`` writes the move into the directory: every server
        answers UNAVAILABLE for the line from then on (clients retry).
-    2. The leader of the group the line leaves journals a "release" of it: its state leaves
-       that engine (Engine.release_line); an input for it still queued is refused as
-       UNAVAILABLE.
-    3. The leader of the receiving group reads the other group's log, up to that release,
-       and journals the line's records there as one "import" (Engine.import_line): the
-       line's state is now replayed here, at the times it happened.
-    4. It flips the directory: the line is its group's.
+    2. The leader of the receiving group reads the owner's log and checks it can take the
+       line (:func:`jis.engine.move.conflicts`): it accepts the move, or calls it off.
+    3. The owner's leader journals a "release" of it: its state leaves that engine
+       (Engine.release_line); an input for it still queued is refused as UNAVAILABLE. A
+       line that shares appointments with another cannot go: the move is called off.
+    4. The receiving leader reads the owner's log up to that release and journals the
+       line's records as one "import" (Engine.import_line): the line's state is now
+       replayed here, at the times it happened. It flips the directory: the line is its
+       group's.
     Each step is idempotent, driven by what the directory and the logs say, so a leader
-    that dies mid-way leaves the step to the next leader of its group."""
+    that dies mid-way leaves the step to the next leader of its group. Why a move was
+    called off is in that leader's log (and MoveLine's answer when it runs there)."""
 
     POLL_S = 0.2
 
@@ -316,45 +349,56 @@ class LineMover:
         while not self._stop.is_set():
             d.changed.wait(self.POLL_S)
             d.changed.clear()
-            for line_id, (src, dst) in list(d.moving.items()):
+            for line_id, m in list(d.moving.items()):
                 if self._stop.is_set() or not self.is_leader():
                     break
                 try:
-                    if src == d.group:
-                        self._release(line_id, dst)
-                    elif dst == d.group:
-                        self._take(line_id, src, dst)
+                    if m.src == d.group and m.accepted:
+                        self._release(line_id, m)
+                    elif m.dst == d.group:
+                        self._take(line_id, m)
                 except (StoreUnavailable, DomainError, TimeoutError) as exc:
-                    log.warning("moving line %s from %s to %s: %s; retrying", line_id, src, dst, exc)
+                    log.warning("moving line %s from %s to %s: %s; retrying", line_id, m.src, m.dst, exc)
 
-    def _release(self, line_id: str, dst: str) -> None:
+    def _call_off(self, line_id: str, m: Move, why: str) -> None:
+        log.error("line %s cannot move from %s to %s: %s; the move is called off", line_id, m.src, m.dst, why)
+        self.directory.refused[line_id] = why
+        self.directory.end_move(line_id, m, m.src)
+
+    def _release(self, line_id: str, m: Move) -> None:
         engine = self.runner.engine
-        if engine.seq.moved_out.get(line_id) == dst and line_id not in engine.seq.lines:
+        if engine.seq.moved_out.get(line_id) == m.dst and line_id not in engine.seq.lines:
             return  # released already: the receiving group takes it from the log
         try:
-            self.runner.submit(lambda at: engine.release_line(line_id, dst, at)).result(timeout=60)
-        except FailedPrecondition as exc:  # it cannot move: the move is called off, the line stays
-            log.error("line %s cannot move to group %s: %s; the move is called off", line_id, dst, exc)
-            self.directory.refused[line_id] = str(exc)
-            self.directory.finish_move(line_id, self.directory.group)
+            self.runner.submit(lambda at: engine.release_line(line_id, m.dst, at)).result(timeout=60)
+        except FailedPrecondition as exc:  # it cannot move: the line stays
+            self._call_off(line_id, m, str(exc))
             return
-        log.info("released line %s to group %s", line_id, dst)
+        log.info("released line %s to group %s", line_id, m.dst)
 
-    def _take(self, line_id: str, src: str, dst: str) -> None:
+    def _take(self, line_id: str, m: Move) -> None:
         d, engine = self.directory, self.runner.engine
         if line_id not in engine.seq.lines:
-            history = self._histories.setdefault((src, line_id), LineHistory(line_id))
-            for r in d.store.stream_records(f"{d.base}_{src}", history.seq):
+            history = self._histories.setdefault((m.src, line_id), LineHistory(line_id))
+            for r in d.store.stream_records(f"{d.base}_{m.src}", history.seq):
                 history.add(r)
-            if history.released_to != dst:
+            if not m.accepted:
+                why = self.runner.submit(lambda at: conflicts(history, engine)).result(timeout=60)
+                if why is not None:
+                    self._histories.pop((m.src, line_id), None)
+                    self._call_off(line_id, m, why)
+                else:
+                    d.accept(line_id, m)
+                return
+            if history.released_to != m.dst:
                 return  # not released yet
             records = list(history.records)
             try:
-                op = self.runner.submit(lambda at: engine.import_line(line_id, src, records, at))
+                op = self.runner.submit(lambda at: engine.import_line(line_id, m.src, records, at))
                 op.result(timeout=120)
             except FailedPrecondition:
                 if line_id not in engine.seq.lines:
                     raise
-            log.info("imported line %s from group %s (%d records)", line_id, src, len(records))
-            self._histories.pop((src, line_id), None)
-        d.finish_move(line_id, dst)
+            log.info("imported line %s from group %s (%d records)", line_id, m.src, len(records))
+            self._histories.pop((m.src, line_id), None)
+        d.end_move(line_id, m, m.dst)

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.duration_pb2 import Duration
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from jis.api import convert
 from jis.engine.engine import Engine
 from jis.store.jetstream import JetStreamStore, parse_servers
-from jis.v1 import breaks_pb2, broadcast_pb2, directory_pb2, lines_pb2, sequence_pb2
+from jis.v1 import breaks_pb2, broadcast_pb2, directory_pb2, lines_pb2, sequence_pb2, supply_pb2
 from tests import crash_harness
 from tests.conftest import Client, all_breaks, configure_line, connect, following
 from tests.factories import ADD, bc, part, pub
@@ -294,7 +295,22 @@ def test_a_line_moves_between_groups_under_load_with_its_state(node: NatsServer,
             )
             took.append(time.monotonic() - started)
             assert (done.line_id, done.group, list(done.addresses)) == ("L1", dst, [procs[dst].address])
-        time.sleep(1.0)
+        # A move the receiving group cannot take is called off before anything moves: here
+        # the line's supplier is configured in GA only (GB would replay it otherwise).
+        connect(procs["GA"].address).supply.ConfigureSupplier(
+            supply_pb2.ConfigureSupplierRequest(supplier_id="SUP1", lead_time=Duration(seconds=7200)),
+            timeout=10,
+        )
+        at_gb = connect(procs["GB"].address)
+        with pytest.raises(grpc.RpcError) as err:
+            at_gb.directory.MoveLine(directory_pb2.MoveLineRequest(line_id="L1", group="GB"), timeout=60)
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "called off" in (details := err.value.details() or "") and "supplier 'SUP1'" in details
+        where = at_gb.directory.ListAssignments(
+            directory_pb2.ListAssignmentsRequest(line_ids=["L1"]), timeout=10
+        )
+        assert [(a.line_id, a.group) for a in where.assignments] == [("L1", "GA")]
+        time.sleep(1.0)  # L1 goes on in GA
         stop.set()
         for t in threads:
             t.join(timeout=60)

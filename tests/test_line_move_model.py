@@ -18,8 +18,8 @@ import pytest
 from bench.plant import MIN, Plant, PlantConfig, StepInputs
 from jis.engine import move
 from jis.engine.engine import Engine
-from jis.engine.model import Action, Broadcast
-from jis.errors import DomainError, Unavailable
+from jis.engine.model import Action, AppointmentSpec, Broadcast
+from jis.errors import DomainError, FailedPrecondition, Unavailable
 from jis.store import SqliteStore
 from tests.test_retention_model import Fed
 
@@ -163,3 +163,35 @@ def test_a_line_moved_between_groups_answers_as_if_it_never_moved(tmp_path: Path
             got = answers(again, line, vehicles[line], racks[line], cfg.start_ns, t)
             for key in want[line]:
                 assert no_id(got[key]) == no_id(want[line][key]), (g, line, key)
+
+
+def test_a_line_whose_truck_carries_another_lines_racks_is_not_released(tmp_path: Path) -> None:
+    """An appointment carrying racks of two lines ties them together: releasing one of them
+    is FAILED_PRECONDITION naming the appointment, and changes nothing (no record, no row)."""
+    cfg = PlantConfig(lines=2, takt_s=300, groups=2, suppliers=1, rack_capacity=4, seed=3)
+    plant = Plant(cfg)
+    store = SqliteStore(tmp_path / "s", synchronous="OFF")
+    f = Fed(Engine(store), store)
+    e, t = f.engine, cfg.start_ns
+    f.now = t
+    f.group([partial(e.configure_line, c, t) for c in plant.line_configs()])
+    f.group([partial(e.configure_supplier, c, t) for c in plant.supplier_configs()])
+    rack_line: dict[str, str] = {}
+    in_transit: dict[str, str] = {}
+    while len(in_transit) < 2:
+        t += STEP
+        f.now = t
+        step = plant.step(t)
+        for line in plant.line_ids:
+            feed_line(f, per_line(step, line, rack_line), t)
+        for d in step.dispatches:
+            in_transit.setdefault(d.line_id, d.rack_id)
+    spec = AppointmentSpec("T1", "D1", t + MIN, t + 60 * MIN, "", "", "S0", tuple(in_transit.values()))
+    f.group([partial(e.book_appointment, spec, t)])
+    rows, last = e.state_rows(), store.last_seq()
+    e.begin_group()
+    with pytest.raises(FailedPrecondition, match="shares appointments with other lines \\(T1\\)"):
+        e.release_line("L1", "B", t)
+    e.evaluate_group(e.close_group())
+    store.commit()
+    assert (e.state_rows(), store.last_seq(), sorted(e.seq.lines)) == (rows, last, ["L1", "L2"])

@@ -10,7 +10,7 @@ its own lines is later than anything in the record, so replaying an earlier mome
 touches only the moved line.
 
 Left out: supplier configuration (plant-wide: the receiving group must already hold the
-same, see :func:`supplier_mismatch`), retention steps (the receiving group's own retention
+same, see :func:`conflicts`), retention steps (the receiving group's own retention
 archives the line's history at its next step), DESADV numbering, takeover marks.
 """
 
@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from jis.engine import codec
-from jis.engine.model import SupplierConfig
+from jis.engine.model import NO_TIME, Broadcast, SupplierConfig
 from jis.engine.packed import PackedBroadcasts
 from jis.store.base import LogRecord
+
+if TYPE_CHECKING:
+    from jis.engine.engine import Engine
 
 KEEP_ALWAYS = ("clock", "group", "eval")
 """Kinds kept whatever they name (time and evaluation grouping)."""
@@ -38,13 +44,20 @@ class LineHistory:
         self.released_to: str | None = None
         """The group the line was released to, if that is the last thing that happened to it."""
         self.seq = 0
-        self._racks: set[str] = set()
-        self._appointments: set[str] = set()
+        self.racks: set[str] = set()
+        """Racks dispatched for the line (their moves, ETAs and appointments are its)."""
+        self.appointments: set[str] = set()
+        self.configs: dict[str, SupplierConfig] = {}
+        """Every supplier's configuration in that group's log, as it is now."""
         self._here = False
 
     def add(self, r: LogRecord) -> None:
         self.seq = max(self.seq, r.seq)
         line_id = self.line_id
+        if r.kind == "supplier":
+            cfg = codec.decode_supplier(r.body)
+            self.configs[cfg.supplier_id] = cfg
+            return
         if r.kind == "release":
             moved, group = codec.loads(r.body)
             if moved == line_id:
@@ -53,15 +66,15 @@ class LineHistory:
         if r.kind == "import":
             moved, _, theirs = decode_import(r.body)
             if moved == line_id:
-                self.records, self._racks, self._appointments = [], set(), set()
+                self.records, self.racks, self.appointments = [], set(), set()
                 self._here, self.released_to = True, None
                 for x in theirs:
-                    _trim(x, line_id, self._racks, self._appointments)  # their racks and appointments
+                    _trim(x, line_id, self.racks, self.appointments)  # their racks and appointments
                     self.records.append(x)
             return
         if r.kind == "clock" and not self._here:
             return
-        kept = _trim(r, line_id, self._racks, self._appointments)
+        kept = _trim(r, line_id, self.racks, self.appointments)
         if kept is None:
             return
         if kept.kind == "line":
@@ -71,6 +84,31 @@ class LineHistory:
             out.pop()  # an evaluation group with nothing of the line in it
             return
         out.append(kept)
+
+    def names(self) -> tuple[set[str], set[str]]:
+        """The ids of the line's vehicles, and of the suppliers its records name."""
+        vehicles: set[str] = set()
+        suppliers: set[str] = set()
+        for r in self.records:
+            if r.kind in ("broadcast", "batch", "batch-from", "columns"):
+                for b in _broadcasts(r):
+                    vehicles.add(b.vehicle_id)
+                    suppliers.update(p.supplier_id for p in b.parts)
+            elif r.kind == "build":
+                suppliers.add(codec.decode_build(r.body).supplier_id)
+            elif r.kind == "dispatch":
+                suppliers.add(codec.decode_dispatch(r.body).supplier_id)
+        return vehicles, suppliers
+
+
+def _broadcasts(r: LogRecord) -> list[Broadcast]:
+    if r.kind == "columns":
+        p = PackedBroadcasts.decode(r.body)
+        return [p.message(i) for i in range(len(p))]
+    bodies = r.body.split(b"\n")
+    if r.kind == "batch-from":
+        bodies = bodies[1:]
+    return [codec.decode_broadcast(x) for x in bodies]
 
 
 def line_records(records: Iterable[LogRecord], line_id: str) -> list[LogRecord]:
@@ -123,23 +161,25 @@ def _trim_batch(r: LogRecord, line_id: str) -> LogRecord | None:
     cause (what its breaks are detected from); the record itself when all are the line's."""
     if r.kind == "columns":
         p = PackedBroadcasts.decode(r.body)
-        messages = [p.message(i) for i in range(len(p))]
-        times = [b.event_time for b in messages if b.event_time is not None]
-        cause = min(times, default=r.at)
-        bodies = [codec.encode_broadcast(b) for b in messages]
+        code = p.line_ids.index(line_id) if line_id in p.line_ids else -1
+        rows = np.flatnonzero(p.line == code)
+        if len(rows) in (0, len(p)):
+            return r if len(rows) else None
+        times = p.event_time[p.event_time != NO_TIME]
+        cause = int(times.min()) if len(times) else r.at
+        mine = [codec.encode_broadcast(p.message(int(i))) for i in rows]
     else:
         bodies = r.body.split(b"\n")
         if r.kind == "batch-from":
             cause_s, *bodies = bodies
+        messages = [codec.decode_broadcast(x) for x in bodies]
+        mine = [x for x, b in zip(bodies, messages, strict=True) if b.line_id == line_id]
+        if len(mine) in (0, len(bodies)):
+            return r if mine else None
+        if r.kind == "batch-from":
             cause = int(cause_s)
         else:
-            times = [t for t in (codec.decode_broadcast(x).event_time for x in bodies) if t is not None]
-            cause = min(times, default=r.at)
-    mine = [x for x in bodies if codec.decode_broadcast(x).line_id == line_id]
-    if not mine:
-        return None
-    if len(mine) == len(bodies):
-        return r
+            cause = min((b.event_time for b in messages if b.event_time is not None), default=r.at)
     return LogRecord(r.seq, "batch-from", r.at, b"\n".join([b"%d" % cause, *mine]))
 
 
@@ -183,12 +223,25 @@ def decode_import(data: bytes) -> tuple[str, str, list[LogRecord]]:
     return line_id, source, decode_records(data[4 + n :])
 
 
-def supplier_mismatch(
-    mine: dict[str, SupplierConfig], theirs: dict[str, SupplierConfig], suppliers: Iterable[str]
-) -> str | None:
-    """The first of ``suppliers`` whose configuration differs between two groups (one may
-    not have configured it: the default), or None."""
-    for s in sorted(set(suppliers)):
-        if mine.get(s) != theirs.get(s):
-            return s
+def conflicts(history: LineHistory, engine: Engine) -> str | None:
+    """Why ``engine`` cannot take the line of ``history`` in (None: it can): a vehicle,
+    rack or appointment id it already holds, or a supplier of the line configured unlike
+    in the group the line comes from (the line's history would replay otherwise). Run on
+    the engine's thread."""
+    vehicles, suppliers = history.names()
+    for kind, names, interner in (
+        ("vehicle", vehicles, engine.seq.vehicle_ids),
+        ("rack", history.racks, engine.supply.rack_ids),
+        ("appointment", history.appointments, engine.dock.ids),
+    ):
+        taken = sorted(x for x in names if interner.get(x) >= 0)
+        if taken:
+            return f"{kind} ids already in this group: {', '.join(taken[:5])}"
+    mine = {cfg.supplier_id: cfg for cfg in engine.supply.suppliers.values()}
+    for s in sorted(suppliers):
+        if mine.get(s) != history.configs.get(s):
+            return (
+                f"supplier {s!r} is configured differently here ({mine.get(s)}) than where the line "
+                f"comes from ({history.configs.get(s)}): configure it the same in both groups"
+            )
     return None
