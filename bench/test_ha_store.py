@@ -105,8 +105,7 @@ def test_replicated_store_against_the_embedded_one(tmp_path: Path, smoke: bool, 
         r1.start()
         figures["jetstream_r1"] = load(r1, rounds, batches)
     finally:
-        if r1.proc is not None and r1.proc.poll() is None:
-            r1.stop()
+        r1.stop_if_running()
         node.stop()
 
     cluster = NatsCluster(tmp_path / "r3").start()
@@ -118,8 +117,7 @@ def test_replicated_store_against_the_embedded_one(tmp_path: Path, smoke: bool, 
             r3.start()
             figures["jetstream_r3"] = load(r3, rounds, batches)
         finally:
-            if r3.proc is not None and r3.proc.poll() is None:
-                r3.stop()
+            r3.stop_if_running()
         procs = [
             ServerProcess(
                 tmp_path / f"ha-{name}",
@@ -139,8 +137,7 @@ def test_replicated_store_against_the_embedded_one(tmp_path: Path, smoke: bool, 
             stats = crash_harness.run_failover(procs, seed=3, kill_points=kills)
         finally:
             for p in procs:
-                if p.proc is not None and p.proc.poll() is None:
-                    p.stop()
+                p.stop_if_running()
     finally:
         cluster.stop()
     takeovers = np.array(stats["takeovers_s"])

@@ -141,5 +141,4 @@ def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server of this test's own, for restarts and kill -9."""
     proc = ServerProcess(tmp_path / "data").start()
     yield proc
-    if proc.proc is not None and proc.proc.poll() is None:
-        proc.stop()
+    proc.stop_if_running()

@@ -515,8 +515,7 @@ def run(
         stats["acked_ops"] = len(acked)
         return stats
     finally:
-        if proc.proc is not None and proc.proc.poll() is None:
-            proc.stop()
+        proc.stop_if_running()
 
 
 def _leader(procs: list[ServerProcess], timeout: float = 20.0) -> ServerProcess:

@@ -38,6 +38,8 @@ class ServerProcess:
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self._offset = 0
+        """Where this run's lines start in the log (the file keeps every run's)."""
 
     @property
     def address(self) -> str:
@@ -48,7 +50,7 @@ class ServerProcess:
         (a standby of a replicated store never is: wait for its log line instead)."""
         # Reuse the port across restarts so that clients can reconnect to the same address.
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
-        offset = self.log_path.stat().st_size
+        self._offset = offset = self.log_path.stat().st_size
         cmd = [
             sys.executable,
             *self.entry,
@@ -81,9 +83,10 @@ class ServerProcess:
         return self
 
     def wait_log(self, text: str, timeout: float = 30.0) -> None:
+        """Wait for ``text`` in the log of this run (not of an earlier one, before a restart)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.log_text():
+            if text in self.log_path.read_bytes()[self._offset :].decode(errors="replace"):
                 return
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
@@ -129,6 +132,11 @@ class ServerProcess:
         code = self.proc.wait(timeout=30)
         self._log.close()
         return code
+
+    def stop_if_running(self) -> None:
+        """Stop it unless it never started or already exited (a test's cleanup)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop()
 
     def kill9(self) -> None:
         assert self.proc is not None

@@ -173,5 +173,4 @@ def test_resolved_breaks_older_than_the_retention_answer_from_the_archive_alike(
         assert listed() == after
         c.channel.close()
     finally:
-        if proc.proc is not None and proc.proc.poll() is None:
-            proc.stop()
+        proc.stop_if_running()

@@ -387,8 +387,7 @@ def test_desadv_references_fit_an_14_and_stay_unique_across_exports_and_restarts
         assert seen == ["DA000000000001", "DA000000000002", "DA000000000003", "DA000000000004"]
         c.channel.close()
     finally:
-        if proc.proc is not None and proc.proc.poll() is None:
-            proc.stop()
+        proc.stop_if_running()
 
 
 def test_desadv_refuses_a_default_sender_longer_than_unb_allows(client: Client) -> None:

@@ -7,24 +7,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
-from jis.api import convert
-from jis.engine.engine import Engine
-from jis.store.jetstream import JetStreamStore, parse_servers
-from jis.v1 import breaks_pb2, broadcast_pb2, directory_pb2, lines_pb2, sequence_pb2, supply_pb2
+from jis.v1 import breaks_pb2, broadcast_pb2, directory_pb2, lines_pb2, supply_pb2
 from tests import crash_harness
-from tests.conftest import Client, all_breaks, configure_line, connect, following
+from tests.conftest import Client, configure_line, connect, following
 from tests.factories import ADD, bc, part, pub
+from tests.load import PublishLoad, check_group, error_info
 from tests.natsproc import NatsCluster, NatsServer
 from tests.serverproc import ServerProcess
 
@@ -36,15 +32,6 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     n = NatsServer(tmp_path_factory.mktemp("nats")).start()
     yield n
     n.stop()
-
-
-def error_info(err: grpc.RpcError) -> error_details_pb2.ErrorInfo:
-    status = rpc_status.from_call(err)  # type: ignore[arg-type]
-    assert status is not None, "no google.rpc.Status in the trailers"
-    (detail,) = status.details
-    info = error_details_pb2.ErrorInfo()
-    assert detail.Unpack(info)
-    return info
 
 
 def test_lines_live_in_the_group_the_directory_names(node: NatsServer, tmp_path: Path) -> None:
@@ -178,66 +165,24 @@ def test_two_groups_of_two_servers_lose_nothing_when_each_leader_is_killed(tmp_p
                 admin.directory.AssignLine(directory_pb2.AssignLineRequest(line_id=line, group=g), timeout=10)
             for line in lines:
                 configure_line(following(*procs[g]), line)
-        acked = {line: 0 for lines in groups.values() for line in lines}
-        stop = threading.Event()
-
-        def client(g: str, line: str) -> None:
-            c = following(*procs[g])
-            k = 1
-            while not stop.is_set():
-                try:
-                    c.broadcast.Publish(pub(bc(line, k, ADD, f"{line}-{k}", k, [part()])), timeout=15)
-                except grpc.RpcError:
-                    continue  # no answer: the same call again (applied once either way)
-                acked[line] = k
-                k += 1
-
-        threads = [
-            threading.Thread(target=client, args=(g, line), daemon=True)
-            for g, lines in groups.items()
-            for line in lines
-        ]
-        for t in threads:
-            t.start()
-        for g in ("GA", "GB", "GA", "GB"):
+        clients = {line: partial(following, *procs[g]) for g, lines in groups.items() for line in lines}
+        with PublishLoad(clients) as load:
+            for g in ("GA", "GB", "GA", "GB"):
+                time.sleep(0.5)
+                leader = crash_harness._leader(procs[g])
+                leader.kill9()
+                crash_harness._leader(procs[g])
+                leader.start(serving=False)
+                leader.wait_log("jis STANDBY")
             time.sleep(0.5)
-            leader = crash_harness._leader(procs[g])
-            leader.kill9()
-            crash_harness._leader(procs[g])
-            leader.start(serving=False)
-        time.sleep(0.5)
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
         for g, lines in groups.items():
             c = connect(crash_harness._leader(procs[g]).address)
-            listed = {x.line_id: x for x in c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines}
-            assert sorted(listed) == lines  # a group holds its own lines, no other
-            for line in lines:
-                assert listed[line].highest_call_no >= acked[line] > 5 and listed[line].missing_calls == 0
-                vehicles = c.sequence.ListSequence(
-                    sequence_pb2.ListSequenceRequest(line_id=line, page_size=10_000)
-                )
-                assert [v.vehicle_id for v in vehicles.vehicles] == [
-                    f"{line}-{k}" for k in range(1, listed[line].highest_call_no + 1)
-                ]
-            replay = JetStreamStore(parse_servers(cluster.url), tmp_path / f"replay-{g}", stream=f"PX_{g}")
-            try:
-                e = Engine(replay)
-                e.recover()
-                assert [convert.line_out(v) for v in e.lines()] == list(
-                    c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines
-                )
-                assert [convert.break_out(b, e.last_at) for b in e.open_breaks()] == list(
-                    all_breaks(c, breaks_pb2.ListBreaksRequest()).breaks
-                )
-            finally:
-                replay.close()
+            check_group(c, cluster.url, tmp_path / f"replay-{g}", f"PX_{g}", lines, load.acked)
+            c.channel.close()
     finally:
         for members in procs.values():
             for p in members:
-                if p.proc is not None and p.proc.poll() is None:
-                    p.stop()
+                p.stop_if_running()
         cluster.stop()
 
 
@@ -259,94 +204,41 @@ def test_a_line_moves_between_groups_under_load_with_its_state(node: NatsServer,
             for line in lines:
                 admin.directory.AssignLine(directory_pb2.AssignLineRequest(line_id=line, group=g), timeout=10)
                 configure_line(connect(procs[g].address), line)
-        acked = {line: 0 for lines in groups.values() for line in lines}
-        refusals: dict[str, int] = {"UNAVAILABLE": 0, "FAILED_PRECONDITION": 0}
-        stop = threading.Event()
-
-        def client(line: str, g: str) -> None:
-            c, k = connect(procs[g].address), 1
-            deadline = time.monotonic() + 90
-            while not stop.is_set() and time.monotonic() < deadline:
-                try:
-                    c.broadcast.Publish(pub(bc(line, k, ADD, f"{line}-{k}", k, [part()])), timeout=15)
-                except grpc.RpcError as exc:
-                    refusals[exc.code().name] = refusals.get(exc.code().name, 0) + 1
-                    if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
-                        c = connect(error_info(exc).metadata["addresses"].split(",")[0])
-                    else:
-                        time.sleep(0.05)
-                    continue  # the same call again
-                acked[line] = k
-                k += 1
-
-        threads = [
-            threading.Thread(target=client, args=(line, g), daemon=True)
-            for g, lines in groups.items()
-            for line in lines
-        ]
-        for t in threads:
-            t.start()
-        took: list[float] = []
-        for dst in ("GB", "GA"):
-            time.sleep(1.0)
-            started = time.monotonic()
-            done = admin.directory.MoveLine(
-                directory_pb2.MoveLineRequest(line_id="L1", group=dst), timeout=60
+        clients = {line: partial(connect, procs[g].address) for g, lines in groups.items() for line in lines}
+        with PublishLoad(clients, follow=True) as load:
+            took: list[float] = []
+            for dst in ("GB", "GA"):
+                time.sleep(1.0)
+                started = time.monotonic()
+                done = admin.directory.MoveLine(
+                    directory_pb2.MoveLineRequest(line_id="L1", group=dst), timeout=60
+                )
+                took.append(time.monotonic() - started)
+                assert (done.line_id, done.group, list(done.addresses)) == ("L1", dst, [procs[dst].address])
+            # A move the receiving group cannot take is called off before anything moves: here
+            # the line's supplier is configured in GA only (GB would replay it otherwise).
+            connect(procs["GA"].address).supply.ConfigureSupplier(
+                supply_pb2.ConfigureSupplierRequest(supplier_id="SUP1", lead_time=Duration(seconds=7200)),
+                timeout=10,
             )
-            took.append(time.monotonic() - started)
-            assert (done.line_id, done.group, list(done.addresses)) == ("L1", dst, [procs[dst].address])
-        # A move the receiving group cannot take is called off before anything moves: here
-        # the line's supplier is configured in GA only (GB would replay it otherwise).
-        connect(procs["GA"].address).supply.ConfigureSupplier(
-            supply_pb2.ConfigureSupplierRequest(supplier_id="SUP1", lead_time=Duration(seconds=7200)),
-            timeout=10,
+            at_gb = connect(procs["GB"].address)
+            with pytest.raises(grpc.RpcError) as err:
+                at_gb.directory.MoveLine(directory_pb2.MoveLineRequest(line_id="L1", group="GB"), timeout=60)
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "called off" in (details := err.value.details() or "") and "supplier 'SUP1'" in details
+            where = at_gb.directory.ListAssignments(
+                directory_pb2.ListAssignmentsRequest(line_ids=["L1"]), timeout=10
+            )
+            assert [(a.line_id, a.group) for a in where.assignments] == [("L1", "GA")]
+            time.sleep(1.0)  # L1 goes on in GA
+        print(
+            f"\nmoves took {[round(x, 2) for x in took]} s; refusals {dict(load.refusals)}",
         )
-        at_gb = connect(procs["GB"].address)
-        with pytest.raises(grpc.RpcError) as err:
-            at_gb.directory.MoveLine(directory_pb2.MoveLineRequest(line_id="L1", group="GB"), timeout=60)
-        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert "called off" in (details := err.value.details() or "") and "supplier 'SUP1'" in details
-        where = at_gb.directory.ListAssignments(
-            directory_pb2.ListAssignmentsRequest(line_ids=["L1"]), timeout=10
-        )
-        assert [(a.line_id, a.group) for a in where.assignments] == [("L1", "GA")]
-        time.sleep(1.0)  # L1 goes on in GA
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
-        print(f"\nmoves took {[round(x, 2) for x in took]} s; refusals {refusals}; acknowledged {acked}")
-        assert refusals["UNAVAILABLE"] > 0 and refusals["FAILED_PRECONDITION"] > 0  # the move was under load
-        for g, lines in groups.items():
+        assert load.refusals["UNAVAILABLE"] > 0 and load.refusals["FAILED_PRECONDITION"] > 0  # under load
+        for g, lines in groups.items():  # L1 is back in GA; GB holds L2 only
             c = connect(procs[g].address)
-            listed = {x.line_id: x for x in c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines}
-            assert sorted(listed) == lines  # L1 is back in GA; GB holds L2 only
-            for line in lines:
-                assert listed[line].highest_call_no == acked[line] > 5 and listed[line].missing_calls == 0
-                vehicles = c.sequence.ListSequence(
-                    sequence_pb2.ListSequenceRequest(line_id=line, page_size=10_000)
-                )
-                assert [v.vehicle_id for v in vehicles.vehicles] == [
-                    f"{line}-{k}" for k in range(1, acked[line] + 1)
-                ]
-            replay = JetStreamStore(parse_servers(node.url), tmp_path / f"replay-{g}", stream=f"PM_{g}")
-            try:
-                e = Engine(replay)
-                e.recover()
-                assert [convert.line_out(v) for v in e.lines()] == list(
-                    c.lines.ListLines(lines_pb2.ListLinesRequest(), timeout=10).lines
-                )
-                served = list(all_breaks(c, breaks_pb2.ListBreaksRequest()).breaks)
-                for b in served:
-                    b.ClearField("slack")  # the servers' clock runs on
-                assert [no_slack(convert.break_out(b, e.last_at)) for b in e.open_breaks()] == served
-            finally:
-                replay.close()
+            check_group(c, node.url, tmp_path / f"replay-{g}", f"PM_{g}", lines, load.acked, True, True)
+            c.channel.close()
     finally:
         for p in procs.values():
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
-
-
-def no_slack(b: breaks_pb2.SequenceBreak) -> breaks_pb2.SequenceBreak:
-    b.ClearField("slack")
-    return b
+            p.stop_if_running()

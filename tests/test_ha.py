@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -31,6 +32,7 @@ from jis.v1 import breaks_pb2, broadcast_pb2, build_sequence_pb2, lines_pb2, seq
 from tests import crash_harness
 from tests.conftest import Client, all_breaks, configure_line, connect, following
 from tests.factories import ADD, bc, part, pub
+from tests.load import PublishLoad
 from tests.natsproc import NatsCluster
 from tests.serverproc import ServerProcess
 from tests.test_image_healthcheck import healthcheck
@@ -183,8 +185,7 @@ def test_a_standby_follows_refuses_writes_and_takes_over_after_kill9(
         eventually(lambda: vehicles(ca, ids) == vehicles(cb, ids))
     finally:
         for p in (a, b):
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
+            p.stop_if_running()
 
 
 def test_a_leader_paused_past_its_lease_cannot_append_when_it_wakes(
@@ -218,8 +219,7 @@ def test_a_leader_paused_past_its_lease_cannot_append_when_it_wakes(
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         for p in (a, b):
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
+            p.stop_if_running()
 
 
 def test_the_documented_service_config_is_the_one_the_cli_uses() -> None:
@@ -264,8 +264,7 @@ def test_kill_9_of_the_leader_at_random_moments_loses_nothing_acknowledged(
         )
     finally:
         for p in procs:
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
+            p.stop_if_running()
     print(f"\nfailover harness: {stats}")
     assert stats["kills"] == FAILOVER_POINTS
     assert stats["acked_ops"] > 10 * FAILOVER_POINTS
@@ -318,8 +317,7 @@ def test_losing_a_nats_node_under_load_loses_nothing(tmp_path: Path) -> None:
             )
     finally:
         for p in procs:
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
+            p.stop_if_running()
         nodes.stop()
 
 
@@ -387,8 +385,7 @@ def test_a_build_sequence_watch_resumes_on_the_new_leader_by_cursor(
         assert [v.vehicle_id for v in full.entries] == [f"W1-{k}" for k in range(1, 61)]
     finally:
         for p in (a, b):
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
+            p.stop_if_running()
 
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -455,8 +452,7 @@ def test_a_node_grpc_js_client_follows_the_leader_across_a_takeover(
         ] == [f"J1-{k}" for k in range(1, 21)]
     finally:
         for p in (a, b):
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
+            p.stop_if_running()
 
 
 def test_several_clients_lose_nothing_across_leader_kills(cluster: NatsCluster, tmp_path: Path) -> None:
@@ -488,34 +484,16 @@ def test_several_clients_lose_nothing_across_leader_kills(cluster: NatsCluster, 
         admin = following(*procs)
         for line in lines:
             configure_line(admin, line)
-        acked: dict[str, int] = dict.fromkeys(lines, 0)
-        stop = threading.Event()
-
-        def client(line: str) -> None:
-            c = following(*procs)
-            k = 1
-            while not stop.is_set():
-                try:
-                    c.broadcast.Publish(pub(bc(line, k, ADD, f"{line}-{k}", k, [part()])), timeout=15)
-                except grpc.RpcError:
-                    continue  # no answer: send the same call again (applied once either way)
-                acked[line] = k
-                k += 1
-            c.channel.close()
-
-        threads = [threading.Thread(target=client, args=(line,), daemon=True) for line in lines]
-        for t in threads:
-            t.start()
-        for _ in range(max(3, FAILOVER_POINTS // 4)):
-            time.sleep(rng.uniform(0.2, 0.8))
-            leader = crash_harness._leader(procs)
-            leader.kill9()
-            crash_harness._leader(procs)  # the other one takes over
-            leader.start(serving=False)
-        time.sleep(0.5)
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
+        with PublishLoad(dict.fromkeys(lines, partial(following, *procs))) as load:
+            for _ in range(max(3, FAILOVER_POINTS // 4)):
+                time.sleep(rng.uniform(0.2, 0.8))
+                leader = crash_harness._leader(procs)
+                leader.kill9()
+                crash_harness._leader(procs)  # the other one takes over
+                leader.start(serving=False)
+                leader.wait_log("jis STANDBY")
+            time.sleep(0.5)
+        acked = load.acked
         leader = crash_harness._leader(procs)
         c = connect(leader.address)
         for line in lines:
@@ -541,5 +519,4 @@ def test_several_clients_lose_nothing_across_leader_kills(cluster: NatsCluster, 
             replay.close()
     finally:
         for p in procs:
-            if p.proc is not None and p.proc.poll() is None:
-                p.stop()
+            p.stop_if_running()

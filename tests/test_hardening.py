@@ -306,8 +306,7 @@ def test_get_clock_shows_only_committed_time(tmp_path: Path) -> None:
         assert c.clock.GetClock(lines_pb2.GetClockRequest(), timeout=10).now.seconds == 1_000
         c.channel.close()
     finally:
-        if proc.proc is not None and proc.proc.poll() is None:
-            proc.stop()
+        proc.stop_if_running()
 
 
 def test_overload_refuses_writes_at_once_before_decoding_and_still_admits_reads(tmp_path: Path) -> None:

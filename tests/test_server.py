@@ -325,5 +325,4 @@ def test_concurrent_inputs_evaluated_per_commit_group_replay_to_the_same_breaks(
         assert state() == before
         c.channel.close()
     finally:
-        if proc.proc is not None and proc.proc.poll() is None:
-            proc.stop()
+        proc.stop_if_running()

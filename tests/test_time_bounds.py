@@ -257,8 +257,7 @@ def timed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
     c.dock.BookAppointment(book, timeout=10)
     yield proc, c
     c.channel.close()
-    if proc.proc is not None and proc.proc.poll() is None:
-        proc.stop()
+    proc.stop_if_running()
 
 
 REQUEST_CLASSES: dict[str, type[Message]] = {
@@ -410,5 +409,4 @@ def test_out_of_range_settings_are_invalid_argument_naming_the_field_and_not_jou
         assert proc.proc is not None and proc.proc.poll() is None
         c.channel.close()
     finally:
-        if proc.proc is not None and proc.proc.poll() is None:
-            proc.stop()
+        proc.stop_if_running()
