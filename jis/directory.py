@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from jis.engine.move import LineHistory, conflicts
+from jis.engine.move import LineHistory, conflicts, replay_differs
 from jis.errors import DomainError, FailedPrecondition, InvalidArgument, Unavailable
 
 if TYPE_CHECKING:  # nats-py is the optional extra of the replicated store: imported when used
@@ -49,6 +49,11 @@ def require_group(name: str, field: str = "group") -> str:
     if not GROUP_NAME.match(name):
         raise InvalidArgument(field, "letters, digits, '-' and '_', 1 to 32 of them")
     return name
+
+
+def group_stream(base: str, group: str) -> str:
+    """The stream of an engine group's log: ``<stream>_<group>``."""
+    return f"{base}_{group}"
 
 
 def _key(line_id: str) -> str:
@@ -98,12 +103,9 @@ class Directory:
             require_group(group, "--group"),
             address,
         )
-        self.lines: dict[str, str] = {}
-        """line_id -> owning group, as the watcher last saw it (read from any thread)."""
-        self.moving: dict[str, Move] = {}
-        """line_id -> the move under way (see :class:`LineMover`)."""
-        self.refused: dict[str, str] = {}
-        """line_id -> why its owner called off a move (this server's own, for MoveLine)."""
+        self._entries: dict[str, Entry] = {}
+        """line_id -> its entry as the watcher last saw it: replaced whole, never changed in
+        place, so a reader on another thread sees one entry or the next, not a mix."""
         self.changed = threading.Event()
         """Set whenever an assignment changes (the mover waits on it)."""
         self._members: dict[str, tuple[str, float]] = {}
@@ -158,16 +160,18 @@ class Directory:
 
     def _line_entry(self, entry: KeyValue.Entry) -> None:
         line_id = _line(entry.key)
-        self.moving.pop(line_id, None)
         if entry.operation in ("DEL", "PURGE") or not entry.value:
-            self.lines.pop(line_id, None)
-        elif entry.value.startswith(b"{"):  # a move under way
-            move = Move.decode(entry.value)
-            self.lines[line_id] = move.src
-            self.moving[line_id] = move
+            self._entries.pop(line_id, None)
         else:
-            self.lines[line_id] = entry.value.decode()
+            self._learn(line_id, Entry.decode(entry.value, int(entry.revision or 0)))
         self.changed.set()
+
+    def _learn(self, line_id: str, e: Entry) -> None:
+        """Keep ``e`` unless a later revision is known already (a write of this server and
+        the watcher's echo of it may arrive in either order)."""
+        known = self._entries.get(line_id)
+        if known is None or known.revision < e.revision:
+            self._entries[line_id] = e
 
     def _member_entry(self, entry: KeyValue.Entry) -> None:
         if entry.operation in ("DEL", "PURGE") or not entry.value:
@@ -193,6 +197,10 @@ class Directory:
 
     # -- reads ---------------------------------------------------------------------------
 
+    def stream_of(self, group: str) -> str:
+        """The log stream of ``group``."""
+        return group_stream(self.base, group)
+
     def servers(self) -> dict[str, list[str]]:
         """group -> the addresses of its servers up now: renewed within the lease (an entry
         that expires leaves no trace a watcher sees, so the age is checked here)."""
@@ -203,30 +211,35 @@ class Directory:
                 out.setdefault(key.split(".", 1)[0], []).append(address)
         return {g: sorted(a) for g, a in out.items()}
 
+    def entry(self, line_id: str) -> Entry | None:
+        return self._entries.get(line_id)
+
+    @property
+    def moving(self) -> dict[str, Move]:
+        """The moves under way, by line."""
+        return {line: e.move for line, e in list(self._entries.items()) if e.move is not None}
+
     def assignments(self, line_ids: list[str]) -> list[Assignment]:
         servers = self.servers()
-        wanted = line_ids or sorted(self.lines)
+        entries = self._entries
+        found = [(line, entries.get(line)) for line in (line_ids or sorted(entries))]
         return [
-            Assignment(line, self.lines[line], tuple(servers.get(self.lines[line], [])))
-            for line in wanted
-            if line in self.lines
+            Assignment(line, e.owner, tuple(servers.get(e.owner, []))) for line, e in found if e is not None
         ]
 
     def route(self, line_ids: list[str]) -> None:
         """LineElsewhere (FAILED_PRECONDITION, saying where) unless this server's group owns
-        every one of these lines."""
+        every one of these lines; UNAVAILABLE for a line being moved."""
         for line_id in line_ids:
-            move = self.moving.get(line_id)
-            if move is not None:
+            e = self._entries.get(line_id)
+            if e is not None and e.move is not None:
                 raise Unavailable(
-                    "line_id", f"line {line_id!r} is moving from group {move.src!r} to {move.dst!r}; retry"
+                    "line_id",
+                    f"line {line_id!r} is moving from group {e.move.src!r} to {e.move.dst!r}; retry",
                 )
-            if line_id and self.lines.get(line_id) != self.group:
-                group = self.lines.get(line_id, "")
+            if line_id and (e is None or e.owner != self.group):
+                group = "" if e is None else e.owner
                 raise LineElsewhere(line_id, group, self.servers().get(group, []) if group else [])
-
-    def owns(self, line_id: str) -> bool:
-        return self.lines.get(line_id) == self.group
 
     # -- writes --------------------------------------------------------------------------
 
@@ -234,61 +247,71 @@ class Directory:
         """Assign ``line_id`` to ``group``; FAILED_PRECONDITION if another group owns it (a
         move carries the line's state: :meth:`move`)."""
         require_group(group)
-        current = self.lines.get(line_id)
-        if line_id in self.moving:
+        e = self._entries.get(line_id)
+        if e is not None and e.move is not None:
             raise Unavailable("line_id", f"line {line_id!r} is moving; retry when it is done")
-        if current is not None and current != group:
+        if e is not None and e.owner != group:
             raise FailedPrecondition(
                 "group",
-                f"line {line_id!r} belongs to group {current!r}; move it with its state: "
+                f"line {line_id!r} belongs to group {e.owner!r}; move it with its state: "
                 f"jis lines move {line_id} {group}",
             )
-        self.store._run(self.kv.put(_key(line_id), group.encode()))
-        self.lines[line_id] = group
+        if e is None:
+            self._write(line_id, None, group.encode())
         return Assignment(line_id, group, tuple(self.servers().get(group, [])))
 
-    def move(self, line_id: str, group: str) -> None:
+    def move(self, line_id: str, group: str) -> int:
         """Start moving an assigned line to ``group`` (see :class:`LineMover`): from now on
-        every server answers UNAVAILABLE for it until the move completes."""
+        every server answers UNAVAILABLE for it until the move is over. Returns the revision
+        of the line's entry to wait past (the move's, or the current one if there is
+        nothing to do)."""
         require_group(group)
-        current = self.lines.get(line_id)
-        if current is None:
+        e = self._entries.get(line_id)
+        if e is None:
             raise FailedPrecondition("line_id", f"line {line_id!r} is assigned to no group: assign it")
-        under_way = self.moving.get(line_id)
-        if under_way is not None:
-            if under_way.dst == group:
-                return
+        if e.move is not None:
+            if e.move.dst == group:
+                return e.revision
             raise FailedPrecondition(
-                "line_id", f"line {line_id!r} is already moving from {under_way.src!r} to {under_way.dst!r}"
+                "line_id", f"line {line_id!r} is already moving from {e.move.src!r} to {e.move.dst!r}"
             )
-        if current == group:
-            return
+        if e.owner == group:
+            return e.revision
         if not self.servers().get(group):
             raise FailedPrecondition("group", f"group {group!r} has no server up to take line {line_id!r}")
-        move = Move(current, group, False)
-        self._replace(line_id, current.encode(), move.encode())
-        self.moving[line_id] = move  # before the watcher says so: MoveLine waits on it
+        return self._write(line_id, e, Move(e.owner, group, False).encode())
 
-    def accept(self, line_id: str, move: Move) -> None:
+    def accept(self, line_id: str, e: Entry) -> None:
         """The receiving group can take the line: its owner may release it now."""
-        self._replace(line_id, move.encode(), move._replace(accepted=True).encode())
+        assert e.move is not None
+        self._write(line_id, e, e.move._replace(accepted=True).encode())
 
-    def end_move(self, line_id: str, move: Move, owner: str) -> None:
-        """The move is over: ``owner`` (the receiving group, or the old one if it was called
-        off) owns the line from now on."""
-        self._replace(line_id, move.encode(), owner.encode())
+    def end_move(self, line_id: str, e: Entry, owner: str, why: str = "") -> None:
+        """The move is over: ``owner`` (the receiving group, or the old one with ``why`` if
+        it was called off) owns the line from now on."""
+        assert e.move is not None
+        value = owner.encode() if not why else json.dumps({"owner": owner, "refused": why}).encode()
+        self._write(line_id, e, value)
 
-    def _replace(self, line_id: str, expect: bytes, value: bytes) -> None:
-        """Set the line's entry to ``value`` if it is ``expect`` (compare-and-set)."""
+    def _write(self, line_id: str, expect: Entry | None, value: bytes) -> int:
+        """Set the line's entry to ``value`` if it is still ``expect`` (None: if there is
+        none): a compare-and-set, so two writers never both win. Returns its revision."""
         import nats.js.errors
 
-        entry = self.store._run(self.kv.get(_key(line_id)))
-        if entry.value != expect:
-            raise Unavailable("line_id", f"line {line_id!r} changed meanwhile; retry")
+        from jis.store.jetstream import StoreUnavailable
+
+        kv, key = self.kv, _key(line_id)
         try:
-            self.store._run(self.kv.update(_key(line_id), value, last=entry.revision))
-        except nats.js.errors.KeyWrongLastSequenceError:
+            if expect is None:
+                revision = self.store._run(kv.create(key, value))
+            else:
+                revision = self.store._run(kv.update(key, value, last=expect.revision))
+        except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.KeyNotFoundError):
             raise Unavailable("line_id", f"line {line_id!r} changed meanwhile; retry") from None
+        except StoreUnavailable as exc:
+            raise Unavailable("line_id", f"the directory did not answer: {exc}") from None
+        self._learn(line_id, Entry.decode(value, int(revision)))
+        return int(revision)
 
 
 class Move(NamedTuple):
@@ -302,10 +325,26 @@ class Move(NamedTuple):
     def encode(self) -> bytes:
         return json.dumps({"from": self.src, "to": self.dst, "accepted": self.accepted}).encode()
 
+
+class Entry(NamedTuple):
+    """A line's directory entry: its owner, and the move under way if any. The value is the
+    owning group's name, or JSON: a move ``{"from", "to", "accepted"}``, or an owner whose
+    last move was called off ``{"owner", "refused"}`` (why, for MoveLine to answer)."""
+
+    owner: str
+    move: Move | None
+    refused: str
+    revision: int
+
     @classmethod
-    def decode(cls, data: bytes) -> Move:
-        m = json.loads(data)
-        return cls(m["from"], m["to"], bool(m.get("accepted")))
+    def decode(cls, value: bytes, revision: int) -> Entry:
+        if not value.startswith(b"{"):
+            return cls(value.decode(), None, "", revision)
+        m = json.loads(value)
+        if "owner" in m:
+            return cls(m["owner"], None, str(m.get("refused", "")), revision)
+        move = Move(m["from"], m["to"], bool(m.get("accepted")))
+        return cls(move.src, move, "", revision)
 
 
 class LineMover:
@@ -315,9 +354,12 @@ class LineMover:
        answers UNAVAILABLE for the line from then on (clients retry).
     2. The leader of the receiving group reads the owner's log and checks it can take the
        line (:func:`jis.engine.move.conflicts`): it accepts the move, or calls it off.
-    3. The owner's leader journals a "release" of it: its state leaves that engine
-       (Engine.release_line); an input for it still queued is refused as UNAVAILABLE. A
-       line that shares appointments with another cannot go: the move is called off.
+    3. The owner's leader checks that the line's records in its log replay to the line as
+       it holds it (:func:`jis.engine.move.replay_differs`), and journals a "release" of
+       it: its state leaves that engine (Engine.release_line); an input for it still
+       queued is refused as UNAVAILABLE. A line whose records do not replay to it, or that
+       is tied to another (a shared truck, a rack of another line carrying its parts),
+       cannot go: the move is called off.
     4. The receiving leader reads the owner's log up to that release and journals the
        line's records as one "import" (Engine.import_line): the line's state is now
        replayed here, at the times it happened. It flips the directory: the line is its
@@ -349,56 +391,77 @@ class LineMover:
         while not self._stop.is_set():
             d.changed.wait(self.POLL_S)
             d.changed.clear()
-            for line_id, m in list(d.moving.items()):
+            for line_id, e in list(d._entries.items()):
+                m = e.move
+                if m is None:
+                    continue
                 if self._stop.is_set() or not self.is_leader():
                     break
                 try:
                     if m.src == d.group and m.accepted:
-                        self._release(line_id, m)
+                        self._release(line_id, e)
                     elif m.dst == d.group:
-                        self._take(line_id, m)
+                        self._take(line_id, e)
                 except (StoreUnavailable, DomainError, TimeoutError) as exc:
                     log.warning("moving line %s from %s to %s: %s; retrying", line_id, m.src, m.dst, exc)
 
-    def _call_off(self, line_id: str, m: Move, why: str) -> None:
-        log.error("line %s cannot move from %s to %s: %s; the move is called off", line_id, m.src, m.dst, why)
-        self.directory.refused[line_id] = why
-        self.directory.end_move(line_id, m, m.src)
+    def _call_off(self, line_id: str, e: Entry, why: str) -> None:
+        assert e.move is not None
+        log.error("line %s cannot move to %s: %s; the move is called off", line_id, e.move.dst, why)
+        self.directory.end_move(line_id, e, e.move.src, why)
 
-    def _release(self, line_id: str, m: Move) -> None:
-        engine = self.runner.engine
-        if engine.seq.moved_out.get(line_id) == m.dst and line_id not in engine.seq.lines:
+    def _release(self, line_id: str, e: Entry) -> None:
+        assert e.move is not None
+        d, engine, dst = self.directory, self.runner.engine, e.move.dst
+        if engine.seq.moved_out.get(line_id) == dst and line_id not in engine.seq.lines:
             return  # released already: the receiving group takes it from the log
-        try:
-            self.runner.submit(lambda at: engine.release_line(line_id, m.dst, at)).result(timeout=60)
-        except FailedPrecondition as exc:  # it cannot move: the line stays
-            self._call_off(line_id, m, str(exc))
-            return
-        log.info("released line %s to group %s", line_id, m.dst)
+        own = LineHistory(line_id)  # what the receiving group will read
+        for r in d.store.stream_records(d.stream_of(d.group)):
+            own.add(r)
 
-    def _take(self, line_id: str, m: Move) -> None:
-        d, engine = self.directory, self.runner.engine
+        def release(at: int) -> None:
+            why = replay_differs(own, engine, at)
+            if why is not None:
+                raise FailedPrecondition("line_id", f"line {line_id!r} cannot move: {why}")
+            engine.release_line(line_id, dst, at)
+
+        try:
+            self.runner.submit(release).result(timeout=120)
+        except FailedPrecondition as exc:  # it cannot move: the line stays
+            self._call_off(line_id, e, str(exc))
+            return
+        log.info("released line %s to group %s", line_id, dst)
+
+    def _take(self, line_id: str, e: Entry) -> None:
+        d, engine, m = self.directory, self.runner.engine, e.move
+        assert m is not None
         if line_id not in engine.seq.lines:
             history = self._histories.setdefault((m.src, line_id), LineHistory(line_id))
-            for r in d.store.stream_records(f"{d.base}_{m.src}", history.seq):
+            for r in d.store.stream_records(d.stream_of(m.src), history.seq):
                 history.add(r)
             if not m.accepted:
                 why = self.runner.submit(lambda at: conflicts(history, engine)).result(timeout=60)
                 if why is not None:
                     self._histories.pop((m.src, line_id), None)
-                    self._call_off(line_id, m, why)
+                    self._call_off(line_id, e, why)
                 else:
-                    d.accept(line_id, m)
+                    d.accept(line_id, e)
                 return
             if history.released_to != m.dst:
                 return  # not released yet
             records = list(history.records)
+
+            def take(at: int) -> None:
+                why = conflicts(history, engine)  # again: inputs may have come in since it accepted
+                if why is not None:
+                    raise FailedPrecondition("line_id", f"line {line_id!r} cannot be imported: {why}")
+                engine.import_line(line_id, m.src, records, at)
+
             try:
-                op = self.runner.submit(lambda at: engine.import_line(line_id, m.src, records, at))
-                op.result(timeout=120)
+                self.runner.submit(take).result(timeout=120)
             except FailedPrecondition:
                 if line_id not in engine.seq.lines:
-                    raise
+                    raise  # logged and tried again: the line stays UNAVAILABLE until mended
             log.info("imported line %s from group %s (%d records)", line_id, m.src, len(records))
             self._histories.pop((m.src, line_id), None)
-        d.end_move(line_id, m, m.dst)
+        d.end_move(line_id, e, m.dst)

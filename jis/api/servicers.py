@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Container, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -168,11 +168,13 @@ def _batch_results(
     return applied, duplicates, rejected
 
 
-def _count_broadcasts(metrics: Metrics | None, tally: Tally) -> None:
-    """Once per call and (line, disposition), not per message."""
+def _count_broadcasts(metrics: Metrics | None, tally: Tally, lines: Container[str]) -> None:
+    """Once per call and (line, disposition), not per message. A line not in ``lines``
+    (the configured ones) is counted under "": a client's made-up line ids must not make
+    new series."""
     if metrics is not None:
         for (line_id, disposition), n in tally.items():
-            metrics.broadcasts.labels(line_id, disposition).inc(n)
+            metrics.broadcasts.labels(line_id if line_id in lines else "", disposition).inc(n)
 
 
 class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
@@ -208,7 +210,7 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         pairs = [(m.line_id, m.call_no) for m in request.broadcasts]
         tally: Tally = collections.Counter()
         reply.applied, reply.duplicates, reply.rejected = _batch_results(reply.results, pairs, results, tally)
-        _count_broadcasts(self.gw.metrics, tally)
+        _count_broadcasts(self.gw.metrics, tally, self.gw.runner.engine.seq.lines)
         return reply
 
     @unary
@@ -235,7 +237,7 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
                     for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
                 }
             )
-            _count_broadcasts(self.gw.metrics, tally)
+            _count_broadcasts(self.gw.metrics, tally, self.gw.runner.engine.seq.lines)
         return reply
 
 
@@ -617,15 +619,18 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
     async def ImportDeljit(
         self, request: interop_pb2.ImportDeljitRequest, context: Ctx
     ) -> interop_pb2.ImportDeljitResponse:
-        try:
-            reference, messages = edifact.read_deljit(
-                request.interchange, call_no_from_bgm=request.call_no_from_bgm, action_codes=self.action_codes
+        try:  # parsing an interchange of megabytes takes a while: not on the event loop
+            reference, messages = await asyncio.to_thread(
+                edifact.read_deljit,
+                request.interchange,
+                call_no_from_bgm=request.call_no_from_bgm,
+                action_codes=self.action_codes,
             )
         except edifact.EdiError as exc:
             raise InvalidArgument("interchange", str(exc)) from None
         accepted = [m for m in messages if m.error is None]
         if self.gw.directory is not None:
-            self.gw.directory.route([b.line_id for m in accepted for b in m.broadcasts])
+            self.gw.directory.route(list(dict.fromkeys(b.line_id for m in accepted for b in m.broadcasts)))
         require_lines(
             [(f"interchange message {m.reference} LOC", b.line_id) for m in accepted for b in m.broadcasts]
         )
@@ -652,7 +657,7 @@ class InteropServicer(interop_pb2_grpc.InteropServiceServicer):
             reply.applied += counts[0]
             reply.duplicates += counts[1]
             reply.rejected += counts[2]
-        _count_broadcasts(self.gw.metrics, tally)
+        _count_broadcasts(self.gw.metrics, tally, self.gw.runner.engine.seq.lines)
         return reply
 
     @unary
@@ -755,15 +760,19 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         require_id("line_id", request.line_id)
         directory = self._directory()
         require_group(request.group)
-        await asyncio.to_thread(directory.move, request.line_id, request.group)
+        line_id, group = request.line_id, request.group
+        revision = await asyncio.to_thread(directory.move, line_id, group)
         remaining = context.time_remaining()
         wait = MOVE_WAIT_S if remaining is None else min(MOVE_WAIT_S, remaining - 0.2)
         deadline = time.monotonic() + wait
-        line_id, group = request.line_id, request.group
-        while line_id in directory.moving or directory.lines.get(line_id) != group:
-            if line_id not in directory.moving:
-                why = directory.refused.pop(line_id, "see the log of the group that owns it")
-                raise FailedPrecondition("line_id", f"the move of line {line_id!r} was called off: {why}")
+        while True:  # until this server's directory shows the move over
+            e = directory.entry(line_id)
+            if e is not None and e.revision >= revision and e.move is None:
+                if e.owner == group:
+                    break
+                raise FailedPrecondition(
+                    "line_id", f"the move of line {line_id!r} was called off: {e.refused or 'see the log'}"
+                )
             if time.monotonic() > deadline:
                 raise DeadlineExceeded(
                     "line_id", f"line {line_id!r} is still moving to {group!r}; see ListAssignments"
