@@ -20,7 +20,6 @@ Deterministic in the state and the cutoff: replay of a "retain" record does the 
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -42,6 +41,7 @@ from jis.engine.model import (
     VehicleView,
 )
 from jis.engine.sequence import UNSEEN
+from jis.errors import FailedPrecondition
 
 if TYPE_CHECKING:
     from jis.engine.engine import Engine
@@ -76,6 +76,16 @@ def _map(keep: B) -> I64:
     return m
 
 
+def appointment_racks(engine: Engine) -> tuple[I64, I64]:
+    """Each (appointment, rack) pair the dock holds: the racks' rows, and their
+    appointments' rows (int64[k] each, by appointment)."""
+    dock = engine.dock
+    a = dock.appointments.col
+    counts = a("n_racks").astype(np.int64)
+    racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)].astype(np.int64)
+    return racks, np.repeat(np.arange(len(dock.appointments), dtype=np.int64), counts)
+
+
 def history(engine: Engine, cutoff: int) -> tuple[B, B, B, B]:
     """keep masks (vehicles, slots, racks, appointments): False for what is history."""
     seq, sup, dock = engine.seq, engine.supply, engine.dock
@@ -94,9 +104,7 @@ def history(engine: Engine, cutoff: int) -> tuple[B, B, B, B]:
     appt = ((a_state == AppointmentState.UNLOADED) | (a_state == AppointmentState.CANCELLED)) & (
         finished < cutoff
     )
-    counts = a("n_racks").astype(np.int64)
-    a_racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)]
-    a_owner = np.repeat(np.arange(n_a, dtype=np.int64), counts)
+    a_racks, a_owner = appointment_racks(engine)
     while True:  # the sets only shrink: a few rounds at most
         a_next = appt & ~_any_by(a_owner, ~rack[a_racks], n_a)
         r_next = rack & ~_any_by(a_racks, ~a_next[a_owner], n_r)
@@ -146,69 +154,55 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     return drop(engine, keep_v, keep_s, keep_r, keep_a, collect)
 
 
-def line_rows(engine: Engine, line: int) -> tuple[B, B, B, B]:
-    """masks (vehicles, slots, racks, appointments) of what belongs to line code ``line``:
-    its vehicles, their slots and the slots of its racks, its racks, and the appointments
-    that carry any of them (see :func:`shared_appointments`)."""
-    seq, sup, dock = engine.seq, engine.supply, engine.dock
-    vehicle = seq.vehicles.col("line") == line
-    rack = sup.racks.col("line") == line
-    slot = (sup.slots.col("line") == line) | np.append(vehicle, False)[sup.slots.col("vehicle")]
-    a = dock.appointments.col
-    counts = a("n_racks").astype(np.int64)
-    a_racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)]
-    a_owner = np.repeat(np.arange(len(dock.appointments), dtype=np.int64), counts)
-    appt = _any_by(a_owner, rack[a_racks], len(dock.appointments))
-    return vehicle, slot, rack, appt
-
-
-def shared_appointments(engine: Engine, line: int) -> list[str]:
-    """Appointments carrying racks of line code ``line`` and of another line: a line whose
-    trucks are shared cannot move on its own."""
-    dock = engine.dock
-    _, _, rack, appt = line_rows(engine, line)
-    a = dock.appointments.col
-    counts = a("n_racks").astype(np.int64)
-    a_racks = dock.appointment_racks.view()[ranges(a("racks_off"), counts)]
-    a_owner = np.repeat(np.arange(len(dock.appointments), dtype=np.int64), counts)
-    mixed = appt & _any_by(a_owner, ~rack[a_racks], len(dock.appointments))
-    return [dock.ids.name(int(x)) for x in np.flatnonzero(mixed)]
-
-
 def release_line(engine: Engine, line_id: str) -> None:
     """Take everything of ``line_id`` out of this engine (its state moved to another group):
     vehicles, demand, slots, racks, appointments, open breaks, break history and KPI facts,
     deadlines, and the line itself. Its build-sequence changes stay in the feed (their
     cursors are this group's) until retention drops them. Deterministic: replay of a
-    "release" record does the same."""
+    "release" record does the same.
+
+    FAILED_PRECONDITION, changing nothing, if the line is tied to another: an appointment
+    carries racks of both, or another line's rack carries a slot of one of its vehicles;
+    """
     seq, sup, ev, book, kpis = engine.seq, engine.supply, engine.evaluator, engine.book, engine.kpis
     state = seq.lines.get(line_id)
     if state is None:
         return
     code = state.code
-    vehicle, slot, rack, appt = line_rows(engine, code)
+    # its vehicles, their slots and the slots of its racks, its racks, the appointments carrying them
+    vehicle = seq.vehicles.col("line") == code
+    rack = sup.racks.col("line") == code
+    slot = (sup.slots.col("line") == code) | np.append(vehicle, False)[sup.slots.col("vehicle")]
+    a_racks, a_owner = appointment_racks(engine)
+    appt = _any_by(a_owner, rack[a_racks], len(engine.dock.appointments))
+    shared = appt & _any_by(a_owner, ~rack[a_racks], len(appt))
+    if shared.any():
+        names = ", ".join(engine.dock.ids.name(int(x)) for x in np.flatnonzero(shared)[:5])
+        raise FailedPrecondition(
+            "line_id",
+            f"line {line_id!r} shares appointments with other lines ({names}): it cannot move on its own",
+        )
+    held = ~rack & _any_by(sup.slots.col("rack").astype(np.int64), slot, len(rack))
+    if held.any():
+        names = ", ".join(sup.rack_ids.name(int(x)) for x in np.flatnonzero(held)[:5])
+        raise FailedPrecondition(
+            "line_id",
+            f"racks of other lines carry parts of line {line_id!r} ({names}): it cannot move on its own",
+        )
     drop(engine, ~vehicle, ~slot, ~rack, ~appt, collect=False)
     del seq.lines[line_id]
-    by_scope: tuple[dict[Any, Any], ...] = (
-        seq.scope_demand,
-        sup.scope_slots,
-        sup.consumed,
-        ev._missing,
-        book.scoped,
-    )
-    for scopes in by_scope:
+    for scopes in (seq.scope_demand, sup.scope_slots, sup.consumed):
         for scope in [k for k in scopes if k[0] == code]:
             del scopes[scope]
+    # open keys per evaluation scope, keyed ("scope", line, supplier, group)
+    book.scoped = {k: v for k, v in book.scoped.items() if k[1] != code}  # type: ignore[index]
     book.open = {k: b for k, b in book.open.items() if b.line_id != line_id}
     book.open_counts = {k: n for k, n in book.open_counts.items() if k[0] != line_id}
     book.resolved = [b for b in book.resolved if b.line_id != line_id]
     book.history = book.history.subset(book.history.col("line") != book.line_ids.get(line_id))
     kpis.deliveries = kpis.deliveries.subset(kpis.deliveries.col("line") != code)
     kpis.leads = kpis.leads.subset(kpis.leads.col("line") != code)
-    # deadlines: ("silent", line) and (kind, line, supplier, group) keys of the line
-    ev._due = {k: w for k, w in ev._due.items() if k[1] != code}  # type: ignore[index]
-    ev._heap = [x for x in ev._heap if x[2] in ev._due]
-    heapq.heapify(ev._heap)
+    ev.forget_line(code)
 
 
 def drop(engine: Engine, keep_v: B, keep_s: B, keep_r: B, keep_a: B, collect: bool) -> Dropped:
@@ -287,16 +281,17 @@ def drop(engine: Engine, keep_v: B, keep_s: B, keep_r: B, keep_a: B, collect: bo
     dock.appointments = appts
     dock.appointment_racks = RowList(max(64, 2 * len(appt_racks)))
     dock.appointment_racks.extend(appt_racks)
-    dock.rack_appointment = {int(rm[k]): int(am[x]) for k, x in dock.rack_appointment.items()}
+    dock.rack_appointment = {
+        int(rm[k]): int(am[x]) for k, x in dock.rack_appointment.items() if rm[k] >= 0 and am[x] >= 0
+    }
     appt_names = dock.ids.names()
     dock.ids = Interner([appt_names[i] for i in kept_appts.tolist()])
 
     # what points at those rows: the feed, KPI deliveries, open breaks, MISSING sets
     feed = engine.feed
     feed.messages = feed.messages.subset(np.ones(len(feed.messages), np.bool_), {"vehicle": vm})
-    engine.kpis.remap_racks(rm)
     book = engine.book
     book.open = {_key(k, vm, sm, rm): b for k, b in book.open.items()}
     book.scoped = {scope: {_key(k, vm, sm, rm) for k in keys} for scope, keys in book.scoped.items()}
-    ev._missing = {scope: vm[rows] for scope, rows in ev._missing.items()}
+    ev.remap_vehicles(vm)
     return dropped

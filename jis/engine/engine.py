@@ -64,7 +64,7 @@ from jis.engine.model import (
 from jis.engine.packed import PackedBroadcasts
 from jis.engine.sequence import SequenceState
 from jis.engine.supply import Scope, SupplyState
-from jis.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from jis.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from jis.kernels import matching
 from jis.metrics import KPI_WINDOW_S, EngineStats, LineStats
 from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, Store, StoreCorrupt
@@ -483,26 +483,17 @@ class Engine:
     def release_line(self, line_id: str, group: str, at: int) -> None:
         """Take the line's state out of this engine, as it moves to ``group``: journaled
         "release", after which its inputs are refused as UNAVAILABLE (sent to ``group``).
-        What this group's current commit group touched so far is evaluated first. A line
-        assigned but never configured here is released all the same (nothing moves).
-        FAILED_PRECONDITION, changing nothing, if an appointment carries racks of this line
-        and of another (a truck cannot be in two groups)."""
-        state = self.seq.lines.get(line_id)
-        shared = [] if state is None else compact.shared_appointments(self, state.code)
-        if shared:
-            raise FailedPrecondition(
-                "line_id",
-                f"line {line_id!r} shares appointments with other lines ({', '.join(shared[:5])}): "
-                "it cannot move on its own",
-            )
+        A line assigned but never configured here is released all the same (nothing
+        moves). FAILED_PRECONDITION, changing nothing, if the line is tied to another (see
+        :func:`compact.release_line`); UNAVAILABLE while changes are still to be sent to
+        watchers (the rows they name are about to go): the mover tries again."""
+        if self.feed.undrained():
+            raise Unavailable("line_id", f"changes are still being sent; line {line_id!r} is released after")
         self._flush()
-        self._journal("release", at, codec.dumps([line_id, group]), inputs=0)
         self._release(line_id, group)
+        self._journal("release", at, codec.dumps([line_id, group]), inputs=0)
 
     def _release(self, line_id: str, group: str) -> None:
-        state = self.seq.lines.get(line_id)
-        if state is not None:
-            self._pending = {s for s in self._pending if s[0] != state.code}
         compact.release_line(self, line_id)
         self.seq.moved_out[line_id] = group
 

@@ -83,6 +83,18 @@ class Evaluator:
             self._tie += 1
             heapq.heappush(self._heap, (when, self._tie, key))
 
+    def forget_line(self, code: int) -> None:
+        """Drop everything scheduled or tracked for line ``code`` (its state left the engine):
+        its silence check, its scopes' deadlines and MISSING sets."""
+        self._due = {k: w for k, w in self._due.items() if k[1] != code}  # type: ignore[index]
+        self._heap = [x for x in self._heap if x[2] in self._due]
+        heapq.heapify(self._heap)
+        self._missing = {scope: rows for scope, rows in self._missing.items() if scope[0] != code}
+
+    def remap_vehicles(self, vm: npt.NDArray[np.int64]) -> None:
+        """After vehicle rows were renumbered (old row -> new row, -1: dropped)."""
+        self._missing = {scope: vm[rows] for scope, rows in self._missing.items()}
+
     def next_deadline(self) -> int:
         """The earliest moment something time-driven is due (NEVER if nothing is)."""
         while self._heap and self._due.get(self._heap[0][2]) != self._heap[0][0]:

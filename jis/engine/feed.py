@@ -368,6 +368,10 @@ class BuildFeed:
         self.events.extend({"scope": codes[which], **cols})
         return scopes
 
+    def undrained(self) -> bool:
+        """Whether events were appended since the last drain (not yet sent to watchers)."""
+        return self._drained < len(self.events)
+
     def drain(self) -> FeedBatch | None:
         """The events appended since the last drain (None if there are none)."""
         lo, hi = self._drained, len(self.events)

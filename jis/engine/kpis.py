@@ -26,7 +26,6 @@ from jis.engine.supply import Scope
 from jis.kernels import matching
 
 DELIVERY_COLUMNS = {
-    "rack": np.int32,
     "line": np.int32,
     "supplier": np.int32,
     "at": np.int64,  # arrival at the dock
@@ -98,7 +97,7 @@ APPOINTMENT_FACTS = {
     "unloaded_at": np.int64,
 }
 FACT_COLUMNS: dict[str, dict[str, Any]] = {
-    "deliveries": {k: v for k, v in DELIVERY_COLUMNS.items() if k != "rack"},
+    "deliveries": DELIVERY_COLUMNS,
     "leads": LEAD_COLUMNS,
     "breaks": HISTORY_COLUMNS,
     "appointments": APPOINTMENT_FACTS,
@@ -188,7 +187,6 @@ class KpiHistory:
         right_order = bool(np.all(np.diff(matched) > 0))
         on_time = bool(matched.size and at + sup.unload_time(scope[1]) <= int(m.e_need[matched].min()))
         self.deliveries.append(
-            rack=rack,
             line=scope[0],
             supplier=scope[1],
             at=at,
@@ -235,11 +233,6 @@ class KpiHistory:
             if old.any():
                 setattr(self, name, table.subset(~old))
         return out
-
-    def remap_racks(self, rack_map: np.ndarray) -> None:
-        """After retention renumbered the racks: deliveries kept are of racks kept."""
-        col = self.deliveries.col("rack")
-        col[:] = rack_map[col]
 
 
 def kpis(

@@ -16,6 +16,7 @@ archives the line's history at its next step), DESADV numbering, takeover marks.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -49,6 +50,10 @@ class LineHistory:
         self.appointments: set[str] = set()
         self.configs: dict[str, SupplierConfig] = {}
         """Every supplier's configuration in that group's log, as it is now."""
+        self.vehicles: set[str] = set()
+        self.suppliers: set[str] = set()
+        """The ids of the line's vehicles, and of the suppliers its records name (noted
+        here, off the engine's thread, for :func:`conflicts`)."""
         self._here = False
 
     def add(self, r: LogRecord) -> None:
@@ -67,9 +72,11 @@ class LineHistory:
             moved, _, theirs = decode_import(r.body)
             if moved == line_id:
                 self.records, self.racks, self.appointments = [], set(), set()
+                self.vehicles, self.suppliers = set(), set()
                 self._here, self.released_to = True, None
                 for x in theirs:
                     _trim(x, line_id, self.racks, self.appointments)  # their racks and appointments
+                    self._note(x)
                     self.records.append(x)
             return
         if r.kind == "clock" and not self._here:
@@ -83,22 +90,18 @@ class LineHistory:
         if kept.kind == "eval" and out and out[-1].kind == "group":
             out.pop()  # an evaluation group with nothing of the line in it
             return
+        self._note(kept)
         out.append(kept)
 
-    def names(self) -> tuple[set[str], set[str]]:
-        """The ids of the line's vehicles, and of the suppliers its records name."""
-        vehicles: set[str] = set()
-        suppliers: set[str] = set()
-        for r in self.records:
-            if r.kind in ("broadcast", "batch", "batch-from", "columns"):
-                for b in _broadcasts(r):
-                    vehicles.add(b.vehicle_id)
-                    suppliers.update(p.supplier_id for p in b.parts)
-            elif r.kind == "build":
-                suppliers.add(codec.decode_build(r.body).supplier_id)
-            elif r.kind == "dispatch":
-                suppliers.add(codec.decode_dispatch(r.body).supplier_id)
-        return vehicles, suppliers
+    def _note(self, r: LogRecord) -> None:
+        if r.kind in ("broadcast", "batch", "batch-from", "columns"):
+            for b in _broadcasts(r):
+                self.vehicles.add(b.vehicle_id)
+                self.suppliers.update(p.supplier_id for p in b.parts)
+        elif r.kind == "build":
+            self.suppliers.add(codec.decode_build(r.body).supplier_id)
+        elif r.kind == "dispatch":
+            self.suppliers.add(codec.decode_dispatch(r.body).supplier_id)
 
 
 def _broadcasts(r: LogRecord) -> list[Broadcast]:
@@ -227,10 +230,9 @@ def conflicts(history: LineHistory, engine: Engine) -> str | None:
     """Why ``engine`` cannot take the line of ``history`` in (None: it can): a vehicle,
     rack or appointment id it already holds, or a supplier of the line configured unlike
     in the group the line comes from (the line's history would replay otherwise). Run on
-    the engine's thread."""
-    vehicles, suppliers = history.names()
+    the engine's thread: lookups only."""
     for kind, names, interner in (
-        ("vehicle", vehicles, engine.seq.vehicle_ids),
+        ("vehicle", history.vehicles, engine.seq.vehicle_ids),
         ("rack", history.racks, engine.supply.rack_ids),
         ("appointment", history.appointments, engine.dock.ids),
     ):
@@ -238,10 +240,52 @@ def conflicts(history: LineHistory, engine: Engine) -> str | None:
         if taken:
             return f"{kind} ids already in this group: {', '.join(taken[:5])}"
     mine = {cfg.supplier_id: cfg for cfg in engine.supply.suppliers.values()}
-    for s in sorted(suppliers):
+    for s in sorted(history.suppliers):
         if mine.get(s) != history.configs.get(s):
             return (
                 f"supplier {s!r} is configured differently here ({mine.get(s)}) than where the line "
                 f"comes from ({history.configs.get(s)}): configure it the same in both groups"
             )
     return None
+
+
+def replay_differs(history: LineHistory, engine: Engine, at: int) -> str | None:
+    """Why the line's records in ``history`` would not rebuild the line as ``engine`` holds
+    it (None: they would): replayed into an engine of their own, brought to ``at`` as
+    ``engine`` is, the line's sequence, open breaks (break ids aside) and inventory must be
+    the same. What the owning group checks before it releases a line, so that a move whose
+    import would fail or differ is called off while the line is still whole. Run on the
+    engine's thread (it advances ``engine`` to ``at``, as time would)."""
+    from jis.engine.engine import Engine
+    from jis.errors import DomainError
+    from jis.store.base import StoreCorrupt
+
+    scratch = Engine()
+    try:
+        at0 = history.records[0].at if history.records else at
+        for cfg in history.configs.values():  # as the receiving group holds them (see conflicts)
+            scratch.configure_supplier(cfg, at0)
+        scratch.apply_records(history.records)
+    except (DomainError, StoreCorrupt) as exc:
+        return f"its records do not replay: {exc}"
+    line_id = history.line_id
+    for e in (engine, scratch):
+        e.advance(at)
+    here, there = _line_state(engine, line_id), _line_state(scratch, line_id)
+    for what in here:
+        if here[what] != there[what]:
+            return f"its records replay to another {what} than it has here"
+    return None
+
+
+def _line_state(e: Engine, line_id: str) -> dict[str, object]:
+    if line_id not in e.seq.lines:
+        return {"configuration": None}
+    return {
+        "configuration": e.line(line_id).config,
+        "sequence": e.sequence(line_id, -(2**62), 2**62, 2**31)[0],
+        "open breaks": sorted(
+            (dataclasses.replace(b, break_id="") for b in e.open_breaks(line_id=line_id)), key=repr
+        ),
+        "inventory": e.inventory(line_id),
+    }
