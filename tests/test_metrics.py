@@ -72,6 +72,7 @@ def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) 
             bc("M1", 6, ADD, "M1-V6", 6, [part()]),
             bc("M1", 6, ADD, "M1-V6", 6, [part()]),
             bc("M1", 7, ADD, "M1-V7", 6, [part()]),
+            bc("NOPE-1", 1, ADD, "N-V1", 1, [part()]),  # a line never configured: rejected
         ]
     )
     c.broadcast.PublishBatch(batch, timeout=10)
@@ -85,23 +86,18 @@ def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) 
     assert s[("grpc_server_handled_total", (("grpc_code", "OK"), *publish))] == 3
     assert s[("grpc_server_handled_total", (("grpc_code", "INVALID_ARGUMENT"), *publish))] == 1
     assert s[("grpc_server_handling_seconds_count", publish)] == 4
-    assert (
-        s[
-            (
-                "grpc_server_handling_seconds_bucket",
-                (
-                    ("grpc_method", "Publish"),
-                    ("grpc_service", "jis.v1.BroadcastService"),
-                    ("grpc_type", "unary"),
-                    ("le", "0.0001"),
-                ),
-            )
-        ]
-        >= 0
-    )
+    buckets = {
+        dict(labels)["le"]: v
+        for (name, labels), v in s.items()
+        if name == "grpc_server_handling_seconds_bucket" and set(publish) <= set(labels)
+    }
+    assert buckets["0.0001"] <= buckets["+Inf"] == 4  # cumulative, every call in the last
     assert s[("jis_broadcasts_total", (("disposition", "applied"), ("line", "M1")))] == 4
     assert s[("jis_broadcasts_total", (("disposition", "duplicate"), ("line", "M1")))] == 1
     assert s[("jis_broadcasts_total", (("disposition", "rejected"), ("line", "M1")))] == 1
+    # a made-up line makes no series of its own
+    assert s[("jis_broadcasts_total", (("disposition", "rejected"), ("line", "")))] == 1
+    assert not [k for k in s if ("line", "NOPE-1") in k[1]]
     assert s[("jis_broadcast_duplicates_total", (("line", "M1"),))] == 1
     assert s[("jis_break_events_total", (("event", "raised"), ("type", "GAP")))] == 1
     assert s[("jis_build_info", (("version", __version__),))] == 1

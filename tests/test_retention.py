@@ -141,6 +141,7 @@ def test_history_leaves_memory_and_answers_the_same_from_the_archive(tmp_path: P
         held = rows(proc)
         assert (held["vehicles"], held["racks"], held["appointments"]) == (6, 2, 1)
         assert held["retained_to"] == 0
+        before_rows = held
         kpis = reports_pb2.Kpis.FromString(before["kpis {} None 120"])
         assert kpis.racks_delivered == 1 and kpis.appointments == 1 and kpis.lead_time_samples == 3
 
@@ -151,6 +152,9 @@ def test_history_leaves_memory_and_answers_the_same_from_the_archive(tmp_path: P
         assert held["retained_to"] == T0 + 120 * MIN
         assert (held["vehicles"], held["racks"], held["appointments"]) == (4, 1, 0)  # RT-4..RT-7, R-2
         assert (held["slots"], held["deliveries"], held["lead_times"]) == (2, 0, 0)  # RT-4's and RT-6's
+        # resolved breaks and build-sequence changes went too: what answers now comes from the archive
+        assert before_rows["resolved_breaks"] > 0 and held["resolved_breaks"] == 0
+        assert held["feed_events"] < before_rows["feed_events"]
         assert answers(c) == before
 
         proc.kill9()
