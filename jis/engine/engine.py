@@ -974,9 +974,15 @@ class Engine:
 
     def owner(self, kind: str, ident: str) -> str:
         """The supplier a rack (``kind`` "rack_id") or appointment ("appointment_id") belongs to."""
-        if kind == "rack_id":
-            return self.rack(ident).supplier_id
-        return self.appointment(ident, self.last_at).spec.supplier_id
+        if kind == "rack_id":  # its supplier column; the view only for an archived one
+            row = self.supply.rack_ids.get(ident)
+            if row < 0:
+                return self.rack(ident).supplier_id
+            return self.seq.supplier_ids.name(int(self.supply.racks.col("supplier")[row]))
+        row = self.dock.ids.get(ident)
+        if row < 0:
+            return self.appointment(ident, self.last_at).spec.supplier_id
+        return self.seq.supplier_ids.name(int(self.dock.appointments.col("supplier")[row]))
 
     def rack(self, rack_id: str) -> RackView:
         """A rack in memory or, once retention archived it, as it was then."""
