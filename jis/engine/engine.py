@@ -30,6 +30,7 @@ from jis.engine.evaluate import Evaluator
 from jis.engine.feed import BuildFeed, FeedBatch, FeedEntry
 from jis.engine.kpis import (
     FACT_COLUMNS,
+    Facts,
     KpiHistory,
     Kpis,
     decode_facts,
@@ -821,10 +822,12 @@ class Engine:
             for i in self.inventory(line_id)
         }
         now = self.last_at if at is None else at
+        window = (now - KPI_WINDOW_S * 10**9, now + 1)
+        facts = self._facts(*window) if self.supply.suppliers else {}  # once for every supplier
         supplier_kpis = {}
         for code in sorted(self.supply.suppliers):
             supplier_id = self.seq.supplier_ids.name(code)
-            k = self.kpi_report("", supplier_id, now - KPI_WINDOW_S * 10**9, now + 1)
+            k = self._kpis(facts, "", supplier_id, window[0], window[1])
             supplier_kpis[supplier_id] = (k.otif, k.sequence_accuracy)
         return EngineStats(
             lines,
@@ -950,18 +953,24 @@ class Engine:
         if start > stop:
             raise InvalidArgument("from", "after to")
         self.require_known(line_id)
+        return self._kpis(self._facts(start, stop), line_id, supplier_id, start, stop)
 
+    def _facts(self, start: int, stop: int) -> Facts:
+        """The KPI facts in memory, and the archived ones when [start, stop) reaches them."""
+        facts = self.kpis.facts(self.book, self.dock)
+        if self.store is not None and start < self.retained_to:  # older facts are archived
+            for kind in FACT_COLUMNS:
+                archived = [decode_facts(kind, b) for b in self.store.archived_facts(kind, start, stop)]
+                facts[kind] = joined([*archived, facts[kind]], kind)
+        return facts
+
+    def _kpis(self, facts: Facts, line_id: str, supplier_id: str, start: int, stop: int) -> Kpis:
         def code(name: str, interner: Interner) -> int:
             if not name:
                 return -1
             c = interner.get(name)
             return c if c >= 0 else -2  # never seen: matches nothing
 
-        facts = self.kpis.facts(self.book, self.dock)
-        if self.store is not None and start < self.retained_to:  # older facts are archived
-            for kind in FACT_COLUMNS:
-                archived = [decode_facts(kind, b) for b in self.store.archived_facts(kind, start, stop)]
-                facts[kind] = joined([*archived, facts[kind]], kind)
         return kpis(
             facts,
             code(line_id, self.seq.line_ids),
