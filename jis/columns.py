@@ -7,7 +7,7 @@ that kernels take as they are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -186,6 +186,14 @@ class Table:
         for name, m in (remap or {}).items():
             cols[name] = m[cols[name]]
         return Table.from_arrays(self._dtypes, cols)
+
+    def take(
+        self, where: npt.NDArray[np.bool_], names: Iterable[str]
+    ) -> tuple[dict[str, npt.NDArray[Any]], Table]:
+        """Take the rows where ``where`` is True out: their columns ``names`` (copies), and
+        the table of the others (this one itself when nothing is taken)."""
+        taken = {k: self.col(k)[where].copy() for k in names}
+        return taken, (self.subset(~where) if where.any() else self)
 
     def without_front(self, k: int) -> Table:
         """A new table of rows [k, len) (in new memory, with room to grow: views of this

@@ -178,12 +178,8 @@ class BreakBook:
     def archive_history(self, before: int) -> dict[str, np.ndarray]:
         """Take the history rows of breaks resolved before ``before`` out of memory; returns
         their columns (for the store's archive of KPI facts)."""
-        h = self.history
-        resolved = h.col("resolved_at")
-        old = (resolved != NO_TIME) & (resolved < before)
-        taken = {k: h.col(k)[old].copy() for k in HISTORY_COLUMNS}
-        if old.any():
-            self.history = h.subset(~old)
+        resolved = self.history.col("resolved_at")
+        taken, self.history = self.history.take((resolved != NO_TIME) & (resolved < before), HISTORY_COLUMNS)
         return taken
 
     def _emit(self, raised: bool, brk: SequenceBreak) -> None:

@@ -228,10 +228,8 @@ class KpiHistory:
         out: Facts = {}
         for kind, name in (("deliveries", "deliveries"), ("leads", "leads")):
             table: Table = getattr(self, name)
-            old = table.col("at") < before
-            out[kind] = {k: table.col(k)[old].copy() for k in FACT_COLUMNS[kind]}
-            if old.any():
-                setattr(self, name, table.subset(~old))
+            out[kind], rest = table.take(table.col("at") < before, FACT_COLUMNS[kind])
+            setattr(self, name, rest)
         return out
 
 
