@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -115,6 +116,7 @@ class Directory:
         self.store._run(self._open(), store.timeout * 4)
         if not self._ready.wait(store.timeout * 2):
             raise StoreUnavailable(f"the directory {base}_directory did not load")
+        self._member_key = f"{self.group}.{base64.urlsafe_b64encode(address.encode()).decode()}"
         self._member = threading.Thread(target=self._keep_member, name="jis-member", daemon=True)
         self._member.start()
 
@@ -151,12 +153,27 @@ class Directory:
         apply: Callable[[KeyValue.Entry], None],
         ready: threading.Event | None,
     ) -> None:
-        """Keep a bucket's entries in memory, so that routing reads no more than a dict."""
-        async for entry in watcher:
-            if entry is not None:
-                apply(entry)
-            if ready is not None and (entry is None or entry.delta == 0):  # the current values are in
-                ready.set()
+        """Keep a bucket's entries in memory, so that routing reads no more than a dict. An
+        entry this server cannot read is logged and left out; if the watch itself fails, the
+        server exits (crash-only: routing on a directory that no longer updates would send
+        clients to the wrong group) and its supervisor starts it again."""
+        try:
+            async for entry in watcher:
+                if entry is not None:
+                    try:
+                        apply(entry)
+                    except (ValueError, KeyError, TypeError) as exc:  # not written by jis
+                        log.error("directory entry %r left out: %s", entry.key, exc)
+                if ready is not None and (entry is None or entry.delta == 0):  # the current values are in
+                    ready.set()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            if not self._stop.is_set():
+                from jis.ha import EXIT_LOST
+
+                log.critical("the directory watch failed; exiting so that a restart recovers", exc_info=True)
+                os._exit(EXIT_LOST)
 
     def _line_entry(self, entry: KeyValue.Entry) -> None:
         line_id = _line(entry.key)
@@ -186,14 +203,23 @@ class Directory:
 
         from jis.store.jetstream import StoreUnavailable
 
-        key = f"{self.group}.{base64.urlsafe_b64encode(self.address.encode()).decode()}"
+        key = self._member_key
         while not self._stop.is_set():
             with contextlib.suppress(StoreUnavailable, nats.errors.Error):
                 self.store._run(self.members.put(key, self.address.encode()), self.store.lease_ttl)
             self._stop.wait(self.store.lease_ttl / 3)
 
     def stop(self) -> None:
+        """Stop renewing this server's address, and take it out at once (clients need not
+        wait for it to expire)."""
+        import nats.errors
+
+        from jis.store.jetstream import StoreUnavailable
+
         self._stop.set()
+        self._member.join(timeout=self.store.lease_ttl)
+        with contextlib.suppress(StoreUnavailable, nats.errors.Error):
+            self.store._run(self.members.delete(self._member_key))
 
     # -- reads ---------------------------------------------------------------------------
 
