@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -314,3 +315,23 @@ def test_cli_watches_breaks_and_asks_for_health(server: ServerProcess, client: C
     r = jis("health", *s)
     assert (r.returncode, r.stdout.strip()) == (0, "SERVING")
     assert jis("health", "--server", "127.0.0.1:1").returncode == 3
+
+
+def test_connection_flags_count_before_and_after_a_lines_sub_command() -> None:
+    from jis.cli.main import build_parser
+
+    parse = build_parser().parse_args
+    a = parse(["lines", "--server", "h:1", "--token", "T", "--json", "move", "L", "G"])
+    assert (a.server, a.token, a.json, a.line, a.group) == ("h:1", "T", True, "L", "G")
+    a = parse(["lines", "move", "L", "G", "--server", "h:2", "--tls-ca", "ca.pem", "--json"])
+    assert (a.server, a.tls_ca, a.json, a.token) == ("h:2", "ca.pem", True, "")
+    a = parse(["lines", "--server", "h:3", "where", "--server", "h:4", "L1"])  # the later one counts
+    assert (a.server, a.json, a.lines) == ("h:4", False, ["L1"])
+    a = parse(["lines", "assign", "L", "G"])  # none given: the defaults
+    assert (a.server, a.json) == (os.environ.get("JIS_SERVER", "127.0.0.1:50051"), False)
+
+
+def test_jis_lines_move_unreachable_is_exit_3_pointing_at_where() -> None:
+    r = jis("lines", "move", "L", "G", "--server", "127.0.0.1:1")
+    assert r.returncode == 3 and r.stdout == ""
+    assert "127.0.0.1:1 is unavailable" in r.stderr and "jis lines where L" in r.stderr

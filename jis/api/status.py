@@ -137,7 +137,7 @@ def lines_of(request: Any) -> list[str]:
         out += [b.line_id for b in request.broadcasts]
     if "line_ids" in fields and request.DESCRIPTOR.full_name == "jis.v1.BroadcastColumns":
         out += list(request.line_ids)
-    return [x for x in out if x]
+    return [x for x in dict.fromkeys(out) if x]  # each line once, in order: a batch names one often
 
 
 def _route(servicer: Any, request: Any) -> None:
@@ -177,7 +177,13 @@ def unary(handler: Handler[R]) -> Handler[R]:
             if type(request) is Undecodable:
                 await _undecodable(self, name, request, context)
             await _authorize(self, name, request, context)
-            if kind == WRITE and admission is not None and admission.standby is not None:
+            # A standby refuses writes to the engine log; any server writes the directory (NATS KV).
+            if (
+                kind == WRITE
+                and admission is not None
+                and admission.standby is not None
+                and getattr(self, "grpc_service", "") != DIRECTORY_SERVICE
+            ):
                 raise Unavailable("", admission.standby)
             _route(self, request)
             return await handler(self, request, context)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
@@ -52,22 +52,28 @@ class CliError(Exception):
         self.code = code
 
 
-def server_flags() -> argparse.ArgumentParser:
-    """The flags of every command that talks to a server (a parent parser)."""
+def server_flags(defaults: bool = True) -> argparse.ArgumentParser:
+    """The flags of every command that talks to a server (a parent parser). Without
+    ``defaults``, for the sub-commands of a command that has them already (`jis lines move`):
+    a flag not given after the sub-command leaves what was given before it (or its default)."""
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument(
         "--server",
-        default=os.environ.get("JIS_SERVER", "127.0.0.1:50051"),
+        default=default(os.environ.get("JIS_SERVER", "127.0.0.1:50051")),
         help="gRPC address of the server, or a comma-separated list of a leader and its standbys "
         "(calls go to whichever leads) [env JIS_SERVER; default 127.0.0.1:50051]",
     )
-    server.add_argument("--json", action="store_true", help="JSON instead of a table")
+    server.add_argument("--json", action="store_true", default=default(False), help="JSON instead of a table")
     server.add_argument(
-        "--token", default=os.environ.get("JIS_TOKEN", ""), help="bearer token [env JIS_TOKEN]"
+        "--token", default=default(os.environ.get("JIS_TOKEN", "")), help="bearer token [env JIS_TOKEN]"
     )
     server.add_argument(
         "--tls-ca",
-        default=os.environ.get("JIS_TLS_CA", ""),
+        default=default(os.environ.get("JIS_TLS_CA", "")),
         help="PEM CA bundle to verify the server's TLS certificate; absent: plaintext [env JIS_TLS_CA]",
     )
     return server
@@ -215,22 +221,106 @@ def elsewhere(exc: grpc.RpcError) -> str:
     return ""
 
 
+def _response_class(method: str) -> Any:
+    """The response message class of a method named as gRPC does (``/pkg.Service/Method``)."""
+    found = descriptor_pool.Default().FindMethodByName(method.lstrip("/").replace("/", "."))
+    return message_factory.GetMessageClass(found.output_type)
+
+
+class _Followed:
+    """A server stream refused, before its first item, because another group owns its line:
+    opened once more on that group's servers (``again``)."""
+
+    def __init__(self, stream: Any, again: Callable[[str], Any]) -> None:
+        self.stream: Any = stream
+        self.again: Callable[[str], Any] | None = again
+
+    def __iter__(self) -> _Followed:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            item = next(self.stream)
+        except grpc.RpcError as exc:
+            owner = elsewhere(exc) if self.again is not None else ""
+            if not owner:
+                raise
+            assert self.again is not None
+            self.stream, self.again = self.again(owner), None
+            return next(self.stream)
+        self.again = None
+        return item
+
+    def __getattr__(self, name: str) -> Any:  # cancel(), code(), ... of the stream now read
+        return getattr(self.stream, name)
+
+
+class _Follow(_UnaryUnary, _UnaryStream):
+    """Each call refused because another engine group owns its line (FAILED_PRECONDITION,
+    ErrorInfo LINE_IN_OTHER_GROUP) is sent once more, itself alone, to that group's servers:
+    a command's other calls, done before or after, are not repeated."""
+
+    def __init__(self, token: str, tls_ca: str) -> None:
+        self.token, self.tls_ca = token, tls_ca
+        self.channels: dict[str, grpc.Channel] = {}
+
+    def _to(self, servers: str) -> grpc.Channel:
+        if servers not in self.channels:
+            self.channels[servers] = channel(servers, self.token, self.tls_ca)
+        return self.channels[servers]
+
+    def close(self) -> None:
+        for ch in self.channels.values():
+            ch.close()
+
+    @staticmethod
+    def _options(details: Any) -> dict[str, Any]:
+        return {
+            "timeout": details.timeout,
+            "metadata": details.metadata,
+            "wait_for_ready": details.wait_for_ready,
+            "compression": details.compression,
+        }
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        outcome = continuation(details, request)
+        exc = outcome.exception()
+        owner = elsewhere(exc) if isinstance(exc, grpc.RpcError) else ""
+        if not owner:
+            return outcome
+        call = self._to(owner).unary_unary(
+            details.method,
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=_response_class(details.method).FromString,
+        )
+        return call.future(request, **self._options(details))
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        def again(owner: str) -> Any:
+            call = self._to(owner).unary_stream(
+                details.method,
+                request_serializer=type(request).SerializeToString,
+                response_deserializer=_response_class(details.method).FromString,
+            )
+            return call(request, **self._options(details))
+
+        return _Followed(continuation(details, request), again)
+
+
 def run_command(command: Callable[[grpc.Channel, argparse.Namespace], Output], a: argparse.Namespace) -> int:
     """Run a client command: its output to stdout, or one line on stderr and the exit code.
     A call refused because another engine group owns its line is sent again, once, to that
-    group's servers (lines partitioned over groups: jis serve --group)."""
+    group's servers (lines partitioned over groups: jis serve --group): that call only, so
+    a command that read its input or applied earlier calls goes on where it was."""
     try:
-        server = a.server
-        for attempt in range(2):
-            with channel(server, a.token, a.tls_ca) as ch:
-                try:
-                    out = command(ch, a)
-                    break
-                except grpc.RpcError as exc:
-                    owner = elsewhere(exc) if attempt == 0 else ""
-                    if not owner:
-                        raise rpc_failure(exc, server) from None
-                    server = owner
+        follow = _Follow(a.token, a.tls_ca)
+        try:
+            with channel(a.server, a.token, a.tls_ca) as ch:
+                out = command(grpc.intercept_channel(ch, follow), a)
+        except grpc.RpcError as exc:
+            raise rpc_failure(exc, a.server) from None
+        finally:
+            follow.close()
     except CliError as exc:
         print(f"jis: {exc}", file=sys.stderr)
         return exc.code

@@ -18,6 +18,7 @@ from jis.api.auth import parse_role, token_sha256
 from jis.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     TIMEOUT_S,
     CliError,
@@ -27,6 +28,7 @@ from jis.cli.common import (
     minutes,
     parse_time,
     run_command,
+    server_flags,
 )
 from jis.cli.work import watch_breaks
 from jis.v1 import (
@@ -216,15 +218,27 @@ def _assign(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = directory_pb2.AssignLineRequest(line_id=a.line, group=a.group)
     done = directory_pb2_grpc.DirectoryServiceStub(ch).AssignLine(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json([done])
+        return _as_json(done)
     return f"line {done.line_id} -> group {done.group} ({', '.join(done.addresses) or 'no server up'})"
 
 
 def _move(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = directory_pb2.MoveLineRequest(line_id=a.line, group=a.group)
-    done = directory_pb2_grpc.DirectoryServiceStub(ch).MoveLine(req, timeout=a.wait)
+    try:
+        done = directory_pb2_grpc.DirectoryServiceStub(ch).MoveLine(req, timeout=a.wait)
+    except grpc.RpcError as exc:
+        code = exc.code()
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:  # --wait ran out; the move goes on
+            why = f"line {a.line} is still moving to group {a.group}"
+        elif code == grpc.StatusCode.UNAVAILABLE:
+            why = f"line {a.line} is moving, or the server at {a.server} is unavailable"
+        else:
+            raise
+        raise CliError(
+            f"{why} ({code.name}: {exc.details()}): check `jis lines where {a.line}`", EXIT_UNREACHABLE
+        ) from None
     if a.json:
-        return _as_json([done])
+        return _as_json(done)
     return f"line {done.line_id} moved -> group {done.group} ({', '.join(done.addresses) or 'no server up'})"
 
 
@@ -478,18 +492,19 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(run=lambda a: run_command(_lines, a))
     lines_sub = p.add_subparsers(dest="lines_action", metavar="{assign,move,where}")
-    q = lines_sub.add_parser("assign", parents=[server], help="assign a line to an engine group (role admin)")
+    again = server_flags(defaults=False)  # before or after the sub-command: both count
+    q = lines_sub.add_parser("assign", parents=[again], help="assign a line to an engine group (role admin)")
     q.add_argument("line", help="the line")
     q.add_argument("group", help="the engine group (jis serve --group)")
     q.set_defaults(run=lambda a: run_command(_assign, a))
     q = lines_sub.add_parser(
-        "move", parents=[server], help="move a line with its state to another engine group (role admin)"
+        "move", parents=[again], help="move a line with its state to another engine group (role admin)"
     )
     q.add_argument("line", help="the line")
     q.add_argument("group", help="the receiving engine group")
     q.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the move to complete")
     q.set_defaults(run=lambda a: run_command(_move, a))
-    q = lines_sub.add_parser("where", parents=[server], help="which group owns each line, and its servers")
+    q = lines_sub.add_parser("where", parents=[again], help="which group owns each line, and its servers")
     q.add_argument("lines", nargs="*", help="these lines (default: every assigned line)")
     q.set_defaults(run=lambda a: run_command(_where, a))
 
