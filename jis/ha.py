@@ -18,8 +18,8 @@ Crash-only: a leader that finds its lease gone (taken by another, or run out whi
 was out of reach), or whose commit is fenced, exits (code 70) at once rather than answer
 for a state it may not own; its supervisor starts it again, as a standby. While the lease
 bucket does not answer at all, the leader keeps serving: its commits are still fenced.
-A clean stop deletes the lease, so a standby takes over at its next poll instead of after
-the lease.
+A clean stop finishes the engine's queued work and its final snapshot, then deletes the
+lease, so a standby takes over at its next poll instead of after the lease.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from jis.api.handlers import Admission
 from jis.clock import Clock
 from jis.engine.runner import EngineRunner
-from jis.store.jetstream import JetStreamStore, StoreFenced, StoreUnavailable
+from jis.store.jetstream import JetStreamStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,11 @@ class Leadership:
         self._next_try = 0.0
         """When this standby next tries to take the lease (time.monotonic())."""
         self._stop = threading.Event()
+        """Set at a clean stop: a standby stops following the log and taking over."""
+        self._standing_by = threading.Event()
+        """Set when the standby's loop is over (it leads, or it stops)."""
+        self._release = threading.Event()
+        """Set once the runner has stopped: the leader stops renewing and gives the lease up."""
         self._thread = threading.Thread(target=self._run, name="jis-leadership", daemon=True)
 
     def start(self) -> None:
@@ -79,10 +84,20 @@ class Leadership:
         self.on_role(False)
         self._thread.start()
 
-    def stop(self) -> None:
-        """A clean stop: the lease goes at once, so a standby need not wait for it to expire."""
+    def stop_following(self) -> None:
+        """A clean stop, before the runner's: a standby stops handing the engine commits and
+        does not take over; a leader keeps renewing its lease until :meth:`stop`."""
         self._stop.set()
-        self._thread.join(timeout=self.ttl + 5)
+        if self._thread.ident is not None:
+            self._standing_by.wait(timeout=self.ttl + 5)
+
+    def stop(self) -> None:
+        """A clean stop, once the runner has stopped (its queued work committed, its final
+        snapshot written): the lease goes at once, so a standby need not wait for it to expire."""
+        self._stop.set()
+        self._release.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=self.ttl + 5)
         if self.leader and self.revision is not None:
             self.store.release_lease(self.revision)
 
@@ -97,7 +112,8 @@ class Leadership:
                     log.warning("standby: %s; retrying", exc)
                     self._stop.wait(0.5)
                 self._stop.wait(POLL_S)
-            if not self._stop.is_set():
+            self._standing_by.set()
+            if self.leader:
                 self._keep_lease()
         except BaseException:
             log.critical("leadership failed; exiting so that a restart recovers", exc_info=True)
@@ -148,7 +164,7 @@ class Leadership:
         store.append("leader", at, self.holder.encode())
         try:
             store.commit()
-        except StoreFenced:
+        except StoreUnavailable:  # fenced, or NATS out of reach: catch up and try again
             store.writable = False
             return False
         engine.last_at = max(engine.last_at, at)
@@ -164,7 +180,7 @@ class Leadership:
         took over, this server's next commit fails and it exits."""
         renewed_at = time.monotonic()
         warned = False
-        while not self._stop.wait(self.ttl / 3):
+        while not self._release.wait(self.ttl / 3):
             assert self.revision is not None
             try:
                 revision = self.store.renew_lease(self.holder, self.revision)

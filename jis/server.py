@@ -108,7 +108,7 @@ def _read(path: str, what: str) -> bytes:
         raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from None
 
 
-def _open_store(cfg: ServerConfig) -> Store:
+def _open_store(cfg: ServerConfig, stream: str) -> Store:
     if not cfg.store:
         return SqliteStore(cfg.data_dir, synchronous=cfg.sync.upper())
     try:
@@ -119,7 +119,7 @@ def _open_store(cfg: ServerConfig) -> Store:
         return JetStreamStore(
             parse_servers(cfg.store),
             cfg.data_dir,
-            stream=f"{cfg.stream}_{cfg.group}" if cfg.group else cfg.stream,
+            stream=stream,
             replicas=cfg.replicas,
             lease_ttl=duration_ns(cfg.lease) / 1e9,
         )
@@ -175,8 +175,9 @@ async def serve(cfg: ServerConfig) -> None:
     action_codes = _action_codes(cfg)
     sysmem.fix_mmap_threshold()  # large transients (snapshots, compactions) go back to the system
     held = lock_dir(cfg.data_dir)  # first: a second server on this dir stops here, whatever its port
+    stream = f"{cfg.stream}_{cfg.group}" if cfg.group else cfg.stream  # the log's, with --store
     try:
-        store: Store = _open_store(cfg)
+        store: Store = _open_store(cfg, stream)
     except BaseException:
         os.close(held)
         raise
@@ -280,7 +281,6 @@ async def serve(cfg: ServerConfig) -> None:
         log.info("jis metrics on http://%s:%d/metrics", cfg.host, http.server_port)
     await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
-    stream = f"{cfg.stream}_{cfg.group}" if cfg.group else cfg.stream
     where = f"log on stream {stream} at {cfg.store}" if cfg.store else f"data in {cfg.data_dir.resolve()}"
     log.info("jis listening on %s:%d (%s; %s gRPC)", cfg.host, port, where, transport)
     if gw.auth is None:
@@ -314,9 +314,9 @@ async def serve(cfg: ServerConfig) -> None:
                 )
                 asyncio.run_coroutine_threadsafe(set_health(status), loop)
                 if leader:
-                    log.info("jis SERVING as the leader of stream %s: %s", cfg.stream, recovered)
+                    log.info("jis SERVING as the leader of stream %s: %s", store.stream, recovered)
                 else:
-                    log.info("jis STANDBY of stream %s (reads only): %s", cfg.stream, recovered)
+                    log.info("jis STANDBY of stream %s (reads only): %s", store.stream, recovered)
 
             if cfg.group:
                 from jis.directory import Directory
@@ -348,11 +348,13 @@ async def serve(cfg: ServerConfig) -> None:
         if mover is not None:
             mover.stop()
         if leadership is not None:
-            leadership.stop()
+            leadership.stop_following()
         if gw.directory is not None:
             gw.directory.stop()
         if runner.started:
-            runner.stop()
+            runner.stop()  # what is queued, then the final snapshot: while this leader holds the lease
+        if leadership is not None:
+            leadership.stop()  # then the lease goes (committed after it, the queued work would be fenced)
         store.close()
         os.close(held)
         if http is not None:

@@ -4,15 +4,20 @@ fenced writer, snapshots in the object store, the archive indexed by every insta
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from jis.api.handlers import Admission
 from jis.engine.engine import Engine
 from jis.engine.model import Broadcast, LineConfig, PartDemand
+from jis.ha import Leadership
 from jis.store.base import ArchivedBreak, BreakQuery
-from jis.store.jetstream import JetStreamStore, StoreFenced, parse_servers
+from jis.store.jetstream import Commit, JetStreamStore, StoreFenced, StoreUnavailable, parse_servers
 from tests.natsproc import NatsServer
 
 pytest.importorskip("nats")
@@ -182,3 +187,126 @@ def test_no_nats_to_reach_is_one_clear_error(tmp_path: Path, monkeypatch: pytest
         port = s.getsockname()[1]  # nothing listens there once closed
     with pytest.raises(jetstream.StoreUnavailable, match=r"cannot reach NATS at nats://127\.0\.0\.1"):
         JetStreamStore([f"nats://127.0.0.1:{port}"], tmp_path / "x", stream="NONE")
+
+
+def test_a_discarded_tail_ends_every_reader_and_fences_only_the_discarder(
+    nats_node: NatsServer, tmp_path: Path, stream: str
+) -> None:
+    s = open_store(nats_node, tmp_path, stream)
+    standby = open_store(nats_node, tmp_path, stream, "standby")
+    try:
+        for k in range(1, 4):
+            s.append("x", k, f"c{k}".encode())
+            s.commit()
+            if k == 1:
+                assert [r.body for r in standby.records(standby.last_seq())] == [b"c1"]
+        s.discard(1)  # the last two commits' group failed
+        assert [r.body for r in s.records()] == [b"c1"]  # the stream's last message is gone
+        assert list(standby.records(standby.last_seq())) == []  # nothing left after what it has
+        assert standby.last_seq() == 3  # the stream's last sequence: appends are fenced on it
+        fresh = open_store(nats_node, tmp_path, stream, "fresh")
+        try:
+            assert [r.body for r in fresh.records(0)] == [b"c1"]
+            fresh.append("x", 4, b"c4")  # a successor appends on the stream's last sequence
+            fresh.commit()
+        finally:
+            fresh.close()
+        s.append("x", 5, b"late")
+        with pytest.raises(StoreFenced):  # the discarder is fenced (and exits)
+            s.commit()
+        assert [r.body for r in standby.records(standby.last_seq())] == [b"c4"]
+    finally:
+        s.close()
+        standby.close()
+
+
+def test_a_standby_restarted_indexes_no_archive_row_twice(
+    nats_node: NatsServer, tmp_path: Path, stream: str
+) -> None:
+    leader = open_store(nats_node, tmp_path, stream)
+    standby = open_store(nats_node, tmp_path, stream, "standby")
+    try:
+        leader.append("retain", 10, b"cutoff")
+        leader.archive_breaks([ArchivedBreak(1, 5, "L1", "S1", 2, b'{"b":1}')])
+        leader.archive_items("vehicle", [("V1", b"view")])
+        leader.archive_facts("leads", (3, 4), b"facts")
+        leader.commit()
+        archived_at = leader.last_seq()
+        leader.append("clock", 11, b"")
+        leader.commit()
+        assert len(list(standby.records(standby.last_seq()))) == 2  # following: indexed on the way
+        assert standby.archived_facts("leads", 0, 10) == [b"facts"]
+        assert standby._indexed() == archived_at  # with the rows, in one transaction
+    finally:
+        leader.close()
+        standby.close()
+    for _ in range(2):  # restarted (indexes what it has not marked yet), then once more
+        again = open_store(nats_node, tmp_path, stream, "standby")
+        try:
+            assert [r.kind for r in again.records(0)] == ["retain", "clock"]  # recovery re-reads
+            assert again.archived_facts("leads", 0, 10) == [b"facts"]
+            assert again.archived_breaks(BreakQuery(0, 10), None, 10) == [b'{"b":1}']
+        finally:
+            again.close()
+
+
+class _Runner:
+    """What Leadership needs of an EngineRunner: an engine, and ops run at once."""
+
+    standby = False
+
+    def __init__(self) -> None:
+        self.engine = SimpleNamespace(last_at=0, follow=lambda records: None)
+
+    def submit(self, op: Callable[[int], object]) -> Future[object]:
+        fut: Future[object] = Future()
+        fut.set_result(op(1))
+        return fut
+
+
+def _leadership(store: JetStreamStore) -> Leadership:
+    clock = SimpleNamespace(advance_to=lambda at: None)
+    return Leadership(store, _Runner(), clock, Admission(1, 1), lambda leader: None, "me")  # type: ignore[arg-type]
+
+
+def test_a_takeover_whose_mark_nats_does_not_take_is_tried_again(
+    nats_node: NatsServer, tmp_path: Path, stream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = open_store(nats_node, tmp_path, stream)
+    try:
+        lead = _leadership(s)
+
+        def unavailable(overlap: object = None) -> None:
+            raise StoreUnavailable("NATS did not acknowledge a commit in time")
+
+        monkeypatch.setattr(s, "commit", unavailable)
+        assert lead._mark(1) is False  # not an exit with the lease held
+        assert s.writable is False
+        monkeypatch.undo()
+        s._pending = Commit()  # as the real commit leaves it
+        assert lead._mark(2) is True
+    finally:
+        s.close()
+
+
+def test_a_leader_stopping_keeps_its_lease_until_its_runner_has_stopped(
+    nats_node: NatsServer, tmp_path: Path, stream: str
+) -> None:
+    s = JetStreamStore(parse_servers(nats_node.url), tmp_path / "a", stream=stream, lease_ttl=1.0)
+    other = JetStreamStore(parse_servers(nats_node.url), tmp_path / "b", stream=stream, lease_ttl=1.0)
+    lead = _leadership(s)
+    try:
+        lead.start()
+        deadline = time.monotonic() + 10
+        while not lead.leader:
+            assert time.monotonic() < deadline, "no takeover"
+            time.sleep(0.05)
+        lead.stop_following()  # the server then stops its runner: the final snapshot, ...
+        time.sleep(1.5)  # ... longer than the lease
+        assert other.take_lease("other") is None  # still renewed
+        lead.stop()
+        assert other.take_lease("other") is not None  # released at once
+    finally:
+        lead.stop()
+        s.close()
+        other.close()

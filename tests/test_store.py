@@ -95,3 +95,15 @@ def test_a_break_survives_the_archive_encoding() -> None:
         resolved_at=7,
     )
     assert codec.decode_break(codec.encode_break(brk)) == brk
+
+
+def test_archived_facts_indexed_twice_are_kept_once(tmp_path: Path) -> None:
+    store = sqlite_store.SqliteStore(tmp_path)
+    facts = [("leads", 3, 4, 1, b"facts"), ("deliveries", 3, 4, 1, b"d")]
+    for _ in range(2):  # a replicated store's archive indexes a commit again after a restart
+        with store._db:
+            store._db.execute("BEGIN")
+            sqlite_store.insert_archive(store._db, [], [("vehicle", "V1", 1, b"view")], facts)
+    assert store.archived_facts("leads", 0, 10) == [b"facts"]
+    assert store.archived_facts("deliveries", 0, 10) == [b"d"]
+    store.close()

@@ -69,6 +69,8 @@ CONNECT_S = 15.0
 """How long opening the store tries to reach a NATS server at all."""
 STARTUP_S = 60.0
 """How long opening the store waits for JetStream (a cluster starting elects its leaders)."""
+EMPTY_CHECK_S = 0.2
+"""How long a reader waits for its first message before it asks whether any is to come."""
 
 log = logging.getLogger(__name__)
 
@@ -376,8 +378,7 @@ class JetStreamStore:
             raise StoreUnavailable(f"NATS did not acknowledge a commit within {self.timeout * 4} s") from None
         self._last = seq
         if c.has_archive():
-            self._index(seq, c)
-            self._set_indexed(seq)
+            self._index(seq, c, mark=True)
 
     async def _append(self, subject: str, payload: bytes) -> int:
         """Publish one commit, fenced on the last position this writer knows. A commit that
@@ -408,12 +409,7 @@ class JetStreamStore:
                     "this instance is no longer the leader"
                 ) from None
             raise StoreUnavailable(f"JetStream refused a commit: {exc}") from None
-        except (
-            nats.errors.TimeoutError,
-            nats.errors.NoRespondersError,
-            nats.js.errors.NoStreamResponseError,
-            nats.errors.ConnectionClosedError,
-        ) as exc:
+        except (nats.errors.TimeoutError, *UNREACHABLE) as exc:
             raise StoreUnavailable(f"JetStream did not acknowledge a commit: {exc!r}") from None
 
     async def _append_batch(self, subject: str, payload: bytes, limit: int, headers: dict[str, str]) -> int:
@@ -442,6 +438,9 @@ class JetStreamStore:
         for table in ("archive_break", "archive_item", "archive_fact"):
             self._db.execute(f"DELETE FROM {table} WHERE seq > ?", (after,))
         self._db.execute("COMMIT")
+        # The stream's last sequence stays where it was (a deleted message keeps its number):
+        # readers stop at what is left (see commits), and a successor, which reads the last
+        # sequence from the stream, appends fenced on it. This writer's next commit is fenced.
         self._last = min(self._last, after)
 
     async def _discard(self, after: int) -> None:
@@ -452,23 +451,23 @@ class JetStreamStore:
     def last_seq(self) -> int:
         return self._last
 
-    def stream_last_seq(self) -> int:
-        """The stream's last sequence now (a standby catches up to it)."""
-        info = self._run(self.js.stream_info(self.stream))
+    def stream_last_seq(self, stream: str | None = None) -> int:
+        """The last sequence now of this store's stream (a standby catches up to it), or of
+        ``stream``. A message deleted by :meth:`discard` leaves it as it was."""
+        info = self._run(self.js.stream_info(stream or self.stream))
         return int(info.state.last_seq)
 
     def records(self, after: int = 0) -> Iterator[LogRecord]:
         """The committed records after position ``after``, up to the stream's end now."""
         end = self.stream_last_seq()
-        for seq, c in self.commits(after, end):
-            for kind, at, body in c.records:
-                yield LogRecord(seq, kind, at, body)
+        yield from self.stream_records(self.stream, after, end)
         self._last = max(self._last, end)
 
-    def stream_records(self, stream: str, after: int = 0) -> Iterator[LogRecord]:
-        """The committed records of another stream on this cluster (the log of the group a
-        line moves from) after position ``after``, up to its end now."""
-        end = int(self._run(self.js.stream_info(stream)).state.last_seq)
+    def stream_records(self, stream: str, after: int = 0, end: int | None = None) -> Iterator[LogRecord]:
+        """The committed records of a stream on this cluster (this store's, or the log of
+        the group a line moves from) after position ``after``, up to ``end`` (its end now)."""
+        if end is None:
+            end = self.stream_last_seq(stream)
         for seq, c in self.commits(after, end, stream=stream):
             for kind, at, body in c.records:
                 yield LogRecord(seq, kind, at, body)
@@ -477,15 +476,22 @@ class JetStreamStore:
         self, after: int, end: int, subject: str = "*", stream: str | None = None
     ) -> Iterator[tuple[int, Commit]]:
         """The commits at positions (after, end], in order, archive rows indexed on the way
-        (of this store's stream; ``stream``: another's, nothing indexed)."""
+        (of this store's stream; ``stream``: another's, nothing indexed). Ends early when
+        the stream holds nothing more: the messages up to ``end`` were deleted (a discard)."""
         if end <= after:
             return
         own = stream is None or stream == self.stream
+        # Reading on from where the index is complete, each commit indexed moves its marker.
+        mark = own and after <= self._indexed()
         sub = self._run(self._subscribe(after + 1, subject, None if own else stream))
         pieces: list[bytes] = []  # of an atomic batch, until its commit message
+        first = True
         try:
             while True:
-                msgs = self._run(self._take(sub, 256), self.timeout * 4)
+                msgs = self._run(self._take(sub, 256, first), self.timeout * 4)
+                if not msgs:
+                    return
+                first = False
                 for msg in msgs:
                     seq = int(msg.metadata.sequence.stream)
                     if seq > end:
@@ -500,9 +506,9 @@ class JetStreamStore:
                         data = msg.data
                     c = decode_commit(data)
                     if own and c.has_archive():
-                        self._index(seq, c)
+                        self._index(seq, c, mark)
                     yield seq, c
-                    if seq == end:
+                    if seq == end or msg.metadata.num_pending == 0:
                         return
         finally:
             self._run(sub.unsubscribe())
@@ -517,12 +523,26 @@ class JetStreamStore:
             ),
         )
 
-    async def _take(self, sub: Any, n: int) -> list[Any]:
-        """At least one message (waiting up to the timeout), then what else is there, up to n."""
-        try:
-            out = [await sub.next_msg(timeout=self.timeout * 3)]
-        except nats.errors.TimeoutError:
-            raise StoreUnavailable("the log stream stopped delivering") from None
+    async def _take(self, sub: Any, n: int, first: bool = False) -> list[Any]:
+        """At least one message (waiting up to the timeout), then what else is there, up to n.
+        The ``first`` take of a consumer returns none if it has nothing to deliver (every
+        message from its start on was deleted, see :meth:`discard`)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout * 3
+        while True:
+            try:
+                wait = min(EMPTY_CHECK_S, self.timeout * 3) if first else self.timeout * 3
+                out = [await sub.next_msg(timeout=wait)]
+                break
+            except nats.errors.TimeoutError:
+                if not first or loop.time() > deadline:
+                    raise StoreUnavailable("the log stream stopped delivering") from None
+            try:
+                info = await sub.consumer_info()
+            except nats.errors.Error:
+                continue
+            if info.num_pending == 0 and not (info.delivered and info.delivered.consumer_seq):
+                return []
         while len(out) < n:
             try:
                 out.append(await sub.next_msg(timeout=0))
@@ -532,13 +552,20 @@ class JetStreamStore:
 
     # -- the archive index -------------------------------------------------------------
 
-    def _index(self, seq: int, c: Commit) -> None:
-        archive_db.insert_archive(
-            self._db,
-            [(b.number, b.resolved_at, b.line_id, b.supplier_id, b.type, seq, b.body) for b in c.breaks],
-            [(kind, ident, seq, body) for kind, ident, body in c.items],
-            [(kind, lo, hi, seq, body) for kind, lo, hi, body in c.facts],
-        )
+    def _index(self, seq: int, c: Commit, mark: bool) -> None:
+        """Index the archive rows of the commit at ``seq`` and (``mark``: every archive commit
+        before it is indexed) move the indexed-up-to marker to it, in one transaction. Rows
+        indexed again (a restart before the marker moved) are ignored by their keys."""
+        with self._db:
+            self._db.execute("BEGIN")
+            archive_db.insert_archive(
+                self._db,
+                [(b.number, b.resolved_at, b.line_id, b.supplier_id, b.type, seq, b.body) for b in c.breaks],
+                [(kind, ident, seq, body) for kind, ident, body in c.items],
+                [(kind, lo, hi, seq, body) for kind, lo, hi, body in c.facts],
+            )
+            if mark:
+                self._set_indexed(seq)
 
     def _indexed(self) -> int:
         row = self._db.execute("SELECT seq FROM archive_indexed WHERE stream = ?", (self.stream,)).fetchone()
@@ -546,7 +573,9 @@ class JetStreamStore:
 
     def _set_indexed(self, seq: int) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO archive_indexed (stream, seq) VALUES (?, ?)", (self.stream, seq)
+            "INSERT INTO archive_indexed (stream, seq) VALUES (?, ?)"
+            " ON CONFLICT (stream) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            (self.stream, seq),
         )
 
     def _index_archive(self) -> None:
@@ -586,13 +615,6 @@ class JetStreamStore:
             return int(self._run(self.lease.update(LEASE_KEY, holder.encode(), last=revision)))
         except nats.js.errors.KeyWrongLastSequenceError:
             return None
-
-    def lease_holder(self) -> str | None:
-        try:
-            entry = self._run(self.lease.get(LEASE_KEY))
-        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
-            return None
-        return (entry.value or b"").decode(errors="replace") or None
 
     def release_lease(self, revision: int) -> None:
         """Give the lease up (a clean stop): a standby need not wait for it to expire."""

@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS archive_fact (
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS archive_fact_span ON archive_fact (kind, lo);
+-- A commit's facts are one row per kind and span: indexed again (a replicated store's
+-- archive after a restart), they are not added twice.
+CREATE UNIQUE INDEX IF NOT EXISTS archive_fact_key ON archive_fact (seq, kind, lo, hi);
 CREATE TABLE IF NOT EXISTS snapshot_chunk (
     seq  INTEGER NOT NULL,
     idx  INTEGER NOT NULL,
@@ -121,7 +124,8 @@ FactRow = tuple[str, int, int, int, bytes]
 def insert_archive(
     db: sqlite3.Connection, breaks: list[BreakRow], items: list[ItemRow], facts: list[FactRow]
 ) -> None:
-    """Archive rows (each ending with its commit's log position), in the caller's transaction."""
+    """Archive rows (each ending with its commit's log position), in the caller's transaction.
+    A row already there (by its key; an archive indexed again) is kept as it is."""
     if breaks:
         db.executemany(
             "INSERT OR IGNORE INTO archive_break (number, resolved_at, line_id, supplier_id, type, seq, body)"
@@ -131,7 +135,9 @@ def insert_archive(
     if items:
         db.executemany("INSERT OR IGNORE INTO archive_item (kind, id, seq, body) VALUES (?, ?, ?, ?)", items)
     if facts:
-        db.executemany("INSERT INTO archive_fact (kind, lo, hi, seq, body) VALUES (?, ?, ?, ?, ?)", facts)
+        db.executemany(
+            "INSERT OR IGNORE INTO archive_fact (kind, lo, hi, seq, body) VALUES (?, ?, ?, ?, ?)", facts
+        )
 
 
 def archived_item(db: sqlite3.Connection, path: Path, kind: str, ident: str) -> bytes | None:
