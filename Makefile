@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 RUNTIME := $(VENV)/.installed-runtime
 
-.PHONY: serve demo test lint proto bench bench-smoke docker-check clean
+.PHONY: serve demo test node-deps lint proto bench bench-smoke docker-check clean
 
 # Serving needs the runtime dependencies only; tests, lint and benchmarks add the test extra.
 $(RUNTIME): pyproject.toml
@@ -31,8 +31,14 @@ demo: $(RUNTIME)
 	$(VENV)/bin/jis simulate --server 127.0.0.1:50061 --seed 1 --hours 8 --progress
 
 ## test: the whole test suite
-test: $(STAMP)
+test: $(STAMP) node-deps
 	$(PY) -m pytest
+
+## node-deps: the grpc-js client of the HA tests (tests/node, pinned by its package-lock), where npm is
+NODE_DEPS := tests/node/node_modules/@grpc/grpc-js/package.json
+node-deps:
+	@if command -v npm >/dev/null && [ ! -e $(NODE_DEPS) ]; then \
+		cd tests/node && npm ci --no-audit --no-fund --silent; fi
 
 ## lint: ruff (lint + format check), strict mypy on jis/, the generated-code check, hadolint
 lint: $(STAMP)

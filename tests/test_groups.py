@@ -104,16 +104,19 @@ def test_lines_live_in_the_group_the_directory_names(node: NatsServer, tmp_path:
         # the CLI: assign through one server, ask another where lines live
         jis = [sys.executable, "-m", "jis", "lines"]
         done = subprocess.run(
-            [*jis, "assign", "L5", "G2", "--server", g1.address], capture_output=True, text=True
+            [*jis, "assign", "L5", "G2", "--server", g1.address], capture_output=True, text=True, timeout=60
         )
         assert done.returncode == 0 and "group G2" in done.stdout, done.stderr
         where = subprocess.run(
-            [*jis, "where", "L5", "L1", "--server", g2.address, "--json"], capture_output=True, text=True
+            [*jis, "where", "L5", "L1", "--server", g2.address, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert where.returncode == 0, where.stderr
         assert [(x["lineId"], x["group"]) for x in json.loads(where.stdout)] == [("L5", "G2"), ("L1", "G1")]
         moved = subprocess.run(
-            [*jis, "assign", "L5", "G1", "--server", g1.address], capture_output=True, text=True
+            [*jis, "assign", "L5", "G1", "--server", g1.address], capture_output=True, text=True, timeout=60
         )
         assert moved.returncode != 0 and "jis lines move L5 G1" in moved.stderr
     finally:
