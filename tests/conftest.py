@@ -28,6 +28,7 @@ from jis.v1 import (
     sequence_pb2_grpc,
     supply_pb2_grpc,
 )
+from tests.natsproc import NatsCluster, NatsServer
 from tests.serverproc import ServerProcess
 
 # Kernels compile on first use when the on-disk cache is cold (a fresh clone): that is
@@ -142,3 +143,20 @@ def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path / "data").start()
     yield proc
     proc.stop_if_running()
+
+
+@pytest.fixture(scope="session")
+def nats_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """One NATS server (JetStream) on 127.0.0.1 for the tests that need one; each names its
+    own streams."""
+    node = NatsServer(tmp_path_factory.mktemp("nats")).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    """A 3-node NATS cluster on 127.0.0.1 (R3 streams); a test that kills nodes starts its own."""
+    cluster = NatsCluster(tmp_path_factory.mktemp("nats-cluster")).start()
+    yield cluster
+    cluster.stop()

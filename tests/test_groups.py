@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -27,16 +26,9 @@ from tests.serverproc import ServerProcess
 pytest.importorskip("nats")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    n = NatsServer(tmp_path_factory.mktemp("nats")).start()
-    yield n
-    n.stop()
-
-
-def test_lines_live_in_the_group_the_directory_names(node: NatsServer, tmp_path: Path) -> None:
-    g1 = ServerProcess(tmp_path / "g1", "--store", node.url, "--stream", "PG", "--group", "G1").start()
-    g2 = ServerProcess(tmp_path / "g2", "--store", node.url, "--stream", "PG", "--group", "G2").start()
+def test_lines_live_in_the_group_the_directory_names(nats_node: NatsServer, tmp_path: Path) -> None:
+    g1 = ServerProcess(tmp_path / "g1", "--store", nats_node.url, "--stream", "PG", "--group", "G1").start()
+    g2 = ServerProcess(tmp_path / "g2", "--store", nats_node.url, "--stream", "PG", "--group", "G2").start()
     try:
         c1, c2 = connect(g1.address), connect(g2.address)
         with pytest.raises(grpc.RpcError) as err:
@@ -189,7 +181,7 @@ def test_two_groups_of_two_servers_lose_nothing_when_each_leader_is_killed(tmp_p
         cluster.stop()
 
 
-def test_a_line_moves_between_groups_under_load_with_its_state(node: NatsServer, tmp_path: Path) -> None:
+def test_a_line_moves_between_groups_under_load_with_its_state(nats_node: NatsServer, tmp_path: Path) -> None:
     """Two groups, a client per line publishing without pause; L1 moves from GA to GB and
     back while it runs. Writes during a move are refused UNAVAILABLE and sent again (the
     same call_no: applied once either way); a client refused with LINE_IN_OTHER_GROUP
@@ -198,7 +190,7 @@ def test_a_line_moves_between_groups_under_load_with_its_state(node: NatsServer,
     breaks equal an in-process replay of its own log."""
     groups = {"GA": ["L1", "L3"], "GB": ["L2"]}
     procs = {
-        g: ServerProcess(tmp_path / g, "--store", node.url, "--stream", "PM", "--group", g).start()
+        g: ServerProcess(tmp_path / g, "--store", nats_node.url, "--stream", "PM", "--group", g).start()
         for g in groups
     }
     try:
@@ -240,7 +232,7 @@ def test_a_line_moves_between_groups_under_load_with_its_state(node: NatsServer,
         assert load.refusals["UNAVAILABLE"] > 0 and load.refusals["FAILED_PRECONDITION"] > 0  # under load
         for g, lines in groups.items():  # L1 is back in GA; GB holds L2 only
             c = connect(procs[g].address)
-            check_group(c, node.url, tmp_path / f"replay-{g}", f"PM_{g}", lines, load.acked, True, True)
+            check_group(c, nats_node.url, tmp_path / f"replay-{g}", f"PM_{g}", lines, load.acked, True, True)
             c.channel.close()
     finally:
         for p in procs.values():

@@ -34,10 +34,10 @@ class Groups:
 
 
 @pytest.fixture(scope="module")
-def groups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Groups]:
+def groups(tmp_path_factory: pytest.TempPathFactory, nats_node: NatsServer) -> Iterator[Groups]:
     """G1 (a leader and a standby) and G2 (a leader) on one NATS server, stream PC."""
     root = tmp_path_factory.mktemp("groups-cli")
-    node = NatsServer(root / "nats").start()
+    node = nats_node
     procs: list[ServerProcess] = []
     try:
 
@@ -54,7 +54,6 @@ def groups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Groups]:
     finally:
         for p in procs:
             p.stop_if_running()
-        node.stop()
 
 
 def jis(*args: str, stdin: str | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -42,19 +42,12 @@ pytest.importorskip("nats")
 T0 = 1_767_225_600 - 3600  # an hour before the lines' epoch
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
-    c = NatsCluster(tmp_path_factory.mktemp("nats")).start()
-    yield c
-    c.stop()
-
-
-def instance(cluster: NatsCluster, root: Path, name: str, stream: str) -> ServerProcess:
+def instance(nats_cluster: NatsCluster, root: Path, name: str, stream: str) -> ServerProcess:
     return ServerProcess(
         root / name,
         "--test-clock",
         "--store",
-        cluster.url,
+        nats_cluster.url,
         "--stream",
         stream,
         "--replicas",
@@ -96,10 +89,10 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def test_a_standby_follows_refuses_writes_and_takes_over_after_kill9(
-    cluster: NatsCluster, tmp_path: Path
+    nats_cluster: NatsCluster, tmp_path: Path
 ) -> None:
-    a = instance(cluster, tmp_path, "a", "HA1").start()
-    b = instance(cluster, tmp_path, "b", "HA1").start(serving=False)
+    a = instance(nats_cluster, tmp_path, "a", "HA1").start()
+    b = instance(nats_cluster, tmp_path, "b", "HA1").start(serving=False)
     try:
         b.wait_log("jis STANDBY")
         assert health(a) == health_pb2.HealthCheckResponse.SERVING
@@ -189,10 +182,10 @@ def test_a_standby_follows_refuses_writes_and_takes_over_after_kill9(
 
 
 def test_a_leader_paused_past_its_lease_cannot_append_when_it_wakes(
-    cluster: NatsCluster, tmp_path: Path
+    nats_cluster: NatsCluster, tmp_path: Path
 ) -> None:
-    a = instance(cluster, tmp_path, "a", "HA2").start()
-    b = instance(cluster, tmp_path, "b", "HA2").start(serving=False)
+    a = instance(nats_cluster, tmp_path, "a", "HA2").start()
+    b = instance(nats_cluster, tmp_path, "b", "HA2").start(serving=False)
     try:
         b.wait_log("jis STANDBY")
         ca = connect(a.address)
@@ -235,7 +228,7 @@ FAILOVER_POINTS = int(os.environ.get("JIS_FAILOVER_POINTS", "20"))
 
 
 def test_kill_9_of_the_leader_at_random_moments_loses_nothing_acknowledged(
-    cluster: NatsCluster, tmp_path: Path
+    nats_cluster: NatsCluster, tmp_path: Path
 ) -> None:
     """Two instances on R3: the leader is killed at 20 seeded random moments under load;
     after every takeover the new leader's state is a replay of exactly the acknowledged
@@ -246,7 +239,7 @@ def test_kill_9_of_the_leader_at_random_moments_loses_nothing_acknowledged(
             tmp_path / name,
             "--test-clock",
             "--store",
-            cluster.url,
+            nats_cluster.url,
             "--stream",
             "HAX",
             "--replicas",
@@ -322,14 +315,14 @@ def test_losing_a_nats_node_under_load_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_a_build_sequence_watch_resumes_on_the_new_leader_by_cursor(
-    cluster: NatsCluster, tmp_path: Path
+    nats_cluster: NatsCluster, tmp_path: Path
 ) -> None:
     """A supplier's WatchBuildSequence on the leader; the leader dies; the client resumes after
     the last cursor it saw on whichever server leads now (cursors are the same on every
     instance) and gets every later change exactly once, those the new leader makes included.
     A WatchBreaks watcher that reconnects gets, as its snapshot, every break still open."""
-    a = instance(cluster, tmp_path, "a", "HAW").start()
-    b = instance(cluster, tmp_path, "b", "HAW").start(serving=False)
+    a = instance(nats_cluster, tmp_path, "a", "HAW").start()
+    b = instance(nats_cluster, tmp_path, "b", "HAW").start(serving=False)
     try:
         b.wait_log("jis STANDBY")
         both = following(a, b)
@@ -407,17 +400,17 @@ def node_client() -> list[str]:
 
 
 def test_a_node_grpc_js_client_follows_the_leader_across_a_takeover(
-    cluster: NatsCluster, tmp_path: Path
+    nats_cluster: NatsCluster, tmp_path: Path
 ) -> None:
     """grpc-js with the documented service config, nothing else: calls land on the leader
     (a standby's UNAVAILABLE is retried; grpc-js has no client-side health checking), and
     go on across a kill -9 of the leader."""
     cmd = node_client()
     a = ServerProcess(
-        tmp_path / "a", "--store", cluster.url, "--stream", "HAJ", "--replicas", "3", "--lease", "1s"
+        tmp_path / "a", "--store", nats_cluster.url, "--stream", "HAJ", "--replicas", "3", "--lease", "1s"
     )
     b = ServerProcess(
-        tmp_path / "b", "--store", cluster.url, "--stream", "HAJ", "--replicas", "3", "--lease", "1s"
+        tmp_path / "b", "--store", nats_cluster.url, "--stream", "HAJ", "--replicas", "3", "--lease", "1s"
     )
     a.start()
     b.start(serving=False)
@@ -456,7 +449,7 @@ def test_a_node_grpc_js_client_follows_the_leader_across_a_takeover(
             p.stop_if_running()
 
 
-def test_several_clients_lose_nothing_across_leader_kills(cluster: NatsCluster, tmp_path: Path) -> None:
+def test_several_clients_lose_nothing_across_leader_kills(nats_cluster: NatsCluster, tmp_path: Path) -> None:
     """Four clients, one line each, publish through clients that follow the leader while the
     leader is killed at random moments; a client repeats a call that got no answer (call
     numbers make that safe). Every acknowledged broadcast is applied exactly once, and the
@@ -466,7 +459,7 @@ def test_several_clients_lose_nothing_across_leader_kills(cluster: NatsCluster, 
             tmp_path / name,
             "--test-clock",
             "--store",
-            cluster.url,
+            nats_cluster.url,
             "--stream",
             "HAC",
             "--replicas",
@@ -505,7 +498,7 @@ def test_several_clients_lose_nothing_across_leader_kills(cluster: NatsCluster, 
                 f"{line}-{k}" for k in range(1, got.highest_call_no + 1)
             ]
 
-        replay = JetStreamStore(parse_servers(cluster.url), tmp_path / "replay", stream="HAC")
+        replay = JetStreamStore(parse_servers(nats_cluster.url), tmp_path / "replay", stream="HAC")
         try:
             e = Engine(replay)
             e.recover()

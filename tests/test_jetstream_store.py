@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,13 +21,6 @@ from jis.store.jetstream import Commit, JetStreamStore, StoreFenced, StoreUnavai
 from tests.natsproc import NatsServer
 
 pytest.importorskip("nats")
-
-
-@pytest.fixture(scope="module")
-def nats_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    node = NatsServer(tmp_path_factory.mktemp("nats")).start()
-    yield node
-    node.stop()
 
 
 _streams = iter(range(1, 10_000))
