@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+"""An engine group's name (--group; the directory's assignments name it too)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
@@ -167,7 +170,7 @@ def from_arguments(ns: argparse.Namespace) -> ServerConfig:
         )
     if cfg.group and not cfg.store:
         raise SystemExit("--group needs --store nats://... (groups share a NATS cluster)")
-    if cfg.group and not re.match(r"^[A-Za-z0-9_-]{1,32}$", cfg.group):
+    if cfg.group and not GROUP_NAME.match(cfg.group):
         raise SystemExit(f"--group: letters, digits, '-' and '_', 1 to 32 of them, not {cfg.group!r}")
     if cfg.replicas not in (1, 3, 5):
         raise SystemExit(f"--replicas must be 1, 3 or 5, not {cfg.replicas}")

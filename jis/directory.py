@@ -24,13 +24,13 @@ import contextlib
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from jis.config import GROUP_NAME
 from jis.engine.move import LineHistory, conflicts, replay_differs
 from jis.errors import DomainError, FailedPrecondition, InvalidArgument, Unavailable
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:  # nats-py is the optional extra of the replicated store: impo
 
 log = logging.getLogger(__name__)
 
-GROUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 ERROR_REASON = "LINE_IN_OTHER_GROUP"
 
 
@@ -120,27 +119,9 @@ class Directory:
         self._member = threading.Thread(target=self._keep_member, name="jis-member", daemon=True)
         self._member.start()
 
-    async def _bucket(self, name: str, ttl: float | None) -> KeyValue:
-        import nats.js.errors
-        from nats.js import api
-
-        js = self.store.js
-        try:
-            return await js.key_value(name)
-        except nats.js.errors.BucketNotFoundError:
-            return await js.create_key_value(
-                api.KeyValueConfig(
-                    bucket=name,
-                    history=1,
-                    ttl=ttl,
-                    storage=api.StorageType.FILE,
-                    replicas=self.store.replicas,
-                )
-            )
-
     async def _open(self) -> None:
-        self.kv = await self._bucket(f"{self.base}_directory", None)
-        self.members = await self._bucket(f"{self.base}_members", self.store.lease_ttl)
+        self.kv = await self.store.kv_bucket(f"{self.base}_directory", None)
+        self.members = await self.store.kv_bucket(f"{self.base}_members", self.store.lease_ttl)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._watch(await self.members.watchall(), self._member_entry, None)),

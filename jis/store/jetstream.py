@@ -50,6 +50,8 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import api
+from nats.js.client import JetStreamContext
+from nats.js.kv import KeyValue
 
 from jis.store import sqlite as archive_db
 from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, StoreCorrupt, read_latest_snapshot
@@ -310,19 +312,7 @@ class JetStreamStore:
         # Lease operations time out well within the lease: a renewal that hangs on a lost node
         # is tried again on the next one before the lease runs out.
         quick = self.nc.jetstream(timeout=max(0.5, self.lease_ttl / 3))
-        try:
-            self.lease = await quick.key_value(f"{self.stream}_lease")
-        except nats.js.errors.BucketNotFoundError:
-            await self.js.create_key_value(
-                api.KeyValueConfig(
-                    bucket=f"{self.stream}_lease",
-                    history=1,
-                    ttl=self.lease_ttl,
-                    storage=api.StorageType.FILE,
-                    replicas=self.replicas,
-                )
-            )
-            self.lease = await quick.key_value(f"{self.stream}_lease")
+        self.lease = await self.kv_bucket(f"{self.stream}_lease", self.lease_ttl, quick)
         bucket = f"{self.stream}_snapshots"
         try:
             self.objects = await self.js.object_store(bucket)
@@ -330,6 +320,20 @@ class JetStreamStore:
             self.objects = await self.js.create_object_store(
                 bucket, config=api.ObjectStoreConfig(storage=api.StorageType.FILE, replicas=self.replicas)
             )
+
+    async def kv_bucket(self, name: str, ttl: float | None, js: JetStreamContext | None = None) -> KeyValue:
+        """The KV bucket ``name`` (one value per key, file storage, this store's replicas,
+        entries expiring after ``ttl`` seconds if given), created if missing; its operations
+        time out as ``js``'s (default: this store's)."""
+        js = js or self.js
+        try:
+            return await js.key_value(name)
+        except nats.js.errors.BucketNotFoundError:
+            config = api.KeyValueConfig(
+                bucket=name, history=1, ttl=ttl, storage=api.StorageType.FILE, replicas=self.replicas
+            )
+            await self.js.create_key_value(config)
+            return await js.key_value(name)
 
     @property
     def nc(self) -> NatsClient:
