@@ -70,7 +70,12 @@ def connect(address: str) -> Client:
 def following(*procs: ServerProcess) -> Client:
     """A client of every address with the documented service config: it follows the leader
     of a replicated store (jis.client_config)."""
-    target = client_config.target(",".join(p.address for p in procs))
+    return following_addresses(",".join(p.address for p in procs))
+
+
+def following_addresses(addresses: str) -> Client:
+    """As :func:`following`, for comma-separated addresses (an ErrorInfo's)."""
+    target = client_config.target(addresses)
     return Client(grpc.insecure_channel(target, options=client_config.channel_options()))
 
 

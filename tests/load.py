@@ -21,7 +21,7 @@ from jis.api import convert
 from jis.engine.engine import Engine
 from jis.store.jetstream import JetStreamStore, parse_servers
 from jis.v1 import breaks_pb2, lines_pb2, sequence_pb2
-from tests.conftest import Client, all_breaks, connect
+from tests.conftest import Client, all_breaks, following_addresses
 from tests.factories import ADD, bc, part, pub
 
 
@@ -84,7 +84,7 @@ class PublishLoad:
                     with self._lock:
                         self.refusals[exc.code().name] += 1
                     if self._follow and exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
-                        there = connect(error_info(exc).metadata["addresses"].split(",")[0])
+                        there = following_addresses(error_info(exc).metadata["addresses"])
                         c.channel.close()
                         c = there
                     else:

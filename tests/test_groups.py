@@ -4,6 +4,7 @@ with a google.rpc.ErrorInfo a client follows without parsing text."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import subprocess
 import sys
@@ -125,7 +126,8 @@ def test_a_server_without_groups_has_no_directory(client: Client) -> None:
 def test_two_groups_of_two_servers_lose_nothing_when_each_leader_is_killed(tmp_path: Path) -> None:
     """2 groups x 2 servers on a 3-node R3 cluster, 4 lines (2 per group), a client per line
     publishing through a channel that follows its group's leader. The leader of each group
-    is killed in turn. Every acknowledged broadcast is in its line's group exactly once, no
+    is killed in turn; then a line moves to the other group under load, whose leader is
+    killed mid-move. Every acknowledged broadcast is in its line's group exactly once, no
     line is anywhere else, and each group's state equals an engine replaying its stream."""
     cluster = NatsCluster(tmp_path / "nats").start()
     groups = {"GA": ["A1", "A2"], "GB": ["B1", "B2"]}
@@ -161,15 +163,36 @@ def test_two_groups_of_two_servers_lose_nothing_when_each_leader_is_killed(tmp_p
             for line in lines:
                 configure_line(following(*procs[g]), line)
         clients = {line: partial(following, *procs[g]) for g, lines in groups.items() for line in lines}
-        with PublishLoad(clients) as load:
+
+        def kill_leader(g: str) -> None:
+            leader = crash_harness._leader(procs[g])
+            leader.kill9()
+            crash_harness._leader(procs[g])
+            leader.start(serving=False)
+            leader.wait_log("jis STANDBY")
+
+        with PublishLoad(clients, follow=True) as load:
             for g in ("GA", "GB", "GA", "GB"):
                 time.sleep(0.5)
-                leader = crash_harness._leader(procs[g])
-                leader.kill9()
-                crash_harness._leader(procs[g])
-                leader.start(serving=False)
-                leader.wait_log("jis STANDBY")
+                kill_leader(g)
+            # A1 moves to GB under load; GB's leader is killed while it takes the line in, and
+            # the next one finishes the move (each step is redone from the directory and the logs).
+            started = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                moving = pool.submit(
+                    following(*procs["GA"]).directory.MoveLine,
+                    directory_pb2.MoveLineRequest(line_id="A1", group="GB"),
+                    timeout=90,
+                )
+                time.sleep(0.3)
+                assert not moving.done()  # the move is under way when GB's leader dies
+                kill_leader("GB")
+                done = moving.result(timeout=120)
+            print(f"\nmove with GB's leader killed mid-way: {time.monotonic() - started:.1f} s")
+            assert (done.line_id, done.group) == ("A1", "GB")
             time.sleep(0.5)
+        groups = {"GA": ["A2"], "GB": ["B1", "B2", "A1"]}
+        assert load.refusals["UNAVAILABLE"] > 0  # writes came in while it moved
         for g, lines in groups.items():
             c = connect(crash_harness._leader(procs[g]).address)
             check_group(c, cluster.url, tmp_path / f"replay-{g}", f"PX_{g}", lines, load.acked)

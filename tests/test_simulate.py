@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from jis.v1 import breaks_pb2
@@ -52,7 +54,7 @@ def test_a_simulated_day_raises_and_resolves_breaks_of_every_type(tmp_path: Path
     )
     assert lines[1].startswith("+ a break raised") and "1970" not in r.stdout
     # Re-inserted vehicles are needed a few hours later, not a million seq_nos on.
-    slacks = [int(ln.split(" slack ")[1].split(" min")[0]) for ln in lines if " slack " in ln]
+    slacks = [float(ln.split(" slack ")[1].split(" min")[0]) for ln in lines if " slack " in ln]
     assert slacks and max(slacks) < 24 * 60
     # The summary: a table row per break type, KPIs at the end.
     assert lines[-1].startswith("sequence accuracy") and lines[-2].startswith("OTIF")
@@ -87,3 +89,33 @@ def test_simulate_refuses_a_line_the_server_holds_already(server: ServerProcess,
 def test_simulate_says_when_the_server_is_unreachable() -> None:
     r = simulate("127.0.0.1:1")
     assert r.returncode == 3 and "cannot reach the server" in r.stderr
+
+
+def test_simulate_ends_in_one_line_when_the_server_goes_away_before_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server dies between the day and its summary (GetKpis, ListBreaks): one line on
+    stderr and exit 3, as any command's failed call, not a traceback."""
+    from jis.cli import simulate as command
+    from jis.cli.main import main
+
+    proc = ServerProcess(tmp_path / "data", "--test-clock").start()
+    play = command.Sim.run
+
+    def play_then_die(sim: command.Sim, start: int, progress: Callable[[float], None]) -> dict[str, int]:
+        counts = play(sim, start, progress)
+        proc.kill9()
+        return counts
+
+    monkeypatch.setattr(command.Sim, "run", play_then_die)
+    try:
+        code = main(["simulate", "--server", proc.address, "--hours", "0.2", "--line", "SIMGONE"])
+    finally:
+        proc.stop_if_running()
+    out, err = capsys.readouterr()
+    assert code == 3, err
+    assert (
+        err.startswith(f"jis: cannot reach the server at {proc.address} (UNAVAILABLE")
+        and err.count("\n") == 1
+    )
+    assert "Traceback" not in err and "line SIMGONE, seed 1" in out
