@@ -1,10 +1,11 @@
 """Moving a line between groups, against a model: one engine takes a simulated plant of
 three lines whole; two engines split it (group A: L1 and L2, group B: L3), and half-way
 L2 moves from A to B (A journals its release, B imports L2's records from A's log), then
-back to A a day later. Every answer about every line (vehicles, sequence, racks, build
-sequences, inventory, open and resolved breaks, KPIs) from the group that owns it must
-equal the whole engine's, break ids aside (each group numbers its own), also after both
-groups replay their logs from scratch."""
+back to A a day later. Both groups retain half a day, so each archives some of the line's
+history, and A must not archive again what it archived before L2 left. Every answer about
+every line (vehicles, sequence, racks, build sequences, inventory, open and resolved
+breaks, KPIs) from the group that owns it must equal the whole engine's, break ids aside
+(each group numbers its own), also after both groups replay their logs from scratch."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from tests.test_retention_model import Fed
 
 DAY = 24 * 60 * MIN
 STEP = 15 * MIN
+RETAIN = 12 * 60 * MIN
+"""Both groups keep half a day in memory: a moved line's history is archived on both sides."""
 
 
 def per_line(step: StepInputs, line: str, rack_line: dict[str, str]) -> list[list[Any]]:
@@ -99,7 +102,7 @@ def test_a_line_moved_between_groups_answers_as_if_it_never_moved(tmp_path: Path
     plant = Plant(cfg)
     whole = Fed(Engine(None), None)
     stores = {g: SqliteStore(tmp_path / g, synchronous="OFF") for g in "AB"}
-    groups = {g: Fed(Engine(stores[g]), stores[g]) for g in "AB"}
+    groups = {g: Fed(Engine(stores[g], retain_ns=RETAIN), stores[g]) for g in "AB"}
     owner = {"L1": "A", "L2": "A", "L3": "B"}
     t = cfg.start_ns
     for f in (whole, *groups.values()):
@@ -153,6 +156,7 @@ def test_a_line_moved_between_groups_answers_as_if_it_never_moved(tmp_path: Path
             b.store.commit()
             owner[line] = dst
     assert owner["L2"] == "A"
+    assert all(f.engine.retained_to > cfg.start_ns + DAY for f in groups.values()), "retention never ran"
 
     want = {line: answers(whole.engine, line, vehicles[line], racks[line], cfg.start_ns, t) for line in owner}
     for line, g in owner.items():
@@ -166,7 +170,7 @@ def test_a_line_moved_between_groups_answers_as_if_it_never_moved(tmp_path: Path
 
     for g, store in stores.items():  # replay of each group's log: the same
         store.close()
-        again = Engine(SqliteStore(tmp_path / g, synchronous="OFF"))
+        again = Engine(SqliteStore(tmp_path / g, synchronous="OFF"), retain_ns=RETAIN)
         again.recover()
         for line in [x for x, o in owner.items() if o == g]:
             got = answers(again, line, vehicles[line], racks[line], cfg.start_ns, t)

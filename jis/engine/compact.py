@@ -32,6 +32,7 @@ from jis.columns import Interner, RowList
 from jis.engine.bulk import ranges
 from jis.engine.kpis import Facts, appointment_facts
 from jis.engine.model import (
+    NO_TIME,
     AppointmentState,
     AppointmentView,
     RackStage,
@@ -154,6 +155,42 @@ def compact(engine: Engine, cutoff: int, collect: bool) -> Dropped | None:
     return drop(engine, keep_v, keep_s, keep_r, keep_a, collect)
 
 
+def line_masks(engine: Engine, line: int) -> tuple[B, B, B, B]:
+    """masks (vehicles, slots, racks, appointments) of line code ``line``: its vehicles,
+    their slots and the slots of its racks, its racks, the appointments carrying them."""
+    seq, sup = engine.seq, engine.supply
+    vehicle = seq.vehicles.col("line") == line
+    rack = sup.racks.col("line") == line
+    slot = (sup.slots.col("line") == line) | np.append(vehicle, False)[sup.slots.col("vehicle")]
+    a_racks, a_owner = appointment_racks(engine)
+    return vehicle, slot, rack, _any_by(a_owner, rack[a_racks], len(engine.dock.appointments))
+
+
+def forget_line_history(engine: Engine, line_id: str, cutoff: int) -> None:
+    """Drop from memory, without archiving it, the history of ``line_id`` before ``cutoff``
+    (rows, KPI facts, resolved breaks): what this engine's archive holds already, because it
+    archived it before the line moved away, and replay brought it back when it returned.
+    The same rows a retention step at ``cutoff`` takes of the line."""
+    state = engine.seq.lines.get(line_id)
+    if state is None:
+        return
+    code, book, kpis = state.code, engine.book, engine.kpis
+    (kv, ks, kr, ka), (mv, ms, mr, ma) = history(engine, cutoff), line_masks(engine, code)
+    keep_v, keep_s, keep_r, keep_a = kv | ~mv, ks | ~ms, kr | ~mr, ka | ~ma  # only the line's history goes
+    if not (keep_v.all() and keep_s.all() and keep_r.all() and keep_a.all()):
+        drop(engine, keep_v, keep_s, keep_r, keep_a, collect=False)
+    for name in ("deliveries", "leads"):
+        table = getattr(kpis, name)
+        setattr(kpis, name, table.subset(~((table.col("line") == code) & (table.col("at") < cutoff))))
+    book.resolved = [
+        b for b in book.resolved if b.line_id != line_id or b.resolved_at is None or b.resolved_at >= cutoff
+    ]
+    h = book.history
+    resolved = h.col("resolved_at")
+    old = (h.col("line") == book.line_ids.get(line_id)) & (resolved != NO_TIME) & (resolved < cutoff)
+    book.history = h.subset(~old)
+
+
 def release_line(engine: Engine, line_id: str) -> None:
     """Take everything of ``line_id`` out of this engine (its state moved to another group):
     vehicles, demand, slots, racks, appointments, open breaks, break history and KPI facts,
@@ -169,12 +206,8 @@ def release_line(engine: Engine, line_id: str) -> None:
     if state is None:
         return
     code = state.code
-    # its vehicles, their slots and the slots of its racks, its racks, the appointments carrying them
-    vehicle = seq.vehicles.col("line") == code
-    rack = sup.racks.col("line") == code
-    slot = (sup.slots.col("line") == code) | np.append(vehicle, False)[sup.slots.col("vehicle")]
+    vehicle, slot, rack, appt = line_masks(engine, code)
     a_racks, a_owner = appointment_racks(engine)
-    appt = _any_by(a_owner, rack[a_racks], len(engine.dock.appointments))
     shared = appt & _any_by(a_owner, ~rack[a_racks], len(appt))
     if shared.any():
         names = ", ".join(engine.dock.ids.name(int(x)) for x in np.flatnonzero(shared)[:5])

@@ -497,6 +497,8 @@ class Engine:
     def _release(self, line_id: str, group: str) -> None:
         compact.release_line(self, line_id)
         self.seq.moved_out[line_id] = group
+        if self.store is not None and self.retained_to:
+            self.seq.archived_to[line_id] = self.retained_to
 
     def import_line(self, line_id: str, source: str, records: list[LogRecord], at: int) -> None:
         """Take in the state of a line another group released: its records (see
@@ -521,6 +523,9 @@ class Engine:
             self._grouping = grouping
             self.last_at = max(now, self.last_at)
         self.advance(self.last_at)  # the line's deadlines since its last record, each at its moment
+        archived = self.seq.archived_to.pop(line_id, 0)
+        if archived:  # the line was here before: its history up to then is in the archive already
+            compact.forget_line_history(self, line_id, archived)
 
     def _archived(self, kind: str, ident: str) -> bytes | None:
         """The archived view of ``ident`` (kind "vehicle", "rack", "appointment"), if any."""

@@ -209,6 +209,9 @@ class SequenceState:
         self.moved_out: dict[str, str] = {}
         """line_id -> the group a line was moved to (its state left this engine): an input
         for it still on its way is refused as UNAVAILABLE, retryable where it lives now."""
+        self.archived_to: dict[str, int] = {}
+        """line_id -> the retention cutoff when the line left: this engine's archive holds
+        its history before that (taken out again if the line comes back)."""
 
     # -- lines -------------------------------------------------------------------------
 
