@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydifact.parser import Parser
 
-from jis.interop.edifact import EdiError, read_deljit, read_desadv_racks
+from jis.engine.model import Action
+from jis.interop.edifact import ACTION_NAMES, EdiError, read_deljit, read_desadv_racks
 from jis.v1 import broadcast_pb2, interop_pb2, lines_pb2, sequence_pb2, supply_pb2
 from tests.conftest import Client, connect
 from tests.factories import ADD, CANCEL, CHANGE, bc, part
@@ -433,3 +434,8 @@ def test_a_later_pia_of_a_better_kind_replaces_an_earlier_one() -> None:
     _, messages = read_deljit(data.encode())
     assert messages[0].error is None, messages[0].error
     assert messages[0].broadcasts[0].parts[0].part_number == "S-BLK"
+
+
+def test_action_code_files_name_every_action_of_the_engine_in_the_standard_codes_order() -> None:
+    assert {a.name.lower(): a for a in Action} == ACTION_NAMES
+    assert list(ACTION_NAMES) == ["add", "cancel", "change", "pull", "reinsert", "installed"]

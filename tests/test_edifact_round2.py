@@ -314,6 +314,28 @@ def test_jis_desadv_by_appointment_through_the_cli(server: ServerProcess, truck:
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_desadv_sender_and_recipient_name_the_unb_parties_by_rpc_and_cli(
+    server: ServerProcess, client: Client, truck: str
+) -> None:
+    reply = client.interop.ExportDesadv(
+        interop_pb2.ExportDesadvRequest(rack_ids=["R-T1"], recipient="OEM-PLANT-9"), timeout=10
+    )
+    unb = segments(reply.interchange)[0]
+    assert unb.tag == "UNB" and (el(unb, 1), el(unb, 2)) == ("SEATCO", "OEM-PLANT-9")  # sender: the supplier
+    s = ("--server", server.address)
+    r = jis("desadv", "--appointment", truck, "--sender", "SEATCO-PLANT-2", "--recipient", "OEM-PLANT-9", *s)
+    assert r.returncode == 0, r.stderr
+    data = r.stdout.encode()
+    unb, *_, unz = segments(data)
+    assert unb.tag == "UNB" and (el(unb, 1), el(unb, 2)) == ("SEATCO-PLANT-2", "OEM-PLANT-9")
+    assert unz.tag == "UNZ" and el(unz, 1) == el(unb, 4) and dict(read_desadv_racks(data)) == RACKS
+    r = jis("desadv", "R-T1", "--recipient", "R" * 36, *s)  # UNB 0010 is an..35
+    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "jis: the server refused: INVALID_ARGUMENT: recipient: longer than 35 characters (EDIFACT UNB)"
+    ]
+
+
 class Bearer(grpc.UnaryUnaryClientInterceptor):
     """Adds a bearer token to every unary call (plaintext on loopback, as the CLI does)."""
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -136,6 +137,22 @@ def message_dict(m: Message) -> dict[str, Any]:
     d = json_format.MessageToDict(m)
     _numbers(m.DESCRIPTOR, d)
     return d
+
+
+def as_json(value: Message | Sequence[Message]) -> str:
+    """A message as a JSON object, a list of them as a list; counts are numbers."""
+    if isinstance(value, Message):
+        return json.dumps(message_dict(value), indent=2)
+    return json.dumps([message_dict(m) for m in value], indent=2)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Rows under their headers, each column as wide as its widest cell."""
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
 
 
 def _numbers(descriptor: Any, d: dict[str, Any]) -> None:

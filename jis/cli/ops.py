@@ -7,7 +7,6 @@ import argparse
 import json
 import secrets
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -23,12 +22,13 @@ from jis.cli.common import (
     TIMEOUT_S,
     CliError,
     Output,
+    as_json,
     channel,
-    message_dict,
     minutes,
     parse_time,
     run_command,
     server_flags,
+    table,
 )
 from jis.cli.work import watch_breaks
 from jis.v1 import (
@@ -54,21 +54,6 @@ def _when(ts: Timestamp) -> str:
     return ts.ToJsonString() if ts.seconds or ts.nanos else ""
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in r] for r in rows]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    return "\n".join(lines)
-
-
-def _as_json(value: Message | Sequence[Message]) -> str:
-    """A message as a JSON object, a list of them as a list; counts are numbers."""
-    if isinstance(value, Message):
-        return json.dumps(message_dict(value), indent=2)
-    return json.dumps([message_dict(m) for m in value], indent=2)
-
-
 MAX_PAGES = 1_000
 """Most pages one listing reads (of up to 10,000 items each)."""
 
@@ -89,13 +74,14 @@ def _groups(ch: grpc.Channel) -> list[tuple[str, str]] | None:
 
 def _list_breaks(ch: grpc.Channel, req: breaks_pb2.ListBreaksRequest) -> list[breaks_pb2.SequenceBreak]:
     stub, found = breaks_pb2_grpc.BreakServiceStub(ch), []
-    req = breaks_pb2.ListBreaksRequest.FromString(req.SerializeToString())
+    paged = breaks_pb2.ListBreaksRequest()
+    paged.CopyFrom(req)  # the caller's request stays as given: it goes to every group
     for _ in range(MAX_PAGES):
-        page = stub.ListBreaks(req, timeout=TIMEOUT_S)
+        page = stub.ListBreaks(paged, timeout=TIMEOUT_S)
         found += page.breaks
         if not page.next_page_token:
             break
-        req.page_token = page.next_page_token
+        paged.page_token = page.next_page_token
     return found
 
 
@@ -134,7 +120,7 @@ def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
         )
     code = EXIT_PARTIAL if missing else EXIT_OK
     if a.json:
-        return _as_json(found), code
+        return as_json(found), code
     rows = [
         (
             b.break_id,
@@ -150,7 +136,7 @@ def _breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
         )
         for b in found
     ]
-    return _table(["ID", "TYPE", "LINE", "SUPPLIER", "GROUP", "WHAT", "SLACK", "ACTION"], rows) + (
+    return table(["ID", "TYPE", "LINE", "SUPPLIER", "GROUP", "WHAT", "SLACK", "ACTION"], rows) + (
         f"\n{len(found)} {'resolved' if a.resolved_since else 'open'} break(s)"
     ), code
 
@@ -173,7 +159,7 @@ def _sequence(ch: grpc.Channel, a: argparse.Namespace) -> str:
     if a.limit:
         vehicles = vehicles[: a.limit]
     if a.json:
-        return _as_json(vehicles)
+        return as_json(vehicles)
     rows = [
         (
             v.seq_no,
@@ -185,7 +171,7 @@ def _sequence(ch: grpc.Channel, a: argparse.Namespace) -> str:
         for v in vehicles
     ]
     return (
-        _table(["SEQ_NO", "VEHICLE", "NEED_TIME", "CHECKPOINT", "PARTS"], rows)
+        table(["SEQ_NO", "VEHICLE", "NEED_TIME", "CHECKPOINT", "PARTS"], rows)
         + f"\n{len(vehicles)} vehicle(s)"
     )
 
@@ -195,7 +181,7 @@ def _lines(ch: grpc.Channel, a: argparse.Namespace) -> str:
         lines_pb2_grpc.LineServiceStub(ch).ListLines(lines_pb2.ListLinesRequest(), timeout=TIMEOUT_S).lines
     )
     if a.json:
-        return _as_json(found)
+        return as_json(found)
     rows = [
         (
             ln.line_id,
@@ -209,7 +195,7 @@ def _lines(ch: grpc.Channel, a: argparse.Namespace) -> str:
         )
         for ln in found
     ]
-    return _table(
+    return table(
         ["LINE", "TAKT", "HEARTBEAT", "CALL_NO", "MISSING", "DUPLICATES", "ACTIVE", "LAST_BROADCAST"], rows
     )
 
@@ -218,7 +204,7 @@ def _assign(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = directory_pb2.AssignLineRequest(line_id=a.line, group=a.group)
     done = directory_pb2_grpc.DirectoryServiceStub(ch).AssignLine(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json(done)
+        return as_json(done)
     return f"line {done.line_id} -> group {done.group} ({', '.join(done.addresses) or 'no server up'})"
 
 
@@ -238,7 +224,7 @@ def _move(ch: grpc.Channel, a: argparse.Namespace) -> str:
             f"{why} ({code.name}: {exc.details()}): check `jis lines where {a.line}`", EXIT_UNREACHABLE
         ) from None
     if a.json:
-        return _as_json(done)
+        return as_json(done)
     return f"line {done.line_id} moved -> group {done.group} ({', '.join(done.addresses) or 'no server up'})"
 
 
@@ -248,15 +234,15 @@ def _where(ch: grpc.Channel, a: argparse.Namespace) -> str:
         directory_pb2_grpc.DirectoryServiceStub(ch).ListAssignments(req, timeout=TIMEOUT_S).assignments
     )
     if a.json:
-        return _as_json(found)
-    return _table(["LINE", "GROUP", "SERVERS"], [(x.line_id, x.group, ",".join(x.addresses)) for x in found])
+        return as_json(found)
+    return table(["LINE", "GROUP", "SERVERS"], [(x.line_id, x.group, ",".join(x.addresses)) for x in found])
 
 
 def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
     req = reports_pb2.GetInventoryRequest(line_id=a.line, supplier_id=a.supplier, group=a.group)
     inv = reports_pb2_grpc.ReportServiceStub(ch).GetInventory(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json(inv)
+        return as_json(inv)
     rows = [
         (
             i.supplier_id,
@@ -274,7 +260,7 @@ def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
         for i in inv.scopes
     ]
     headers = ["SUPPLIER", "GROUP", "EXPECTED", "PLANNED", "BUILT", "IN_TRANSIT", "AT_DOCK", "LINE_SIDE"]
-    return _table([*headers, "CONSUMED", "COVERAGE_AT_PLANT", "COVERAGE"], rows) + (
+    return table([*headers, "CONSUMED", "COVERAGE_AT_PLANT", "COVERAGE"], rows) + (
         f"\nline {a.line} at {_when(inv.at)}"
     )
 
@@ -291,7 +277,7 @@ def _kpis(ch: grpc.Channel, a: argparse.Namespace) -> str:
         req.to.CopyFrom(parse_time(a.until, "--until"))
     k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json(k)
+        return as_json(k)
     rows = [
         ("OTIF", f"{_ratio(k, 'otif')} ({k.racks_otif} of {k.racks_delivered} racks)"),
         ("  on time", k.racks_on_time),
@@ -319,7 +305,7 @@ def _kpis(ch: grpc.Channel, a: argparse.Namespace) -> str:
         for b in k.breaks
         if b.raised or b.resolved
     ]
-    return _table(["KPI", "VALUE"], rows)
+    return table(["KPI", "VALUE"], rows)
 
 
 def _appointment_row(x: dock_pb2.Appointment) -> tuple[object, ...]:
@@ -345,7 +331,7 @@ def _dock(ch: grpc.Channel, a: argparse.Namespace) -> str:
         req.to.CopyFrom(parse_time(a.until, "--until"))
     yard = dock_pb2_grpc.DockServiceStub(ch).GetYard(req, timeout=TIMEOUT_S)
     if a.json:
-        return _as_json(yard)
+        return as_json(yard)
     headers = [
         "DOOR",
         "APPOINTMENT",
@@ -361,7 +347,7 @@ def _dock(ch: grpc.Channel, a: argparse.Namespace) -> str:
     schedule = [_appointment_row(x) for d in yard.doors for x in d.appointments]
     return (
         f"yard at {_when(yard.at)}: {len(yard.waiting)} trailer(s) waiting, {len(yard.at_door)} at a door\n"
-        + _table(headers, schedule)
+        + table(headers, schedule)
     )
 
 
@@ -392,7 +378,7 @@ def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     )
     partial = EXIT_PARTIAL if reply.rejected or reply.messages_refused else 0
     if a.json:
-        return _as_json(reply), partial
+        return as_json(reply), partial
     rows = []
     for m in reply.messages:
         if not m.accepted:
@@ -402,7 +388,7 @@ def _deljit(ch: grpc.Channel, a: argparse.Namespace) -> Output:
         for r in m.results:
             status = broadcast_pb2.Disposition.Name(r.disposition).removeprefix("DISPOSITION_")
             rows.append((m.reference, status, r.line_id, r.call_no, r.message))
-    return _table(["MESSAGE", "RESULT", "LINE", "CALL_NO", "DETAIL"], rows) + (
+    return table(["MESSAGE", "RESULT", "LINE", "CALL_NO", "DETAIL"], rows) + (
         f"\ninterchange {reply.interchange_reference}: {reply.applied} applied, "
         f"{reply.duplicates} duplicate(s), {reply.rejected} rejected, "
         f"{reply.messages_refused} message(s) refused"

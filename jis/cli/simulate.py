@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from jis.cli.common import EXIT_REFUSED, CliError, channel, parse_time, rpc_failure
+from jis.cli.common import EXIT_REFUSED, CliError, Output, parse_time, run_command
 from jis.sim.driver import CLEAR_LINE, Rates, Sim, SimConfig, progress_bar, watch_breaks
 from jis.v1 import breaks_pb2, breaks_pb2_grpc, lines_pb2, lines_pb2_grpc, reports_pb2, reports_pb2_grpc
 
@@ -32,7 +32,9 @@ def _start(now: Timestamp, given: str) -> Timestamp:
     return start
 
 
-def _simulate(a: argparse.Namespace) -> int:
+def _simulate(ch: grpc.Channel, a: argparse.Namespace) -> Output:
+    """Play the day (printing each break as it comes), then its summary. A failed call ends
+    it as any command's does (run_command): one line on stderr and the exit code."""
     cfg = SimConfig(
         seed=a.seed,
         hours=a.hours,
@@ -43,56 +45,42 @@ def _simulate(a: argparse.Namespace) -> int:
     )
     bar = not a.json and (sys.stderr.isatty() or a.progress)
     redraw = bar and sys.stdout.isatty()  # a break line clears the bar's line, the bar comes back after
+    now = lines_pb2_grpc.ClockServiceStub(ch).GetClock(lines_pb2.GetClockRequest(), timeout=10).now
+    _fresh_line(ch, cfg.line_id)
+    start = _start(now, a.start)
+    if not cfg.quiet:
+        begin = start.ToNanoseconds()
+        production = _hhmm(begin + cfg.broadcast_lead_min * 60 * 10**9)
+        print(
+            f"line {cfg.line_id}, seed {cfg.seed}: {cfg.hours:g} h of production from {production} "
+            f"UTC (vehicles broadcast {cfg.broadcast_lead_min // 60} h ahead, from {_hhmm(begin)})"
+        )
+        print("+ a break raised (slack: minutes left before its vehicle needs the part), - resolved\n")
+    stop = threading.Event()
+
+    def out(line: str) -> None:
+        print(CLEAR_LINE + line if redraw else line, flush=True)
+
+    printer = None if cfg.quiet else watch_breaks(ch, out, stop, cfg.line_id)
+    sim = Sim(cfg, ch)
     try:
-        with channel(a.server, a.token, a.tls_ca) as ch:
-            try:
-                now = (
-                    lines_pb2_grpc.ClockServiceStub(ch).GetClock(lines_pb2.GetClockRequest(), timeout=10).now
-                )
-                _fresh_line(ch, cfg.line_id)
-                start = _start(now, a.start)
-            except grpc.RpcError as exc:
-                raise rpc_failure(exc, a.server) from None
-            if not cfg.quiet:
-                begin = start.ToNanoseconds()
-                production = _hhmm(begin + cfg.broadcast_lead_min * 60 * 10**9)
-                print(
-                    f"line {cfg.line_id}, seed {cfg.seed}: {cfg.hours:g} h of production from {production} "
-                    f"UTC (vehicles broadcast {cfg.broadcast_lead_min // 60} h ahead, from {_hhmm(begin)})"
-                )
-                print(
-                    "+ a break raised (slack: minutes left before its vehicle needs the part), - resolved\n"
-                )
-            stop = threading.Event()
-
-            def out(line: str) -> None:
-                print(CLEAR_LINE + line if redraw else line, flush=True)
-
-            printer = None if cfg.quiet else watch_breaks(ch, out, stop)
-            sim = Sim(cfg, ch)
-            try:
-                counts = sim.run(start.ToNanoseconds(), progress_bar if bar else _none)
-            except grpc.RpcError as exc:
-                if exc.code() == grpc.StatusCode.FAILED_PRECONDITION and "clock" in (exc.details() or ""):
-                    raise CliError(
-                        f"the server must run with --test-clock ({exc.details()})", EXIT_REFUSED
-                    ) from None
-                raise rpc_failure(exc, a.server) from None
-            finally:
-                stop.set()
-                if printer is not None:
-                    printer.join(timeout=5)
-            req = reports_pb2.GetKpisRequest(line_id=cfg.line_id)
-            getattr(req, "from").CopyFrom(start)
-            k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=30)
-            still_open = (
-                breaks_pb2_grpc.BreakServiceStub(ch)
-                .ListBreaks(breaks_pb2.ListBreaksRequest(line_id=cfg.line_id, page_size=10_000), timeout=30)
-                .breaks
-            )
-    except CliError as exc:
-        print(f"jis: {exc}", file=sys.stderr)
-        return exc.code
+        counts = sim.run(start.ToNanoseconds(), progress_bar if bar else _none)
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.FAILED_PRECONDITION and "clock" in (exc.details() or ""):
+            raise CliError(f"the server must run with --test-clock ({exc.details()})", EXIT_REFUSED) from None
+        raise
+    finally:
+        stop.set()
+        if printer is not None:
+            printer.join(timeout=5)
+    req = reports_pb2.GetKpisRequest(line_id=cfg.line_id)
+    getattr(req, "from").CopyFrom(start)
+    k = reports_pb2_grpc.ReportServiceStub(ch).GetKpis(req, timeout=30)
+    still_open = (
+        breaks_pb2_grpc.BreakServiceStub(ch)
+        .ListBreaks(breaks_pb2.ListBreaksRequest(line_id=cfg.line_id, page_size=10_000), timeout=30)
+        .breaks
+    )
     vehicles = int(cfg.hours * 3600 / cfg.takt_s)
     if a.json:
         summary = {
@@ -112,10 +100,8 @@ def _simulate(a: argparse.Namespace) -> int:
             "otif": k.otif if k.HasField("otif") else None,
             "sequence_accuracy": k.sequence_accuracy if k.HasField("sequence_accuracy") else None,
         }
-        print(json.dumps(summary, indent=2))
-        return 0
-    print(_summary(cfg, vehicles, counts, k, still_open))
-    return 0
+        return json.dumps(summary, indent=2)
+    return _summary(cfg, vehicles, counts, k, still_open)
 
 
 def _hhmm(ns: int) -> str:
@@ -195,4 +181,4 @@ def add_simulate(sub: Any, server: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="do not print each break")
     p.add_argument("--calm", action="store_true", help="no disruptions")
     p.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
-    p.set_defaults(run=_simulate)
+    p.set_defaults(run=lambda a: run_command(_simulate, a))

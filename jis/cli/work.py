@@ -22,6 +22,7 @@ from jis.cli.common import (
     TIMEOUT_S,
     CliError,
     Output,
+    as_json,
     message_dict,
     minutes,
     parse_time,
@@ -78,6 +79,23 @@ def _follow(stream: Any, lines: Callable[[Any], Iterator[str]], for_s: float) ->
     return ""
 
 
+def break_line(ev: breaks_pb2.BreakEvent, as_json: bool = False, clock: bool = False) -> str:
+    """One WatchBreaks event as a line: '=' open when the watch began, '+' raised, '-'
+    resolved, then the break; ``as_json``: a JSON object instead; ``clock``: the server's
+    time of the event first (HH:MM, when detected or resolved), as `jis simulate` prints it."""
+    b = ev.sequence_break
+    mark = "=" if ev.snapshot else _KIND[ev.kind]
+    if as_json:
+        return json.dumps({"event": "open" if ev.snapshot else mark, **message_dict(b)})
+    kind = breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_")
+    slack = f" slack {minutes(b.slack)}" if b.HasField("slack") else ""
+    line = f"{mark} {kind:<16} {b.break_id} {b.line_id}{slack}: {b.action.description}"
+    if not clock:
+        return line
+    resolved = not ev.snapshot and ev.kind == breaks_pb2.BreakEvent.KIND_RESOLVED
+    return f"{(b.resolved_at if resolved else b.detected_at).ToDatetime():%H:%M} {line}"
+
+
 def watch_breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     """Follow WatchBreaks: the open breaks first (marked '='), then '+' raised and '-'
     resolved as they come, until Ctrl-C or --for seconds."""
@@ -86,18 +104,7 @@ def watch_breaks(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     stream = breaks_pb2_grpc.BreakServiceStub(ch).WatchBreaks(req, timeout=a.for_s or None)
     if not a.json:
         print("= open when the watch began, + raised, - resolved", flush=True)
-
-    def lines(ev: breaks_pb2.BreakEvent) -> Iterator[str]:
-        b = ev.sequence_break
-        mark = "=" if ev.snapshot else _KIND[ev.kind]
-        if a.json:
-            yield json.dumps({"event": "open" if ev.snapshot else mark, **message_dict(b)})
-            return
-        kind = breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_")
-        slack = f" slack {minutes(b.slack)}" if b.HasField("slack") else ""
-        yield f"{mark} {kind:<16} {b.break_id} {b.line_id}{slack}: {b.action.description}"
-
-    return _follow(stream, lines, a.for_s)
+    return _follow(stream, lambda ev: iter([break_line(ev, a.json)]), a.for_s)
 
 
 # -- jis build-sequence -------------------------------------------------------------------
@@ -110,7 +117,9 @@ def _scopes(ch: grpc.Channel, a: argparse.Namespace) -> list[tuple[str, str]]:
         if a.line
         else [
             ln.line_id
-            for ln in lines_pb2_grpc.LineServiceStub(ch).ListLines(lines_pb2.ListLinesRequest()).lines
+            for ln in lines_pb2_grpc.LineServiceStub(ch)
+            .ListLines(lines_pb2.ListLinesRequest(), timeout=TIMEOUT_S)
+            .lines
         ]
     )
     out = []
@@ -148,28 +157,30 @@ def build_sequence(ch: grpc.Channel, a: argparse.Namespace) -> Output:
         for line_id, group in scopes
     ]
     if a.json:
-        return json.dumps([message_dict(s) for s in sequences], indent=2)
+        return as_json(sequences)
     out = []
     for s in sequences:
         head = f"line {s.line_id}, {s.group}, supplier {s.supplier_id}"
         out.append(f"{head}: {len(s.entries)} vehicle(s), cursor {s.cursor}")
-        out += [
-            f"  {e.seq_no:>8}  {e.vehicle_id:<24} {e.part_number:<16} x{e.quantity}  "
-            f"{e.need_time.ToJsonString()}"
-            for e in s.entries
-        ]
+        out += [_entry_line(e) for e in s.entries]
     return "\n".join(out)
 
 
-def _update_lines(update: build_sequence_pb2.BuildSequenceUpdate, as_json: bool) -> Iterator[str]:
-    if as_json:
+def _entry_line(e: build_sequence_pb2.BuildSequenceEntry) -> str:
+    """One vehicle of a build sequence: seq_no, vehicle, part number, quantity, need time."""
+    need = e.need_time.ToJsonString()
+    return f"  {e.seq_no:>8}  {e.vehicle_id:<24} {e.part_number:<16} x{e.quantity}  {need}"
+
+
+def _update_lines(update: build_sequence_pb2.BuildSequenceUpdate, json_lines: bool) -> Iterator[str]:
+    if json_lines:
         yield json.dumps(message_dict(update))
         return
     if update.WhichOneof("update") == "snapshot":
         s = update.snapshot
         yield f"build sequence of line {s.line_id}, {s.group}: {len(s.entries)} vehicle(s), cursor {s.cursor}"
         for e in s.entries:
-            yield f"  {e.seq_no:>8}  {e.vehicle_id:<24} {e.part_number:<16} x{e.quantity}"
+            yield _entry_line(e)
         return
     for c in update.changes.changes:
         kind = build_sequence_pb2.BuildSequenceChangeKind.Name(c.kind).removeprefix(
@@ -189,7 +200,7 @@ def configure_line(ch: grpc.Channel, a: argparse.Namespace) -> Output:
         req.epoch.CopyFrom(parse_time(a.epoch, "--epoch"))
     line = lines_pb2_grpc.LineServiceStub(ch).ConfigureLine(req, timeout=TIMEOUT_S)
     if a.json:
-        return json.dumps(message_dict(line), indent=2)
+        return as_json(line)
     return f"line {line.line_id}: takt {line.takt.ToSeconds()} s, heartbeat {line.heartbeat.ToSeconds()} s"
 
 
@@ -203,7 +214,7 @@ def configure_supplier(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     )
     sup = supply_pb2_grpc.SupplyServiceStub(ch).ConfigureSupplier(req, timeout=TIMEOUT_S)
     if a.json:
-        return json.dumps(message_dict(sup), indent=2)
+        return as_json(sup)
     return (
         f"supplier {sup.supplier_id}: lead time {minutes(sup.lead_time)}, "
         f"unload to line {minutes(sup.unload_to_line)}"

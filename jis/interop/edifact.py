@@ -39,7 +39,6 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydifact.exceptions import EDISyntaxError, ValidationError
 from pydifact.parser import Parser
@@ -58,15 +57,9 @@ ACTIONS = {
     "ZR": Action.REINSERT,
     "ZI": Action.INSTALLED,
 }
-ACTION_NAMES = {
-    "add": Action.ADD,
-    "cancel": Action.CANCEL,
-    "change": Action.CHANGE,
-    "pull": Action.PULL,
-    "reinsert": Action.REINSERT,
-    "installed": Action.INSTALLED,
-}
-"""The engine's actions by the names an action-code file uses."""
+ACTION_NAMES = {a.name.lower(): a for a in ACTIONS.values()}
+"""The engine's actions by the names an action-code file uses (``add``, ``cancel``, ...), in
+the order of the standard codes, as a refusal lists them."""
 MAX_ACTION_CODE = 3
 """Longest SEQ action code (UNTDID 1229, an..3)."""
 ActionCodes = Mapping[str, Mapping[str, Action]]
@@ -261,20 +254,33 @@ type is not a part number here. PIA's function (1 additional, 5 product identifi
 does not matter: OEMs use both for the same numbers."""
 
 
-def _part_number(part: list[Any], seg: Segment, pos: int, ref: str) -> None:
-    """Take the PIA's item numbers into the LIN's part (``part``: group, part number,
-    quantity, LIN position, rank of the number taken): a better-ranked number replaces it;
-    a second, different number of the same rank refuses the message."""
+@dataclass
+class _Part:
+    """A LIN of a SEQ group, as its segments are read."""
+
+    group: str
+    position: int
+    """The LIN's segment position."""
+    part_number: str = ""
+    quantity: int = 1
+    rank: int = len(PIA_RANK)
+    """PIA_RANK of the part number taken (none yet: worse than any)."""
+
+
+def _part_number(part: _Part, seg: Segment, pos: int, ref: str) -> None:
+    """Take the PIA's item numbers into the LIN's part: a better-ranked number replaces
+    it; a second, different number of the same rank refuses the message."""
     for i in range(1, len(seg.elements)):
         number, kind = _el(seg, i, 0), _el(seg, i, 1)
         rank = PIA_RANK.get(kind)
         if not number or rank is None:
             continue
-        if rank < part[4]:
-            part[1], part[4] = number, rank
-        elif rank == part[4] and number != part[1]:
+        if rank < part.rank:
+            part.part_number, part.rank = number, rank
+        elif rank == part.rank and number != part.part_number:
             raise EdiError(
-                f"two part numbers of one kind ({kind or 'no type'}) for one LIN: {part[1]!r} and {number!r}",
+                f"two part numbers of one kind ({kind or 'no type'}) for one LIN: "
+                f"{part.part_number!r} and {number!r}",
                 pos,
                 "PIA",
                 ref,
@@ -320,12 +326,15 @@ class _Group:
     seq_no: int | None
     line_id: str = ""
     call_no: int | None = None
-    vehicle_id: str = ""
     vehicle_ids: dict[str, str] = field(default_factory=dict)
     """The group's vehicle by GIR qualifier (VV, BN): a later GIR must agree with it."""
     need_time: int | None = None
-    parts: list[list[Any]] = field(default_factory=list)
-    """[group, part_number, quantity, LIN position]"""
+    parts: list[_Part] = field(default_factory=list)
+
+    @property
+    def vehicle_id(self) -> str:
+        """The group's vehicle: the first VV or BN its GIRs give ('' before any)."""
+        return next(iter(self.vehicle_ids.values()), "")
 
 
 def _message(
@@ -408,11 +417,11 @@ def _message(
         elif tag == "GIR" and g is not None:
             _vehicle(g, seg, pos, ref)
         elif tag == "LIN" and g is not None:
-            g.parts.append([_el(seg, 2, 0), "", 1, pos, 3])
+            g.parts.append(_Part(_el(seg, 2, 0), pos))
         elif tag == "PIA" and g is not None and g.parts:
             _part_number(g.parts[-1], seg, pos, ref)
         elif tag == "QTY" and q in ("113", "12", "1") and g is not None and g.parts:
-            g.parts[-1][2] = _quantity(_el(seg, 0, 1), pos, ref)
+            g.parts[-1].quantity = _quantity(_el(seg, 0, 1), pos, ref)
     if not has_bgm:
         raise EdiError("mandatory BGM segment missing", start + 1, "BGM", ref)
     if not groups:
@@ -432,10 +441,10 @@ def _message(
         if g.parts and not supplier:
             raise EdiError("parts given but no NAD+SE/SU supplier", g.pos, "NAD", ref)
         parts = []
-        for group, part_number, qty, lin_pos, _ in g.parts:
-            if not part_number:
-                raise EdiError("LIN without PIA part number", lin_pos, "PIA", ref)
-            parts.append(PartDemand(group, part_number, supplier, qty))
+        for p in g.parts:
+            if not p.part_number:
+                raise EdiError("LIN without PIA part number", p.position, "PIA", ref)
+            parts.append(PartDemand(p.group, p.part_number, supplier, p.quantity))
         out.append(
             Broadcast(
                 line_id=g.line_id or line_id,
@@ -467,8 +476,6 @@ def _vehicle(g: _Group, seg: Segment, pos: int, ref: str) -> None:
                 "GIR",
                 ref,
             )
-        if not g.vehicle_id:
-            g.vehicle_id = value
 
 
 # -- DESADV --------------------------------------------------------------------------
@@ -538,10 +545,7 @@ def write_desadv(
     a package with its id in GIN, one LIN group per slot in rack order, each slot linked to
     its call by RFF+AAN from ``calls``); or, given ``truck`` (the appointment carrying
     ``racks``), one message for the truck with a CPS hierarchy truck -> rack -> slot."""
-    if not 0 < len(reference) <= MAX_CONTROL_REFERENCE:
-        raise ValueError(
-            f"control reference {reference!r}: 1 to {MAX_CONTROL_REFERENCE} characters (UNB 0020)"
-        )
+    assert 0 < len(reference) <= MAX_CONTROL_REFERENCE, reference  # desadv_reference's: 14 characters
     calls = calls or {}
     when = dt.datetime.fromtimestamp(now / 1e9, dt.UTC)
     segs = [Segment("UNB", ["UNOC", "3"], sender, recipient, [f"{when:%y%m%d}", f"{when:%H%M}"], reference)]

@@ -27,6 +27,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from jis.cli.work import break_line
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
@@ -387,22 +388,18 @@ class Sim:
 
 
 def watch_breaks(
-    channel: grpc.Channel, out: Callable[[str], None], stop: threading.Event
+    channel: grpc.Channel, out: Callable[[str], None], stop: threading.Event, line_id: str
 ) -> threading.Thread:
-    """Print each break raised and resolved, on a thread."""
+    """Print each break of the line raised and resolved, on a thread, until ``stop``: the
+    lines of `jis breaks --watch`, each after the server time it happened (HH:MM). The
+    stream is opened before the day configures the line, so it is filtered here."""
     stream = breaks_pb2_grpc.BreakServiceStub(channel).WatchBreaks(breaks_pb2.WatchBreaksRequest())
 
     def read() -> None:
         try:
             for ev in stream:
-                b = ev.sequence_break
-                kind = breaks_pb2.BreakType.Name(b.type).removeprefix("BREAK_TYPE_")
-                when = b.detected_at.ToDatetime().strftime("%H:%M")
-                if ev.kind == breaks_pb2.BreakEvent.KIND_RAISED:
-                    slack = f" slack {b.slack.ToSeconds() / 60:.0f} min" if b.HasField("slack") else ""
-                    out(f"{when} + {kind:<16} {b.break_id}{slack}: {b.action.description}")
-                else:
-                    out(f"{b.resolved_at.ToDatetime().strftime('%H:%M')} - {kind:<16} {b.break_id} resolved")
+                if ev.sequence_break.line_id == line_id:
+                    out(break_line(ev, clock=True))
         except grpc.RpcError:
             pass
 
