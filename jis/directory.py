@@ -462,7 +462,7 @@ class LineMover:
                 why = conflicts(history, engine)  # again: inputs may have come in since it accepted
                 if why is not None:
                     raise FailedPrecondition("line_id", f"line {line_id!r} cannot be imported: {why}")
-                engine.import_line(line_id, m.src, records, at)
+                engine.import_line(line_id, m.src, records, at, history.released_head)
 
             try:
                 self.runner.submit(take).result(timeout=120)

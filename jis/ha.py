@@ -34,6 +34,7 @@ from collections.abc import Callable
 from jis.api.handlers import Admission
 from jis.clock import Clock
 from jis.engine.runner import EngineRunner
+from jis.store.base import LogRecord
 from jis.store.jetstream import JetStreamStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,20 @@ POLL_S = 0.05
 EXIT_LOST = 70
 """Exit code of a leader that lost its lease (as an engine failure: restart, recover)."""
 TAKEOVER_TRIES = 20
+
+
+def _at_imports(records: list[LogRecord]) -> list[list[LogRecord]]:
+    """``records`` cut before each commit that holds an "import" (a commit stays whole)."""
+    parts: list[list[LogRecord]] = [[]]
+    for r in records:
+        if r.kind == "import":
+            current = parts[-1]
+            cut = next((i for i, x in enumerate(current) if x.seq == r.seq), len(current))
+            if cut > 0:
+                parts[-1] = current[:cut]
+                parts.append(current[cut:])
+        parts[-1].append(r)
+    return [p for p in parts if p]
 
 
 class Leadership:
@@ -128,7 +143,14 @@ class Leadership:
             return
         records = list(self.store.records(self.store.last_seq()))
         engine = self.runner.engine
-        self.runner.submit(lambda at: engine.follow(records)).result()
+        # A line taken in restarts the build-sequence cursors (Engine.import_line): what came
+        # before it is sent to this standby's watchers first, in a group of its own.
+        for part in _at_imports(records):
+
+            def follow(at: int, part: list[LogRecord] = part) -> int:
+                return engine.follow(part)
+
+            self.runner.submit(follow).result()
         self.clock.advance_to(engine.last_at)
 
     def _try_lead(self) -> bool:

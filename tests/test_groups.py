@@ -16,7 +16,7 @@ import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 
-from jis.v1 import breaks_pb2, broadcast_pb2, directory_pb2, lines_pb2, supply_pb2
+from jis.v1 import breaks_pb2, broadcast_pb2, build_sequence_pb2, directory_pb2, lines_pb2, supply_pb2
 from tests import crash_harness
 from tests.conftest import Client, configure_line, connect, following
 from tests.factories import ADD, bc, part, pub
@@ -225,14 +225,26 @@ def test_a_line_moves_between_groups_under_load_with_its_state(nats_node: NatsSe
         clients = {line: partial(connect, procs[g].address) for g, lines in groups.items() for line in lines}
         with PublishLoad(clients, follow=True) as load:
             took: list[float] = []
-            for dst in ("GB", "GA"):
+            scope = {"line_id": "L1", "supplier_id": "SUP1", "group": "SEAT"}
+            for src, dst in (("GA", "GB"), ("GB", "GA")):
                 time.sleep(1.0)
+                seen = connect(procs[src].address).build.GetBuildSequence(
+                    build_sequence_pb2.GetBuildSequenceRequest(**scope), timeout=10
+                )
                 started = time.monotonic()
                 done = admin.directory.MoveLine(
                     directory_pb2.MoveLineRequest(line_id="L1", group=dst), timeout=60
                 )
                 took.append(time.monotonic() - started)
                 assert (done.line_id, done.group, list(done.addresses)) == ("L1", dst, [procs[dst].address])
+                # a supplier's cursor from the old group is refused there, never read as the new one's
+                watch = connect(procs[dst].address).build.WatchBuildSequence(
+                    build_sequence_pb2.WatchBuildSequenceRequest(**scope, after_cursor=seen.cursor),
+                    timeout=10,
+                )
+                with pytest.raises(grpc.RpcError) as err:
+                    next(iter(watch))
+                assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE, err.value.details()
             # A move the receiving group cannot take is called off before anything moves: here
             # the line's supplier is configured in GA only (GB would replay it otherwise).
             connect(procs["GA"].address).supply.ConfigureSupplier(

@@ -20,7 +20,7 @@ from bench.plant import MIN, Plant, PlantConfig, StepInputs
 from jis.engine import move
 from jis.engine.engine import Engine
 from jis.engine.model import Action, AppointmentSpec, Broadcast
-from jis.errors import DomainError, FailedPrecondition, Unavailable
+from jis.errors import DomainError, FailedPrecondition, OutOfRange, Unavailable
 from jis.store import SqliteStore
 from tests.test_retention_model import Fed
 
@@ -52,6 +52,14 @@ def feed_line(f: Fed, inputs: list[list[Any]], at: int) -> None:
     ops += [partial(e.update_rack_eta, r, eta, at) for r, eta in etas]
     ops += [partial(e.move_rack, r, s, w, at) for r, s, w in moves]
     f.group(ops)
+
+
+def history_head(store: SqliteStore, line: str) -> int:
+    """The newest build-sequence cursor the releasing group had issued (in its release)."""
+    history = move.LineHistory(line)
+    for r in store.records(0):
+        history.add(r)
+    return history.released_head
 
 
 def no_id(x: Any) -> Any:
@@ -150,11 +158,17 @@ def test_a_line_moved_between_groups_answers_as_if_it_never_moved(tmp_path: Path
             records = move.line_records(stores[src].records(0), line)
             b.now = t + 7 * MIN  # the receiving group's clock has gone on meanwhile
             b.group([partial(b.engine.tick, b.now)])
+            last_seen = a.engine.feed.head - 1  # a supplier's cursor of the line, from the old group
             b.engine.begin_group()
-            b.engine.import_line(line, src, records, b.now)
+            b.engine.import_line(line, src, records, b.now, history_head(stores[src], line))
             b.engine.evaluate_group(b.engine.close_group())
             b.store.commit()
+            b.engine.feed.drain()
             owner[line] = dst
+            # cursors go on above the old group's: its cursor is refused, never read as one of ours
+            assert b.engine.feed.head >= last_seen + 1
+            with pytest.raises(OutOfRange, match="read GetBuildSequence again"):
+                b.engine.build_sequence_since(line, "S0", "G00", last_seen)
     assert owner["L2"] == "A"
     assert all(f.engine.retained_to > cfg.start_ns + DAY for f in groups.values()), "retention never ran"
 
@@ -208,3 +222,21 @@ def test_a_line_whose_truck_carries_another_lines_racks_is_not_released(tmp_path
     e.evaluate_group(e.close_group())
     store.commit()
     assert (e.state_rows(), store.last_seq(), sorted(e.seq.lines)) == (rows, last, ["L1", "L2"])
+
+
+def test_a_standby_follows_an_import_in_a_group_of_its_own() -> None:
+    """What a standby applies at once is cut before each commit holding an import (whose
+    build-sequence cursors start above the old group's): changes before it reach the
+    standby's watchers first. A commit stays whole."""
+    from jis.ha import _at_imports
+    from jis.store.base import LogRecord
+
+    def r(seq: int, kind: str) -> LogRecord:
+        return LogRecord(seq, kind, seq, b"")
+
+    log = [r(1, "broadcast"), r(2, "broadcast"), r(2, "eval"), r(3, "eval"), r(3, "import"), r(4, "build")]
+    assert [[(x.seq, x.kind) for x in part] for part in _at_imports(log)] == [
+        [(1, "broadcast"), (2, "broadcast"), (2, "eval")],
+        [(3, "eval"), (3, "import"), (4, "build")],
+    ]
+    assert _at_imports([r(1, "import")]) == [[r(1, "import")]]

@@ -289,7 +289,7 @@ class Engine:
             self._grouping = True
 
     def _replay_release(self, r: LogRecord) -> None:
-        line_id, group = codec.loads(r.body)
+        line_id, group, _ = codec.loads(r.body)
         self._release(line_id, group)
 
     def _replay_import(self, r: LogRecord) -> None:
@@ -492,7 +492,8 @@ class Engine:
             raise Unavailable("line_id", f"changes are still being sent; line {line_id!r} is released after")
         self._flush()
         self._release(line_id, group)
-        self._journal("release", at, codec.dumps([line_id, group]), inputs=0)
+        # with the newest build-sequence cursor issued here: the receiving group issues none below it
+        self._journal("release", at, codec.dumps([line_id, group, self.feed.head]), inputs=0)
 
     def _release(self, line_id: str, group: str) -> None:
         compact.release_line(self, line_id)
@@ -500,17 +501,21 @@ class Engine:
         if self.store is not None and self.retained_to:
             self.seq.archived_to[line_id] = self.retained_to
 
-    def import_line(self, line_id: str, source: str, records: list[LogRecord], at: int) -> None:
+    def import_line(
+        self, line_id: str, source: str, records: list[LogRecord], at: int, source_head: int = 0
+    ) -> None:
         """Take in the state of a line another group released: its records (see
         :func:`jis.engine.move.line_records`), journaled as one "import" record and applied
         at their own engine times, then this engine's clock brought back to now."""
         if line_id in self.seq.lines:
             raise FailedPrecondition("line_id", f"line {line_id!r} is already configured in this group")
+        if self.feed.undrained():
+            raise Unavailable("line_id", f"changes are still being sent; line {line_id!r} is taken in after")
         self._flush()
-        self._journal("import", at, move.encode_import(line_id, source, records), inputs=0)
-        self._import(line_id, source, records)
+        self._journal("import", at, move.encode_import(line_id, source, records, source_head), inputs=0)
+        self._import(line_id, source, records, source_head)
 
-    def _import(self, line_id: str, source: str, records: list[LogRecord]) -> None:
+    def _import(self, line_id: str, source: str, records: list[LogRecord], source_head: int) -> None:
         self.seq.moved_out.pop(line_id, None)
         now, grouping, replaying = self.last_at, self._grouping, self._replaying
         # The records' evaluation points are at their own times: an "eval" mark evaluates at
@@ -526,6 +531,9 @@ class Engine:
         archived = self.seq.archived_to.pop(line_id, 0)
         if archived:  # the line was here before: its history up to then is in the archive already
             compact.forget_line_history(self, line_id, archived)
+        # Cursors from here on are above any the other group issued: a supplier's cursor of
+        # the line from there is refused (OUT_OF_RANGE, read again), never read as one of ours.
+        self.feed.skip_to(max(self.feed.head, source_head))
 
     def _archived(self, kind: str, ident: str) -> bytes | None:
         """The archived view of ``ident`` (kind "vehicle", "rack", "appointment"), if any."""

@@ -243,6 +243,17 @@ class BuildFeed:
         """The cursor of the newest event (0: none yet)."""
         return self.base + len(self.events)
 
+    def skip_to(self, cursor: int) -> None:
+        """Drop every event kept and go on from cursor ``cursor`` at least: a line moved in
+        (jis.engine.move), so a cursor another group issued for it must not be taken for one
+        of this group's. A resume from before then is refused (:meth:`since`: read
+        GetBuildSequence again), for every line of the group. New memory, as compaction."""
+        n = len(self.events)
+        self.events = self.events.without_front(n)
+        self.messages = self.messages.without_front(len(self.messages))
+        self.base = max(self.base + n, cursor)
+        self._drained = 0
+
     def older(self, before: int) -> bool:
         """Whether any event kept is of a broadcast applied before engine time ``before``."""
         return len(self.messages) > 0 and self.messages.item("at", 0) < before

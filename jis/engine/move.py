@@ -44,6 +44,8 @@ class LineHistory:
         self.records: list[LogRecord] = []
         self.released_to: str | None = None
         """The group the line was released to, if that is the last thing that happened to it."""
+        self.released_head = 0
+        """The newest build-sequence cursor that group had issued then."""
         self.seq = 0
         self.racks: set[str] = set()
         """Racks dispatched for the line (their moves, ETAs and appointments are its)."""
@@ -64,12 +66,12 @@ class LineHistory:
             self.configs[cfg.supplier_id] = cfg
             return
         if r.kind == "release":
-            moved, group = codec.loads(r.body)
+            moved, group, head = codec.loads(r.body)
             if moved == line_id:
-                self._here, self.released_to = False, group
+                self._here, self.released_to, self.released_head = False, group, head
             return
         if r.kind == "import":
-            moved, _, theirs = decode_import(r.body)
+            moved, _, theirs, _ = decode_import(r.body)
             if moved == line_id:
                 self.records, self.racks, self.appointments = [], set(), set()
                 self.vehicles, self.suppliers = set(), set()
@@ -214,16 +216,17 @@ def decode_records(data: bytes) -> list[LogRecord]:
     return out
 
 
-def encode_import(line_id: str, source: str, records: list[LogRecord]) -> bytes:
-    """The body of an "import" record: the line and the group it comes from, then the records."""
-    head = codec.dumps([line_id, source])
+def encode_import(line_id: str, source: str, records: list[LogRecord], source_head: int) -> bytes:
+    """The body of an "import" record: the line, the group it comes from and the newest
+    build-sequence cursor that group had issued, then the records."""
+    head = codec.dumps([line_id, source, source_head])
     return b"".join([struct.pack("<I", len(head)), head, encode_records(records)])
 
 
-def decode_import(data: bytes) -> tuple[str, str, list[LogRecord]]:
+def decode_import(data: bytes) -> tuple[str, str, list[LogRecord], int]:
     (n,) = struct.unpack_from("<I", data)
-    line_id, source = codec.loads(data[4 : 4 + n])
-    return line_id, source, decode_records(data[4 + n :])
+    line_id, source, source_head = codec.loads(data[4 : 4 + n])
+    return line_id, source, decode_records(data[4 + n :]), source_head
 
 
 def conflicts(history: LineHistory, engine: Engine) -> str | None:

@@ -89,8 +89,10 @@ class DirectoryServiceServicer:
         deadline; if that runs out first, DEADLINE_EXCEEDED and the move goes on: see
         ListAssignments). Moving to the owning group changes nothing. FAILED_PRECONDITION if the
         line is assigned to no group, is moving elsewhere already, or the receiving group has no
-        server up. Break ids and build-sequence cursors are each group's own: after a move,
-        suppliers re-read the build sequence (a resume with an older cursor is refused).
+        server up. Break ids and build-sequence cursors are each group's own: the receiving
+        group's cursors go on above any the old group issued, and a WatchBuildSequence resume
+        from before the move (of any line of the receiving group) is OUT_OF_RANGE: read
+        GetBuildSequence again and resume after the cursor it returns.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
