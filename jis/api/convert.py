@@ -16,6 +16,7 @@ from jis.engine.model import (
     AppointmentView,
     Broadcast,
     BuildReport,
+    DemandBucket,
     LineConfig,
     LineView,
     PartDemand,
@@ -147,6 +148,7 @@ def line_config_in(m: lines_pb2.ConfigureLineRequest) -> LineConfig:
         takt_ns=duration_to_ns(m.takt, "takt"),
         heartbeat_ns=duration_to_ns(m.heartbeat, "heartbeat"),
         epoch_ns=ts_to_ns(m.epoch, "epoch") if m.HasField("epoch") else None,
+        **({"frozen_ns": duration_to_ns(m.frozen, "frozen")} if m.HasField("frozen") else {}),
     )
 
 
@@ -156,6 +158,7 @@ def line_out(v: LineView) -> lines_pb2.Line:
         line_id=cfg.line_id,
         takt=ns_to_duration(cfg.takt_ns),
         heartbeat=ns_to_duration(cfg.heartbeat_ns),
+        frozen=ns_to_duration(cfg.frozen_ns),
         configured_at=ns_to_ts(v.configured_at),
         highest_call_no=v.highest_call_no,
         missing_calls=v.missing_calls,
@@ -459,3 +462,27 @@ def kpis_out(
     if k.sequence_accuracy is not None:
         out.sequence_accuracy = k.sequence_accuracy
     return out
+
+
+def demand_out(
+    supplier_id: str, at: int, start: int, stop: int, bucket: int, found: list[DemandBucket]
+) -> reports_pb2.Demand:
+    return reports_pb2.Demand(
+        at=ns_to_ts(at),
+        supplier_id=supplier_id,
+        to=ns_to_ts(stop),
+        bucket=ns_to_duration(bucket),
+        buckets=[
+            reports_pb2.DemandBucket(
+                line_id=d.line_id,
+                group=d.group,
+                part_number=d.part_number,
+                start=ns_to_ts(d.start),
+                quantity=d.quantity,
+                covered=d.covered,
+                frozen=d.frozen,
+            )
+            for d in found
+        ],
+        **{"from": ns_to_ts(start)},
+    )

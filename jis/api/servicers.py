@@ -21,7 +21,14 @@ from jis.directory import Assignment, Directory, require_group
 from jis.engine.engine import Engine
 from jis.engine.feed import FeedBatch
 from jis.engine.limits import require_id, require_optional_id
-from jis.engine.model import AppointmentState, AppointmentView, Disposition, PublishResult, RackView
+from jis.engine.model import (
+    AppointmentState,
+    AppointmentView,
+    DemandBucket,
+    Disposition,
+    PublishResult,
+    RackView,
+)
 from jis.engine.runner import EngineRunner
 from jis.errors import (
     DeadlineExceeded,
@@ -64,6 +71,9 @@ MAX_BATCH = 10_000
 MAX_DESADV_RACKS = 256
 DEFAULT_PAGE = 500
 MAX_PAGE = 10_000
+DEMAND_BUCKET_NS = 3600 * 10**9
+DEMAND_WINDOW_NS = 24 * 3600 * 10**9
+"""GetDemand without a bucket / without ``to``: hours, over a day."""
 MOVE_WAIT_S = 120.0
 """MoveLine answers when the move is done, within the call's deadline and at most this long."""
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -551,6 +561,25 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
         hi = INT64_MAX if stop is None else stop
         k = await self.gw.call(lambda e, at: e.kpi_report(line_id, supplier_id, lo, hi), context)
         return convert.kpis_out(k, line_id, supplier_id, start, stop)
+
+    @unary
+    async def GetDemand(self, request: reports_pb2.GetDemandRequest, context: Ctx) -> reports_pb2.Demand:
+        _ids(request, "supplier_id", optional=("line_id", "group"))
+        supplier_id, line_id, group = request.supplier_id, request.line_id, request.group
+        start, stop = convert.opt_ts(request, "from"), convert.opt_ts(request, "to")
+        bucket = (
+            convert.duration_to_ns(request.bucket, "bucket")
+            if request.HasField("bucket")
+            else DEMAND_BUCKET_NS
+        )
+
+        def demand(e: Engine, at: int) -> tuple[int, int, int, list[DemandBucket]]:
+            lo = at if start is None else start
+            hi = lo + DEMAND_WINDOW_NS if stop is None else stop
+            return at, lo, hi, e.demand(supplier_id, line_id, group, lo, hi, bucket, at)
+
+        at, lo, hi, found = await self.gw.call(demand, context)
+        return convert.demand_out(supplier_id, at, lo, hi, bucket, found)
 
 
 class DockServicer(dock_pb2_grpc.DockServiceServicer):

@@ -72,12 +72,13 @@ def decode_broadcast(data: bytes) -> Broadcast:
 
 
 def encode_line(cfg: LineConfig) -> bytes:
-    return dumps([cfg.line_id, cfg.takt_ns, cfg.heartbeat_ns, cfg.epoch_ns])
+    return dumps([cfg.line_id, cfg.takt_ns, cfg.heartbeat_ns, cfg.epoch_ns, cfg.frozen_ns])
 
 
 def decode_line(data: bytes) -> LineConfig:
-    line_id, takt, heartbeat, epoch = loads(data)
-    return LineConfig(line_id, takt, heartbeat, epoch)
+    """A line record; one written before the frozen window existed has the default one."""
+    line_id, takt, heartbeat, epoch, *frozen = loads(data)
+    return LineConfig(line_id, takt, heartbeat, epoch, *frozen)
 
 
 def encode_supplier(cfg: SupplierConfig) -> bytes:

@@ -48,6 +48,7 @@ from jis.engine.model import (
     Broadcast,
     BuildReport,
     ColumnsOutcome,
+    DemandBucket,
     Disposition,
     LineConfig,
     LineView,
@@ -960,6 +961,63 @@ class Engine:
             return []
         scopes = inventory.scopes_of_line(self.evaluator, line.code, sup, grp)
         return [inventory.scope_inventory(self.evaluator, s, line.config.takt_ns) for s in scopes]
+
+    DEMAND_MAX_WINDOW_NS = 31 * 86_400 * 10**9
+    DEMAND_MIN_BUCKET_NS = 60 * 10**9
+
+    def demand(
+        self, supplier_id: str, line_id: str, group: str, start: int, stop: int, bucket: int, now: int
+    ) -> list[DemandBucket]:
+        """A supplier's summarized demand: per line, group, part number and bucket of need
+        time in [start, stop), the quantity the expected sequence needs, how much of it a
+        slot of the right part covers already, and how much is inside the line's frozen
+        window at ``now``. By line, group, part and bucket start; empty buckets left out."""
+        require_id("supplier_id", supplier_id)
+        if line_id:
+            self.require_known(line_id)
+        if stop <= start:
+            raise InvalidArgument("to", "must be after from")
+        if stop - start > self.DEMAND_MAX_WINDOW_NS:
+            raise InvalidArgument("to", "at most 31 days after from")
+        if not self.DEMAND_MIN_BUCKET_NS <= bucket <= stop - start:
+            raise InvalidArgument("bucket", "at least 1 minute and at most the window")
+        sup = self.seq.supplier_ids.get(supplier_id)
+        grp = self.seq.group_ids.get(group) if group else -1
+        if sup < 0 or (group and grp < 0):
+            return []
+        quantity = self.seq.demand.col("quantity")
+        n_buckets = (stop - start + bucket - 1) // bucket
+        out: list[DemandBucket] = []
+        lines = [self.seq.lines[line_id]] if line_id else list(self.seq.lines.values())
+        for line in lines:
+            for scope in inventory.scopes_of_line(self.evaluator, line.code, sup, grp):
+                m = self.evaluator.match(scope)
+                inside = (m.e_need >= start) & (m.e_need < stop)
+                if not inside.any():
+                    continue
+                need = m.e_need[inside]
+                qty = quantity[m.e_row[inside]].astype(np.int64)
+                key = m.e_part[inside].astype(np.int64) * n_buckets + (need - start) // bucket
+                keys, which = np.unique(key, return_inverse=True)
+                right = (m.e_flags[inside] & matching.RIGHT) != 0
+                frozen = need - line.config.frozen_ns <= now
+                sums = [np.bincount(which, w, len(keys)) for w in (qty, qty * right, qty * frozen)]
+                group_name = self.seq.group_ids.name(scope[2])
+                for k, q, c, f in zip(keys.tolist(), *(x.tolist() for x in sums), strict=True):
+                    part, b = divmod(k, n_buckets)
+                    out.append(
+                        DemandBucket(
+                            line.config.line_id,
+                            group_name,
+                            self.seq.part_numbers.name(part),
+                            start + b * bucket,
+                            int(q),
+                            int(c),
+                            int(f),
+                        )
+                    )
+        out.sort(key=lambda d: (d.line_id, d.group, d.part_number, d.start))
+        return out
 
     def kpi_report(self, line_id: str, supplier_id: str, start: int, stop: int) -> Kpis:
         """KPIs over [start, stop) for a line and/or supplier ("" : all)."""

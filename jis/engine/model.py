@@ -97,6 +97,9 @@ class LineConfig:
     """Longest allowed silence of the broadcast feed before BROADCAST_SILENT, > 0."""
     epoch_ns: int | None = None
     """need_time of seq_no 0, for messages without a need_time; None: such messages are refused."""
+    frozen_ns: int = 3600 * 10**9
+    """The frozen window before need time: demand that close is fixed for the supplier
+    (summarized demand, ReportService.GetDemand). Default 1 h."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +219,21 @@ class RackView:
     arrived_at: int | None
     line_side_at: int | None
     unloaded_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemandBucket:
+    """A supplier's demand for one part on one line and group, in one bucket of need time."""
+
+    line_id: str
+    group: str
+    part_number: str
+    start: int
+    quantity: int
+    covered: int
+    """Of ``quantity``: parts whose vehicle has a slot of the right part already."""
+    frozen: int
+    """Of ``quantity``: parts inside the line's frozen window now."""
 
 
 @dataclass(frozen=True, slots=True)

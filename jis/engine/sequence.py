@@ -219,6 +219,7 @@ class SequenceState:
         require_id("line_id", cfg.line_id)
         require_duration("takt", cfg.takt_ns, MAX_TAKT_NS)
         require_duration("heartbeat", cfg.heartbeat_ns, MAX_DURATION_NS)
+        require_duration("frozen", cfg.frozen_ns, MAX_DURATION_NS, positive=False)
         if cfg.epoch_ns is not None:
             require_time("epoch", cfg.epoch_ns)
         self.require_here(cfg.line_id)

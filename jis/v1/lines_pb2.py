@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12jis/v1/lines.proto\x12\x06jis.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x01\n\x14\x43onfigureLineRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\'\n\x04takt\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12)\n\x05\x65poch\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe0\x02\n\x04Line\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\'\n\x04takt\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12)\n\x05\x65poch\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rconfigured_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fhighest_call_no\x18\x06 \x01(\x04\x12\x15\n\rmissing_calls\x18\x07 \x01(\x04\x12\x12\n\nduplicates\x18\x08 \x01(\x04\x12\x35\n\x11last_broadcast_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x61\x63tive_vehicles\x18\n \x01(\x04\"!\n\x0eGetLineRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\"\x12\n\x10ListLinesRequest\"0\n\x11ListLinesResponse\x12\x1b\n\x05lines\x18\x01 \x03(\x0b\x32\x0c.jis.v1.Line\"\x11\n\x0fGetClockRequest\":\n\x0fSetClockRequest\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x0c\x43lockReading\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttest_mode\x18\x02 \x01(\x08\x32\xbd\x01\n\x0bLineService\x12;\n\rConfigureLine\x12\x1c.jis.v1.ConfigureLineRequest\x1a\x0c.jis.v1.Line\x12/\n\x07GetLine\x12\x16.jis.v1.GetLineRequest\x1a\x0c.jis.v1.Line\x12@\n\tListLines\x12\x18.jis.v1.ListLinesRequest\x1a\x19.jis.v1.ListLinesResponse2\x84\x01\n\x0c\x43lockService\x12\x39\n\x08GetClock\x12\x17.jis.v1.GetClockRequest\x1a\x14.jis.v1.ClockReading\x12\x39\n\x08SetClock\x12\x17.jis.v1.SetClockRequest\x1a\x14.jis.v1.ClockReadingb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12jis/v1/lines.proto\x12\x06jis.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x01\n\x14\x43onfigureLineRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\'\n\x04takt\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12)\n\x05\x65poch\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06\x66rozen\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x8b\x03\n\x04Line\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\'\n\x04takt\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12)\n\x05\x65poch\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rconfigured_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fhighest_call_no\x18\x06 \x01(\x04\x12\x15\n\rmissing_calls\x18\x07 \x01(\x04\x12\x12\n\nduplicates\x18\x08 \x01(\x04\x12\x35\n\x11last_broadcast_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x61\x63tive_vehicles\x18\n \x01(\x04\x12)\n\x06\x66rozen\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\"!\n\x0eGetLineRequest\x12\x0f\n\x07line_id\x18\x01 \x01(\t\"\x12\n\x10ListLinesRequest\"0\n\x11ListLinesResponse\x12\x1b\n\x05lines\x18\x01 \x03(\x0b\x32\x0c.jis.v1.Line\"\x11\n\x0fGetClockRequest\":\n\x0fSetClockRequest\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x0c\x43lockReading\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttest_mode\x18\x02 \x01(\x08\x32\xbd\x01\n\x0bLineService\x12;\n\rConfigureLine\x12\x1c.jis.v1.ConfigureLineRequest\x1a\x0c.jis.v1.Line\x12/\n\x07GetLine\x12\x16.jis.v1.GetLineRequest\x1a\x0c.jis.v1.Line\x12@\n\tListLines\x12\x18.jis.v1.ListLinesRequest\x1a\x19.jis.v1.ListLinesResponse2\x84\x01\n\x0c\x43lockService\x12\x39\n\x08GetClock\x12\x17.jis.v1.GetClockRequest\x1a\x14.jis.v1.ClockReading\x12\x39\n\x08SetClock\x12\x17.jis.v1.SetClockRequest\x1a\x14.jis.v1.ClockReadingb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,23 +34,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jis.v1.lines_pb2', _globals
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONFIGURELINEREQUEST']._serialized_start=96
-  _globals['_CONFIGURELINEREQUEST']._serialized_end=265
-  _globals['_LINE']._serialized_start=268
-  _globals['_LINE']._serialized_end=620
-  _globals['_GETLINEREQUEST']._serialized_start=622
-  _globals['_GETLINEREQUEST']._serialized_end=655
-  _globals['_LISTLINESREQUEST']._serialized_start=657
-  _globals['_LISTLINESREQUEST']._serialized_end=675
-  _globals['_LISTLINESRESPONSE']._serialized_start=677
-  _globals['_LISTLINESRESPONSE']._serialized_end=725
-  _globals['_GETCLOCKREQUEST']._serialized_start=727
-  _globals['_GETCLOCKREQUEST']._serialized_end=744
-  _globals['_SETCLOCKREQUEST']._serialized_start=746
-  _globals['_SETCLOCKREQUEST']._serialized_end=804
-  _globals['_CLOCKREADING']._serialized_start=806
-  _globals['_CLOCKREADING']._serialized_end=880
-  _globals['_LINESERVICE']._serialized_start=883
-  _globals['_LINESERVICE']._serialized_end=1072
-  _globals['_CLOCKSERVICE']._serialized_start=1075
-  _globals['_CLOCKSERVICE']._serialized_end=1207
+  _globals['_CONFIGURELINEREQUEST']._serialized_end=308
+  _globals['_LINE']._serialized_start=311
+  _globals['_LINE']._serialized_end=706
+  _globals['_GETLINEREQUEST']._serialized_start=708
+  _globals['_GETLINEREQUEST']._serialized_end=741
+  _globals['_LISTLINESREQUEST']._serialized_start=743
+  _globals['_LISTLINESREQUEST']._serialized_end=761
+  _globals['_LISTLINESRESPONSE']._serialized_start=763
+  _globals['_LISTLINESRESPONSE']._serialized_end=811
+  _globals['_GETCLOCKREQUEST']._serialized_start=813
+  _globals['_GETCLOCKREQUEST']._serialized_end=830
+  _globals['_SETCLOCKREQUEST']._serialized_start=832
+  _globals['_SETCLOCKREQUEST']._serialized_end=890
+  _globals['_CLOCKREADING']._serialized_start=892
+  _globals['_CLOCKREADING']._serialized_end=966
+  _globals['_LINESERVICE']._serialized_start=969
+  _globals['_LINESERVICE']._serialized_end=1158
+  _globals['_CLOCKSERVICE']._serialized_start=1161
+  _globals['_CLOCKSERVICE']._serialized_end=1293
 # @@protoc_insertion_point(module_scope)

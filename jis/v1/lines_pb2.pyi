@@ -11,19 +11,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ConfigureLineRequest(_message.Message):
-    __slots__ = ("line_id", "takt", "heartbeat", "epoch")
+    __slots__ = ("line_id", "takt", "heartbeat", "epoch", "frozen")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     TAKT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_FIELD_NUMBER: _ClassVar[int]
     line_id: str
     takt: _duration_pb2.Duration
     heartbeat: _duration_pb2.Duration
     epoch: _timestamp_pb2.Timestamp
-    def __init__(self, line_id: _Optional[str] = ..., takt: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., epoch: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    frozen: _duration_pb2.Duration
+    def __init__(self, line_id: _Optional[str] = ..., takt: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., epoch: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frozen: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Line(_message.Message):
-    __slots__ = ("line_id", "takt", "heartbeat", "epoch", "configured_at", "highest_call_no", "missing_calls", "duplicates", "last_broadcast_at", "active_vehicles")
+    __slots__ = ("line_id", "takt", "heartbeat", "epoch", "configured_at", "highest_call_no", "missing_calls", "duplicates", "last_broadcast_at", "active_vehicles", "frozen")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     TAKT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +36,7 @@ class Line(_message.Message):
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     LAST_BROADCAST_AT_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_VEHICLES_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_FIELD_NUMBER: _ClassVar[int]
     line_id: str
     takt: _duration_pb2.Duration
     heartbeat: _duration_pb2.Duration
@@ -44,7 +47,8 @@ class Line(_message.Message):
     duplicates: int
     last_broadcast_at: _timestamp_pb2.Timestamp
     active_vehicles: int
-    def __init__(self, line_id: _Optional[str] = ..., takt: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., epoch: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., configured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highest_call_no: _Optional[int] = ..., missing_calls: _Optional[int] = ..., duplicates: _Optional[int] = ..., last_broadcast_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active_vehicles: _Optional[int] = ...) -> None: ...
+    frozen: _duration_pb2.Duration
+    def __init__(self, line_id: _Optional[str] = ..., takt: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., heartbeat: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., epoch: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., configured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highest_call_no: _Optional[int] = ..., missing_calls: _Optional[int] = ..., duplicates: _Optional[int] = ..., last_broadcast_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active_vehicles: _Optional[int] = ..., frozen: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class GetLineRequest(_message.Message):
     __slots__ = ("line_id",)

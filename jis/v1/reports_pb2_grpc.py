@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ReportServiceStub:
-    """Inventory and coverage now, and KPIs over a time window.
+    """Inventory and coverage now, KPIs over a time window, and a supplier's demand ahead.
     """
 
     def __init__(self, channel):
@@ -45,10 +45,15 @@ class ReportServiceStub:
                 request_serializer=jis_dot_v1_dot_reports__pb2.GetKpisRequest.SerializeToString,
                 response_deserializer=jis_dot_v1_dot_reports__pb2.Kpis.FromString,
                 _registered_method=True)
+        self.GetDemand = channel.unary_unary(
+                '/jis.v1.ReportService/GetDemand',
+                request_serializer=jis_dot_v1_dot_reports__pb2.GetDemandRequest.SerializeToString,
+                response_deserializer=jis_dot_v1_dot_reports__pb2.Demand.FromString,
+                _registered_method=True)
 
 
 class ReportServiceServicer:
-    """Inventory and coverage now, and KPIs over a time window.
+    """Inventory and coverage now, KPIs over a time window, and a supplier's demand ahead.
     """
 
     def GetInventory(self, request, context):
@@ -59,6 +64,18 @@ class ReportServiceServicer:
 
     def GetKpis(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDemand(self, request, context):
+        """A supplier's summarized demand (capacity planning beside the sequenced build
+        sequence): per line, group, part number and time bucket of need time, the quantity the
+        vehicles in the sequence need, how much of it built or racked slots of the right
+        variant already cover, and how much falls in the line's frozen window (LineConfig
+        frozen: need time within it of now). A supplier sees only its own demand (its token's
+        supplier), like its build sequence. With engine groups, the lines of the server's group.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -76,6 +93,11 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     request_deserializer=jis_dot_v1_dot_reports__pb2.GetKpisRequest.FromString,
                     response_serializer=jis_dot_v1_dot_reports__pb2.Kpis.SerializeToString,
             ),
+            'GetDemand': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDemand,
+                    request_deserializer=jis_dot_v1_dot_reports__pb2.GetDemandRequest.FromString,
+                    response_serializer=jis_dot_v1_dot_reports__pb2.Demand.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'jis.v1.ReportService', rpc_method_handlers)
@@ -85,7 +107,7 @@ def add_ReportServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ReportService:
-    """Inventory and coverage now, and KPIs over a time window.
+    """Inventory and coverage now, KPIs over a time window, and a supplier's demand ahead.
     """
 
     @staticmethod
@@ -132,6 +154,33 @@ class ReportService:
             '/jis.v1.ReportService/GetKpis',
             jis_dot_v1_dot_reports__pb2.GetKpisRequest.SerializeToString,
             jis_dot_v1_dot_reports__pb2.Kpis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDemand(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jis.v1.ReportService/GetDemand',
+            jis_dot_v1_dot_reports__pb2.GetDemandRequest.SerializeToString,
+            jis_dot_v1_dot_reports__pb2.Demand.FromString,
             options,
             channel_credentials,
             insecure,

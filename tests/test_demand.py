@@ -1,0 +1,188 @@
+"""Summarized demand (ReportService.GetDemand) against a plain reference: random feeds of
+broadcasts (adds, variant changes, pulls, re-inserts, cancels, installs) and builds (some of
+the wrong variant) go to a real test-clock server over gRPC; the reference keeps, from the
+same inputs, what each vehicle needs now and which (vehicle, group, part) slots exist, and
+sums quantity, covered and frozen per line, group, part and bucket of need time."""
+
+from __future__ import annotations
+
+import collections
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from jis.v1 import lines_pb2, reports_pb2, supply_pb2
+from tests.conftest import Client, connect
+from tests.factories import ADD, CANCEL, CHANGE, INSTALLED, PULL, REINSERT, bc, part, pub
+from tests.serverproc import ServerProcess
+
+NS = 10**9
+MIN = 60 * NS
+T0 = 1_900_000_000 * NS
+GROUPS = {"SEAT": "DS1", "DOOR": "DS2"}
+"""group -> its supplier."""
+VARIANTS = {"SEAT": ["S-BLK", "S-GRY", "S-RED"], "DOOR": ["D-L", "D-R"]}
+
+
+def ts(ns: int) -> Timestamp:
+    return Timestamp(seconds=ns // NS, nanos=ns % NS)
+
+
+@pytest.fixture(scope="module")
+def c(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    proc = ServerProcess(tmp_path_factory.mktemp("demand") / "data", "--test-clock").start()
+    client = connect(proc.address)
+    client.clock.SetClock(lines_pb2.SetClockRequest(now=ts(T0)), timeout=10)
+    for supplier in GROUPS.values():
+        client.supply.ConfigureSupplier(
+            supply_pb2.ConfigureSupplierRequest(supplier_id=supplier, lead_time=Duration(seconds=3600)),
+            timeout=10,
+        )
+    yield client
+    client.channel.close()
+    proc.stop()
+
+
+@dataclass
+class Reference:
+    line: str
+    frozen_ns: int
+    parts: dict[str, dict[str, str]] = field(default_factory=dict)
+    """vehicle -> group -> part it needs now (active vehicles only)."""
+    need: dict[str, int] = field(default_factory=dict)
+    slots: set[tuple[str, str, str]] = field(default_factory=set)
+    """(vehicle, group, part) built."""
+
+    def demand(self, supplier: str, start: int, stop: int, bucket: int, now: int) -> list[tuple]:
+        sums: dict[tuple, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+        for v, parts in self.parts.items():
+            need = self.need[v]
+            if not start <= need < stop:
+                continue
+            for group, p in parts.items():
+                if GROUPS[group] != supplier:
+                    continue
+                s = sums[(self.line, group, p, start + (need - start) // bucket * bucket)]
+                s[0] += 1
+                s[1] += (v, group, p) in self.slots
+                s[2] += need - self.frozen_ns <= now
+        return sorted((*k, *v) for k, v in sums.items())
+
+
+def feed(c: Client, line: str, seed: int, base: int, n: int = 120) -> Reference:
+    """A random feed for ``line`` (need times over 8 hours from ``base``); its reference."""
+    rng = random.Random(seed)
+    frozen = rng.choice([0, 20, 45, 90]) * MIN
+    req = lines_pb2.ConfigureLineRequest(
+        line_id=line,
+        takt=Duration(seconds=240),
+        heartbeat=Duration(seconds=86_400),
+        frozen=Duration(seconds=frozen // NS),
+    )
+    c.lines.ConfigureLine(req, timeout=10)
+    ref = Reference(line, frozen)
+    call, pulled = 0, set()
+
+    def send(action: int, v: str, seq: int | None = None, parts: dict[str, str] | None = None) -> None:
+        nonlocal call
+        call += 1
+        m = bc(line, call, action, v, seq, [part(g, p, GROUPS[g]) for g, p in (parts or {}).items()])
+        if action in (ADD, CHANGE, REINSERT):
+            m.need_time.CopyFrom(ts(ref.need[v]))
+        c.broadcast.Publish(pub(m), timeout=10)
+
+    for k in range(1, n + 1):
+        v = f"{line}-V{k}"
+        ref.need[v] = base + rng.randrange(0, 8 * 60) * MIN
+        parts = {g: rng.choice(ps) for g, ps in VARIANTS.items() if rng.random() < 0.9}
+        send(ADD, v, k, parts)
+        ref.parts[v] = parts
+        if rng.random() < 0.5:  # built, of the right variant mostly
+            g = rng.choice(list(parts) or ["SEAT"])
+            p = parts.get(g, VARIANTS[g][0]) if rng.random() < 0.8 else rng.choice(VARIANTS[g])
+            c.supply.ReportBuild(
+                supply_pb2.ReportBuildRequest(
+                    supplier_id=GROUPS[g], group=g, line_id=line, vehicle_id=v, part_number=p
+                ),
+                timeout=10,
+            )
+            ref.slots.add((v, g, p))
+    for k in rng.sample(range(1, n + 1), n // 4):
+        v = f"{line}-V{k}"
+        what = rng.random()
+        if what < 0.4 and v in ref.parts and ref.parts[v]:  # a variant change
+            g = rng.choice(list(ref.parts[v]))
+            ref.parts[v] = {**ref.parts[v], g: rng.choice(VARIANTS[g])}
+            send(CHANGE, v, k, ref.parts[v])
+        elif what < 0.6 and v in ref.parts:
+            send(PULL, v)
+            pulled.add(v)
+            ref.parts.pop(v)
+        elif what < 0.7 and v in pulled:
+            send(REINSERT, v, k, {})
+        elif what < 0.85 and v in ref.parts:
+            send(CANCEL, v)
+            ref.parts.pop(v)
+        elif v in ref.parts:
+            send(INSTALLED, v)
+            ref.parts.pop(v)
+    return ref
+
+
+def served(c: Client, **request: object) -> list[tuple]:
+    d = c.reports.GetDemand(reports_pb2.GetDemandRequest(**request), timeout=10)  # type: ignore[arg-type]
+    return [
+        (b.line_id, b.group, b.part_number, b.start.ToNanoseconds(), b.quantity, b.covered, b.frozen)
+        for b in d.buckets
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_demand_per_part_and_bucket_equals_a_plain_reference(c: Client, seed: int) -> None:
+    line = f"DM{seed}"
+    base = T0 + seed * 1440 * MIN  # a day of its own: the test clock only moves forward
+    c.clock.SetClock(lines_pb2.SetClockRequest(now=ts(base - 120 * MIN)), timeout=10)
+    ref = feed(c, line, seed, base)
+    rng = random.Random(seed)
+    now = base + rng.randrange(0, 120) * MIN
+    c.clock.SetClock(lines_pb2.SetClockRequest(now=ts(now)), timeout=10)
+    checked = 0
+    for supplier in GROUPS.values():
+        for start, hours, bucket in (
+            (base, 8, 60 * MIN),
+            (base + 37 * MIN, 3, 15 * MIN),
+            (base - 60 * MIN, 10, 180 * MIN),
+        ):
+            stop = start + hours * 60 * MIN
+            want = ref.demand(supplier, start, stop, bucket, now)
+            got = served(
+                c,
+                supplier_id=supplier,
+                line_id=line,
+                to=ts(stop),
+                bucket=Duration(seconds=bucket // NS),
+                **{"from": ts(start)},
+            )
+            assert got == want, (supplier, start, hours, bucket)
+            checked += sum(q for *_, q, _, _ in want)
+    assert checked > 100  # the windows hold demand: the comparison is not of empty lists
+
+
+def test_demand_is_refused_clearly(c: Client) -> None:
+    for request, field_name in (
+        (reports_pb2.GetDemandRequest(), "supplier_id"),
+        (reports_pb2.GetDemandRequest(supplier_id="DS1", bucket=Duration(seconds=10)), "bucket"),
+        (reports_pb2.GetDemandRequest(supplier_id="DS1", to=ts(T0), **{"from": ts(T0 + NS)}), "to"),
+        (reports_pb2.GetDemandRequest(supplier_id="DS1", line_id="NO-SUCH-LINE"), "line_id"),
+    ):
+        with pytest.raises(grpc.RpcError) as err:
+            c.reports.GetDemand(request, timeout=10)
+        assert err.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+        assert field_name in (err.value.details() or "")
+    # a supplier with no demand (or unknown) has an empty answer, not an error
+    assert served(c, supplier_id="NOBODY") == []
