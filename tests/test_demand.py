@@ -7,9 +7,14 @@ sums quantity, covered and frozen per line, group, part and bucket of need time.
 from __future__ import annotations
 
 import collections
+import csv
+import datetime as dt
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 import pytest
@@ -34,9 +39,15 @@ def ts(ns: int) -> Timestamp:
 
 
 @pytest.fixture(scope="module")
-def c(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("demand") / "data", "--test-clock").start()
-    client = connect(proc.address)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def c(srv: ServerProcess) -> Iterator[Client]:
+    client = connect(srv.address)
     client.clock.SetClock(lines_pb2.SetClockRequest(now=ts(T0)), timeout=10)
     for supplier in GROUPS.values():
         client.supply.ConfigureSupplier(
@@ -45,7 +56,6 @@ def c(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
         )
     yield client
     client.channel.close()
-    proc.stop()
 
 
 @dataclass
@@ -186,3 +196,58 @@ def test_demand_is_refused_clearly(c: Client) -> None:
         assert field_name in (err.value.details() or "")
     # a supplier with no demand (or unknown) has an empty answer, not an error
     assert served(c, supplier_id="NOBODY") == []
+
+
+def test_the_cli_prints_parts_by_hour_and_writes_csv(srv: ServerProcess, c: Client, tmp_path: Path) -> None:
+    """`jis demand`: a table of part numbers by hour with the totals, and the same buckets as
+    CSV, as GetDemand gives them."""
+    base = T0 + 9 * 1440 * MIN
+    c.clock.SetClock(lines_pb2.SetClockRequest(now=ts(base - 120 * MIN)), timeout=10)
+    ref = feed(c, "DMC", 9, base)
+    c.clock.SetClock(lines_pb2.SetClockRequest(now=ts(base)), timeout=10)
+    want = ref.demand("DS1", base, base + 8 * 60 * MIN, 60 * MIN, base)
+    args = ["DS1", "--line", "DMC", "--hours", "8", "--server", srv.address]
+    shown = subprocess.run(
+        [sys.executable, "-m", "jis", "demand", *args], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    head, *rows = shown.stdout.splitlines()
+    hours = [
+        dt.datetime.fromtimestamp((base + k * 60 * MIN) / 1e9, dt.UTC).strftime("%H:%M") for k in range(8)
+    ]
+    assert head.split() == ["LINE", "GROUP", "PART", *hours, "TOTAL", "COVERED", "FROZEN"]
+    totals: dict[tuple[str, str], list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+    for _, group, p, _, q, covered, frozen in want:
+        t = totals[(group, p)]
+        t[0], t[1], t[2] = t[0] + q, t[1] + covered, t[2] + frozen
+    for (group, p), t in totals.items():
+        row = next(r for r in rows if r.split()[1:3] == [group, p])
+        assert [int(x) for x in row.split()[-3:]] == t  # TOTAL, COVERED, FROZEN
+    out = tmp_path / "demand.csv"
+    written = subprocess.run(
+        [sys.executable, "-m", "jis", "demand", *args, "--csv", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert written.returncode == 0, written.stderr
+    with out.open(newline="") as f:
+        got = [
+            (
+                r["line_id"],
+                r["group"],
+                r["part_number"],
+                ns_of(r["bucket_start"]),
+                int(r["quantity"]),
+                int(r["covered"]),
+                int(r["frozen"]),
+            )
+            for r in csv.DictReader(f)
+        ]
+    assert got == want and len(got) > 5
+
+
+def ns_of(text: str) -> int:
+    t = Timestamp()
+    t.FromJsonString(text)
+    return t.ToNanoseconds()

@@ -4,6 +4,9 @@ Exit codes: see :mod:`jis.cli.common`."""
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
+import io
 import json
 import secrets
 import sys
@@ -30,7 +33,7 @@ from jis.cli.common import (
     server_flags,
     table,
 )
-from jis.cli.work import watch_breaks
+from jis.cli.work import _duration, watch_breaks
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
@@ -236,6 +239,55 @@ def _where(ch: grpc.Channel, a: argparse.Namespace) -> str:
     if a.json:
         return as_json(found)
     return table(["LINE", "GROUP", "SERVERS"], [(x.line_id, x.group, ",".join(x.addresses)) for x in found])
+
+
+def _demand(ch: grpc.Channel, a: argparse.Namespace) -> str:
+    if not 0 < a.hours <= 31 * 24:
+        raise CliError("--hours: between 0 and 744 (31 days)", EXIT_USAGE)
+    req = reports_pb2.GetDemandRequest(
+        supplier_id=a.supplier, line_id=a.line, group=a.group, bucket=_duration(a.bucket, "--bucket")
+    )
+    if a.since:
+        getattr(req, "from").CopyFrom(parse_time(a.since, "--from"))
+    demand = reports_pb2_grpc.ReportServiceStub(ch).GetDemand(req, timeout=TIMEOUT_S)
+    if not a.since:  # the window starts at the server's now: ask again for exactly --hours of it
+        getattr(req, "from").CopyFrom(getattr(demand, "from"))
+    stop = getattr(demand, "from").ToNanoseconds() + int(a.hours * 3600e9)
+    req.to.FromNanoseconds(stop)
+    demand = reports_pb2_grpc.ReportServiceStub(ch).GetDemand(req, timeout=TIMEOUT_S)
+    if a.csv:
+        rows = [
+            [b.line_id, b.group, b.part_number, b.start.ToJsonString(), b.quantity, b.covered, b.frozen]
+            for b in demand.buckets
+        ]
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["line_id", "group", "part_number", "bucket_start", "quantity", "covered", "frozen"])
+        w.writerows(rows)
+        if a.csv == "-":
+            return out.getvalue().rstrip("\n")
+        with open(a.csv, "w", encoding="utf-8", newline="") as f:
+            f.write(out.getvalue())
+        return f"{len(rows)} bucket(s) of supplier {a.supplier} written to {a.csv}"
+    if a.json:
+        return as_json(demand)
+    start, step = getattr(demand, "from").ToNanoseconds(), demand.bucket.ToNanoseconds()
+    n = -(-(stop - start) // step)
+    per_row: dict[tuple[str, str, str], list[int]] = {}
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for b in demand.buckets:
+        key = (b.line_id, b.group, b.part_number)
+        cells = per_row.setdefault(key, [0] * n)
+        cells[(b.start.ToNanoseconds() - start) // step] += b.quantity
+        t = totals.setdefault(key, [0, 0, 0])
+        t[0], t[1], t[2] = t[0] + b.quantity, t[1] + b.covered, t[2] + b.frozen
+    fmt = "%H:%M" if stop - start <= 86_400 * 10**9 else "%m-%d %H:%M"
+    heads = [dt.datetime.fromtimestamp((start + k * step) / 1e9, dt.UTC).strftime(fmt) for k in range(n)]
+    rows = [[*key, *(c or "" for c in cells), *totals[key]] for key, cells in sorted(per_row.items())]
+    return table(["LINE", "GROUP", "PART", *heads, "TOTAL", "COVERED", "FROZEN"], rows) + (
+        f"\ndemand of supplier {a.supplier} from {_when(getattr(demand, 'from'))}, "
+        f"{minutes(demand.bucket)} buckets (need times, UTC)"
+    )
 
 
 def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:
@@ -493,6 +545,28 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
     q = lines_sub.add_parser("where", parents=[again], help="which group owns each line, and its servers")
     q.add_argument("lines", nargs="*", help="these lines (default: every assigned line)")
     q.set_defaults(run=lambda a: run_command(_where, a))
+
+    p = sub.add_parser(
+        "demand",
+        parents=[server],
+        help="a supplier's summarized demand: parts per hour ahead, covered and frozen",
+        description="A supplier's summarized demand (capacity planning): per line, group and part "
+        "number, the parts the vehicles in the sequence need per bucket of need time, with the "
+        "totals already covered by built or racked slots and inside the line's frozen window.",
+    )
+    p.add_argument("supplier", help="the supplier")
+    p.add_argument("--line", default="", help="only this line (default: every line)")
+    p.add_argument("--group", default="", help="only this component group")
+    p.add_argument("--bucket", default="1h", help="bucket length, e.g. 1h, 30m (default 1h)")
+    p.add_argument("--hours", type=float, default=24, help="hours of need time ahead (default 24)")
+    p.add_argument(
+        "--from",
+        dest="since",
+        default="",
+        help="window start: RFC 3339, now, -6h ... (default: the server's now)",
+    )
+    p.add_argument("--csv", default="", help="write the buckets as CSV to this file ('-': stdout)")
+    p.set_defaults(run=lambda a: run_command(_demand, a))
 
     p = sub.add_parser(
         "inventory",

@@ -198,6 +198,8 @@ def configure_line(ch: grpc.Channel, a: argparse.Namespace) -> Output:
     )
     if a.epoch:
         req.epoch.CopyFrom(parse_time(a.epoch, "--epoch"))
+    if a.frozen:
+        req.frozen.CopyFrom(_duration(a.frozen, "--frozen"))
     line = lines_pb2_grpc.LineServiceStub(ch).ConfigureLine(req, timeout=TIMEOUT_S)
     if a.json:
         return as_json(line)
@@ -329,6 +331,7 @@ def add_work_commands(sub: Any, server: argparse.ArgumentParser) -> None:
         "--heartbeat", required=True, help="BROADCAST_SILENT after this long without a message, e.g. 5m"
     )
     p.add_argument("--epoch", default="", help="need time of seq_no 0, for derived need times (RFC 3339)")
+    p.add_argument("--frozen", default="", help="frozen window before need time, e.g. 2h (default 1h)")
 
     p = command("supplier", "configure a supplier", configure_supplier)
     p.add_argument("action", choices=["configure"], help="configure: create or change the supplier")
