@@ -262,3 +262,17 @@ class RowList:
         rows, capacity = state
         self._data = with_room(rows, capacity)
         self._n = len(rows)
+
+
+def sum_by_key(
+    key: npt.NDArray[np.int64], size: int, weights: Sequence[npt.NDArray[np.int64]], dense: bool
+) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[np.int64]]]:
+    """The keys present in ``key`` (each in [0, size)), ascending, and per weight column its
+    sum per key. ``dense``: count in an array of all ``size`` keys (no sort; for a key space
+    not much larger than the rows); else sort the keys present."""
+    if dense:
+        sums = [np.bincount(key, w, size).astype(np.int64) for w in weights]
+        present = np.flatnonzero(np.bincount(key, minlength=size))
+        return present, [s[present] for s in sums]
+    present, which = np.unique(key, return_inverse=True)
+    return present, [np.bincount(which, w, len(present)).astype(np.int64) for w in weights]

@@ -145,11 +145,20 @@ def feed(c: Client, line: str, seed: int, base: int, n: int = 120) -> Reference:
 
 
 def served(c: Client, **request: object) -> list[tuple]:
+    """GetDemand's rows as the reference's tuples: one per bucket with demand."""
     d = c.reports.GetDemand(reports_pb2.GetDemandRequest(**request), timeout=10)  # type: ignore[arg-type]
-    return [
-        (b.line_id, b.group, b.part_number, b.start.ToNanoseconds(), b.quantity, b.covered, b.frozen)
-        for b in d.buckets
-    ]
+    start, step = getattr(d, "from").ToNanoseconds(), d.bucket.ToNanoseconds()
+    n = -(-(d.to.ToNanoseconds() - start) // step)
+    out = []
+    for r in d.rows:
+        assert len(r.quantity) == len(r.covered) == len(r.frozen) == n  # every bucket of the window
+        assert any(r.quantity)  # a row has demand
+        out += [
+            (r.line_id, r.group, r.part_number, start + k * step, q, cov, fr)
+            for k, (q, cov, fr) in enumerate(zip(r.quantity, r.covered, r.frozen, strict=True))
+            if q
+        ]
+    return out
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -251,3 +260,22 @@ def ns_of(text: str) -> int:
     t = Timestamp()
     t.FromJsonString(text)
     return t.ToNanoseconds()
+
+
+def test_demand_sums_alike_counted_in_place_or_by_sorting_the_keys() -> None:
+    """The two ways demand is summed (an array of every possible key, or the keys present
+    sorted, for a key space too large) give the same keys in the same order and the same sums."""
+    import numpy as np
+
+    from jis.columns import sum_by_key
+
+    rng = np.random.default_rng(5)
+    for size in (1, 50, 10_000):
+        key = rng.integers(0, size, 3_000)
+        weights = [rng.integers(0, 4, 3_000), rng.integers(0, 2, 3_000)]
+        dense_keys, dense = sum_by_key(key, size, weights, dense=True)
+        sorted_keys, by_sort = sum_by_key(key, size, weights, dense=False)
+        assert dense_keys.tolist() == sorted_keys.tolist() == sorted(set(key.tolist()))
+        for a, b, w in zip(dense, by_sort, weights, strict=True):
+            assert a.tolist() == b.tolist()
+            assert int(a.sum()) == int(w.sum())

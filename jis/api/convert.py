@@ -16,7 +16,7 @@ from jis.engine.model import (
     AppointmentView,
     Broadcast,
     BuildReport,
-    DemandBucket,
+    DemandTable,
     LineConfig,
     LineView,
     PartDemand,
@@ -465,24 +465,22 @@ def kpis_out(
 
 
 def demand_out(
-    supplier_id: str, at: int, start: int, stop: int, bucket: int, found: list[DemandBucket]
+    supplier_id: str, at: int, start: int, stop: int, bucket: int, found: DemandTable
 ) -> reports_pb2.Demand:
-    return reports_pb2.Demand(
-        at=ns_to_ts(at),
-        supplier_id=supplier_id,
-        to=ns_to_ts(stop),
-        bucket=ns_to_duration(bucket),
-        buckets=[
-            reports_pb2.DemandBucket(
-                line_id=d.line_id,
-                group=d.group,
-                part_number=d.part_number,
-                start=ns_to_ts(d.start),
-                quantity=d.quantity,
-                covered=d.covered,
-                frozen=d.frozen,
-            )
-            for d in found
-        ],
-        **{"from": ns_to_ts(start)},
+    out = reports_pb2.Demand(
+        at=ns_to_ts(at), supplier_id=supplier_id, to=ns_to_ts(stop), bucket=ns_to_duration(bucket)
     )
+    getattr(out, "from").CopyFrom(ns_to_ts(start))
+    out.rows.extend(
+        reports_pb2.DemandRow(line_id=line_id, group=group, part_number=part, quantity=q, covered=c, frozen=f)
+        for line_id, group, part, q, c, f in zip(
+            found.line_ids,
+            found.groups,
+            found.part_numbers,
+            found.quantity.tolist(),
+            found.covered.tolist(),
+            found.frozen.tolist(),
+            strict=True,
+        )
+    )
+    return out

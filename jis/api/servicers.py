@@ -24,7 +24,7 @@ from jis.engine.limits import require_id, require_optional_id
 from jis.engine.model import (
     AppointmentState,
     AppointmentView,
-    DemandBucket,
+    DemandTable,
     Disposition,
     PublishResult,
     RackView,
@@ -573,7 +573,7 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
             else DEMAND_BUCKET_NS
         )
 
-        def demand(e: Engine, at: int) -> tuple[int, int, int, list[DemandBucket]]:
+        def demand(e: Engine, at: int) -> tuple[int, int, int, DemandTable]:
             lo = at if start is None else start
             hi = lo + DEMAND_WINDOW_NS if stop is None else stop
             return at, lo, hi, e.demand(supplier_id, line_id, group, lo, hi, bucket, at)

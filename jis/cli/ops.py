@@ -255,10 +255,13 @@ def _demand(ch: grpc.Channel, a: argparse.Namespace) -> str:
     stop = getattr(demand, "from").ToNanoseconds() + int(a.hours * 3600e9)
     req.to.FromNanoseconds(stop)
     demand = reports_pb2_grpc.ReportServiceStub(ch).GetDemand(req, timeout=TIMEOUT_S)
+    start, step = getattr(demand, "from").ToNanoseconds(), demand.bucket.ToNanoseconds()
     if a.csv:
         rows = [
-            [b.line_id, b.group, b.part_number, b.start.ToJsonString(), b.quantity, b.covered, b.frozen]
-            for b in demand.buckets
+            [r.line_id, r.group, r.part_number, _ts(start + k * step).ToJsonString(), q, c, f]
+            for r in demand.rows
+            for k, (q, c, f) in enumerate(zip(r.quantity, r.covered, r.frozen, strict=True))
+            if q
         ]
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
@@ -271,23 +274,24 @@ def _demand(ch: grpc.Channel, a: argparse.Namespace) -> str:
         return f"{len(rows)} bucket(s) of supplier {a.supplier} written to {a.csv}"
     if a.json:
         return as_json(demand)
-    start, step = getattr(demand, "from").ToNanoseconds(), demand.bucket.ToNanoseconds()
     n = -(-(stop - start) // step)
-    per_row: dict[tuple[str, str, str], list[int]] = {}
-    totals: dict[tuple[str, str, str], list[int]] = {}
-    for b in demand.buckets:
-        key = (b.line_id, b.group, b.part_number)
-        cells = per_row.setdefault(key, [0] * n)
-        cells[(b.start.ToNanoseconds() - start) // step] += b.quantity
-        t = totals.setdefault(key, [0, 0, 0])
-        t[0], t[1], t[2] = t[0] + b.quantity, t[1] + b.covered, t[2] + b.frozen
     fmt = "%H:%M" if stop - start <= 86_400 * 10**9 else "%m-%d %H:%M"
     heads = [dt.datetime.fromtimestamp((start + k * step) / 1e9, dt.UTC).strftime(fmt) for k in range(n)]
-    rows = [[*key, *(c or "" for c in cells), *totals[key]] for key, cells in sorted(per_row.items())]
+    rows = [
+        [r.line_id, r.group, r.part_number, *(q or "" for q in r.quantity), sum(r.quantity), sum(r.covered),
+         sum(r.frozen)]
+        for r in demand.rows
+    ]  # fmt: skip
     return table(["LINE", "GROUP", "PART", *heads, "TOTAL", "COVERED", "FROZEN"], rows) + (
         f"\ndemand of supplier {a.supplier} from {_when(getattr(demand, 'from'))}, "
         f"{minutes(demand.bucket)} buckets (need times, UTC)"
     )
+
+
+def _ts(ns: int) -> Timestamp:
+    t = Timestamp()
+    t.FromNanoseconds(ns)
+    return t
 
 
 def _inventory(ch: grpc.Channel, a: argparse.Namespace) -> str:

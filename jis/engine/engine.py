@@ -23,7 +23,7 @@ import numpy as np
 
 from jis import __version__, sysmem
 from jis.alerts.breaks import BreakBook, BreakType, SequenceBreak, matches, open_order, resolved_order
-from jis.columns import Interner
+from jis.columns import Interner, sum_by_key
 from jis.engine import bulk, codec, compact, inventory, move
 from jis.engine.dock import DockState
 from jis.engine.evaluate import Evaluator
@@ -48,7 +48,7 @@ from jis.engine.model import (
     Broadcast,
     BuildReport,
     ColumnsOutcome,
-    DemandBucket,
+    DemandTable,
     Disposition,
     LineConfig,
     LineView,
@@ -964,14 +964,20 @@ class Engine:
 
     DEMAND_MAX_WINDOW_NS = 31 * 86_400 * 10**9
     DEMAND_MIN_BUCKET_NS = 60 * 10**9
+    DEMAND_MAX_BUCKETS = 1_000
+    DEMAND_DENSE_KEYS = 1 << 22
+    """Up to this many possible (line, group, part, bucket) keys, demand is counted in an
+    array of them all; beyond, the keys present are sorted first."""
 
     def demand(
         self, supplier_id: str, line_id: str, group: str, start: int, stop: int, bucket: int, now: int
-    ) -> list[DemandBucket]:
+    ) -> DemandTable:
         """A supplier's summarized demand: per line, group, part number and bucket of need
         time in [start, stop), the quantity the expected sequence needs, how much of it a
         slot of the right part covers already, and how much is inside the line's frozen
-        window at ``now``. By line, group, part and bucket start; empty buckets left out."""
+        window at ``now``. Sorted by line, group, part and bucket start; empty buckets left
+        out. Each scope's E and S matched as its evaluation does; the sums are one numpy
+        pass over all of them."""
         require_id("supplier_id", supplier_id)
         if line_id:
             self.require_known(line_id)
@@ -981,43 +987,76 @@ class Engine:
             raise InvalidArgument("to", "at most 31 days after from")
         if not self.DEMAND_MIN_BUCKET_NS <= bucket <= stop - start:
             raise InvalidArgument("bucket", "at least 1 minute and at most the window")
-        sup = self.seq.supplier_ids.get(supplier_id)
-        grp = self.seq.group_ids.get(group) if group else -1
+        n_b = (stop - start + bucket - 1) // bucket
+        if n_b > self.DEMAND_MAX_BUCKETS:
+            raise InvalidArgument("bucket", f"at most {self.DEMAND_MAX_BUCKETS:,} buckets in the window")
+        seq = self.seq
+        sup = seq.supplier_ids.get(supplier_id)
+        grp = seq.group_ids.get(group) if group else -1
         if sup < 0 or (group and grp < 0):
-            return []
-        quantity = self.seq.demand.col("quantity")
-        n_buckets = (stop - start + bucket - 1) // bucket
-        out: list[DemandBucket] = []
-        lines = [self.seq.lines[line_id]] if line_id else list(self.seq.lines.values())
-        for line in lines:
-            for scope in inventory.scopes_of_line(self.evaluator, line.code, sup, grp):
-                m = self.evaluator.match(scope)
-                inside = (m.e_need >= start) & (m.e_need < stop)
-                if not inside.any():
-                    continue
-                need = m.e_need[inside]
-                qty = quantity[m.e_row[inside]].astype(np.int64)
-                key = m.e_part[inside].astype(np.int64) * n_buckets + (need - start) // bucket
-                keys, which = np.unique(key, return_inverse=True)
-                right = (m.e_flags[inside] & matching.RIGHT) != 0
-                frozen = need - line.config.frozen_ns <= now
-                sums = [np.bincount(which, w, len(keys)) for w in (qty, qty * right, qty * frozen)]
-                group_name = self.seq.group_ids.name(scope[2])
-                for k, q, c, f in zip(keys.tolist(), *(x.tolist() for x in sums), strict=True):
-                    part, b = divmod(k, n_buckets)
-                    out.append(
-                        DemandBucket(
-                            line.config.line_id,
-                            group_name,
-                            self.seq.part_numbers.name(part),
-                            start + b * bucket,
-                            int(q),
-                            int(c),
-                            int(f),
-                        )
-                    )
-        out.sort(key=lambda d: (d.line_id, d.group, d.part_number, d.start))
-        return out
+            return DemandTable.empty(n_b)
+        lines = {seq.lines[line_id].code} if line_id else {ln.code for ln in seq.lines.values()}
+        known = set(seq.scope_demand) | set(self.supply.scope_slots)
+        scopes = sorted(k for k in known if k[1] == sup and grp in (-1, k[2]) and k[0] in lines)
+        frozen_of = {ln.code: ln.config.frozen_ns for ln in seq.lines.values()}
+        # each scope's E with its match flags, gathered; everything else in one pass over all
+        needs, parts, rows, flags, lengths = [], [], [], [], []
+        for scope in scopes:
+            m = self.evaluator.match(scope)
+            needs.append(m.e_need)
+            parts.append(m.e_part)
+            rows.append(m.e_row)
+            flags.append(m.e_flags)
+            lengths.append(len(m.e_need))
+        if not scopes or not sum(lengths):
+            return DemandTable.empty(n_b)
+        n = np.array(lengths)
+        scope_line = np.repeat(np.array([sc[0] for sc in scopes], np.int64), n)
+        scope_group = np.repeat(np.array([sc[2] for sc in scopes], np.int64), n)
+        frozen_ns = np.repeat(np.array([frozen_of[sc[0]] for sc in scopes], np.int64), n)
+        need = np.concatenate(needs)
+        inside = np.flatnonzero((need >= start) & (need < stop))
+        if not len(inside):
+            return DemandTable.empty(n_b)
+        need, line_c, group_c = need[inside], scope_line[inside], scope_group[inside]
+        part_c = np.concatenate(parts)[inside].astype(np.int64)
+        qty = seq.demand.col("quantity")[np.concatenate(rows)[inside]].astype(np.int64)
+        right = (np.concatenate(flags)[inside] & matching.RIGHT) != 0
+        frozen = need - frozen_ns[inside] <= now
+        # one key per (line, group, part, bucket), in the order of their names: by rank
+        names = (seq.line_ids.names(), seq.group_ids.names(), seq.part_numbers.names())
+        order = [np.argsort(np.array(x, dtype=object), kind="stable") for x in names]
+        rank = []
+        for o in order:
+            r = np.empty(len(o), np.int64)
+            r[o] = np.arange(len(o))
+            rank.append(r)
+        n_l, n_p = len(names[0]), len(names[2])
+        # the (group, part) pairs present, numbered in name order (parts belong to few groups)
+        pair = rank[1][group_c] * n_p + rank[2][part_c]
+        pairs = np.flatnonzero(np.bincount(pair, minlength=len(names[1]) * n_p))
+        pair_no = np.zeros(len(names[1]) * n_p, np.int64)
+        pair_no[pairs] = np.arange(len(pairs))
+        n_pairs = len(pairs)
+        key = (rank[0][line_c] * n_pairs + pair_no[pair]) * n_b + (need - start) // bucket
+        size = n_l * n_pairs * n_b
+        dense = size <= max(self.DEMAND_DENSE_KEYS, 4 * len(key))
+        keys, sums = sum_by_key(key, size, [qty, qty * right, qty * frozen], dense)
+        # rows: the (line, group, part) of each key, in order; columns: its bucket
+        row_keys, row = np.unique(keys // n_b, return_inverse=True)
+        tables = []
+        for x in sums:
+            t = np.zeros((len(row_keys), n_b), np.int64)
+            t[row, keys % n_b] = x
+            tables.append(t)
+        gp, ln = pairs[row_keys % n_pairs], row_keys // n_pairs
+        objects = [np.array(x, dtype=object) for x in names]
+        return DemandTable(
+            objects[0][order[0][ln]].tolist(),
+            objects[1][order[1][gp // n_p]].tolist(),
+            objects[2][order[2][gp % n_p]].tolist(),
+            *tables,
+        )
 
     def kpi_report(self, line_id: str, supplier_id: str, start: int, stop: int) -> Kpis:
         """KPIs over [start, stop) for a line and/or supplier ("" : all)."""

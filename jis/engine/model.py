@@ -222,18 +222,27 @@ class RackView:
 
 
 @dataclass(frozen=True, slots=True)
-class DemandBucket:
-    """A supplier's demand for one part on one line and group, in one bucket of need time."""
+class DemandTable:
+    """A supplier's demand: one row per (line, group, part number) with demand in the
+    window, and per row an int64 count per bucket of need time (every bucket, in order)."""
 
-    line_id: str
-    group: str
-    part_number: str
-    start: int
-    quantity: int
-    covered: int
+    line_ids: list[str]
+    groups: list[str]
+    part_numbers: list[str]
+    quantity: npt.NDArray[np.int64]
+    """int64[rows, buckets]."""
+    covered: npt.NDArray[np.int64]
     """Of ``quantity``: parts whose vehicle has a slot of the right part already."""
-    frozen: int
+    frozen: npt.NDArray[np.int64]
     """Of ``quantity``: parts inside the line's frozen window now."""
+
+    def __len__(self) -> int:
+        return len(self.line_ids)
+
+    @classmethod
+    def empty(cls, buckets: int) -> DemandTable:
+        none = np.zeros((0, buckets), np.int64)
+        return cls([], [], [], none, none, none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,38 +26,36 @@ class GetDemandRequest(_message.Message):
     bucket: _duration_pb2.Duration
     def __init__(self, supplier_id: _Optional[str] = ..., line_id: _Optional[str] = ..., group: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., **kwargs) -> None: ...
 
-class DemandBucket(_message.Message):
-    __slots__ = ("line_id", "group", "part_number", "start", "quantity", "covered", "frozen")
+class DemandRow(_message.Message):
+    __slots__ = ("line_id", "group", "part_number", "quantity", "covered", "frozen")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
-    START_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     COVERED_FIELD_NUMBER: _ClassVar[int]
     FROZEN_FIELD_NUMBER: _ClassVar[int]
     line_id: str
     group: str
     part_number: str
-    start: _timestamp_pb2.Timestamp
-    quantity: int
-    covered: int
-    frozen: int
-    def __init__(self, line_id: _Optional[str] = ..., group: _Optional[str] = ..., part_number: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., quantity: _Optional[int] = ..., covered: _Optional[int] = ..., frozen: _Optional[int] = ...) -> None: ...
+    quantity: _containers.RepeatedScalarFieldContainer[int]
+    covered: _containers.RepeatedScalarFieldContainer[int]
+    frozen: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, line_id: _Optional[str] = ..., group: _Optional[str] = ..., part_number: _Optional[str] = ..., quantity: _Optional[_Iterable[int]] = ..., covered: _Optional[_Iterable[int]] = ..., frozen: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Demand(_message.Message):
-    __slots__ = ("at", "supplier_id", "to", "bucket", "buckets")
+    __slots__ = ("at", "supplier_id", "to", "bucket", "rows")
     AT_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
-    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
     at: _timestamp_pb2.Timestamp
     supplier_id: str
     to: _timestamp_pb2.Timestamp
     bucket: _duration_pb2.Duration
-    buckets: _containers.RepeatedCompositeFieldContainer[DemandBucket]
-    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., supplier_id: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., buckets: _Optional[_Iterable[_Union[DemandBucket, _Mapping]]] = ..., **kwargs) -> None: ...
+    rows: _containers.RepeatedCompositeFieldContainer[DemandRow]
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., supplier_id: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[DemandRow, _Mapping]]] = ..., **kwargs) -> None: ...
 
 class GetInventoryRequest(_message.Message):
     __slots__ = ("line_id", "supplier_id", "group")
