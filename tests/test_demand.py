@@ -32,6 +32,8 @@ T0 = 1_900_000_000 * NS
 GROUPS = {"SEAT": "DS1", "DOOR": "DS2"}
 """group -> its supplier."""
 VARIANTS = {"SEAT": ["S-BLK", "S-GRY", "S-RED"], "DOOR": ["D-L", "D-R"]}
+CHANGES_FROM = -60 * 60 * 10**9
+"""Where, from a feed's base, its changes start (after its adds and builds)."""
 
 
 def ts(ns: int) -> Timestamp:
@@ -67,6 +69,17 @@ class Reference:
     need: dict[str, int] = field(default_factory=dict)
     slots: set[tuple[str, str, str]] = field(default_factory=set)
     """(vehicle, group, part) built."""
+    churn: list[tuple[str, str, int, int, int]] = field(default_factory=list)
+    """(group, part, need time, up, down) per change since CHANGES_FROM."""
+
+    def changes(self, supplier: str, start: int, stop: int, bucket: int) -> list[tuple]:
+        sums: dict[tuple, list[int]] = collections.defaultdict(lambda: [0, 0])
+        for group, p, need, up, down in self.churn:
+            if GROUPS[group] == supplier and start <= need < stop:
+                s = sums[(self.line, group, p, start + (need - start) // bucket * bucket)]
+                s[0] += up
+                s[1] += down
+        return sorted((*k, *v) for k, v in sums.items())
 
     def demand(self, supplier: str, start: int, stop: int, bucket: int, now: int) -> list[tuple]:
         sums: dict[tuple, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
@@ -96,7 +109,7 @@ def feed(c: Client, line: str, seed: int, base: int, n: int = 120) -> Reference:
     )
     c.lines.ConfigureLine(req, timeout=10)
     ref = Reference(line, frozen)
-    call, pulled = 0, set()
+    call, pulled = 0, {}
 
     def send(action: int, v: str, seq: int | None = None, parts: dict[str, str] | None = None) -> None:
         nonlocal call
@@ -122,21 +135,36 @@ def feed(c: Client, line: str, seed: int, base: int, n: int = 120) -> Reference:
                 timeout=10,
             )
             ref.slots.add((v, g, p))
-    for k in rng.sample(range(1, n + 1), n // 4):
+    # the changes after the plan: an hour later on the engine clock (GetDemand changes_since)
+    c.clock.SetClock(lines_pb2.SetClockRequest(now=ts(base + CHANGES_FROM)), timeout=10)
+
+    def down_all(v: str) -> None:
+        ref.churn.extend((g, p, ref.need[v], 0, 1) for g, p in ref.parts[v].items())
+
+    for k in rng.choices(range(1, n + 1), k=n // 2):  # a vehicle may change more than once
         v = f"{line}-V{k}"
         what = rng.random()
         if what < 0.4 and v in ref.parts and ref.parts[v]:  # a variant change
             g = rng.choice(list(ref.parts[v]))
-            ref.parts[v] = {**ref.parts[v], g: rng.choice(VARIANTS[g])}
+            old, new = ref.parts[v][g], rng.choice(VARIANTS[g])
+            ref.parts[v] = {**ref.parts[v], g: new}
             send(CHANGE, v, k, ref.parts[v])
+            if new != old:
+                ref.churn += [(g, old, ref.need[v], 0, 1), (g, new, ref.need[v], 1, 0)]
         elif what < 0.6 and v in ref.parts:
             send(PULL, v)
-            pulled.add(v)
-            ref.parts.pop(v)
+            down_all(v)
+            pulled[v] = ref.parts.pop(v)
+        elif what < 0.65 and v in pulled:
+            send(REINSERT, v, k, {})  # back in the sequence with the parts it had: they come up
+            ref.parts[v] = pulled.pop(v)
+            ref.churn.extend((g, p, ref.need[v], 1, 0) for g, p in ref.parts[v].items())
         elif what < 0.7 and v in pulled:
-            send(REINSERT, v, k, {})
+            send(CANCEL, v)  # a pulled vehicle cancelled: its parts left with the pull already
+            del pulled[v]
         elif what < 0.85 and v in ref.parts:
             send(CANCEL, v)
+            down_all(v)
             ref.parts.pop(v)
         elif v in ref.parts:
             send(INSTALLED, v)
@@ -161,6 +189,18 @@ def served(c: Client, **request: object) -> list[tuple]:
     return out
 
 
+def served_changes(c: Client, **request: object) -> list[tuple]:
+    """GetDemand's up and down per bucket (with changes_since), where there are any."""
+    d = c.reports.GetDemand(reports_pb2.GetDemandRequest(**request), timeout=10)  # type: ignore[arg-type]
+    start, step = getattr(d, "from").ToNanoseconds(), d.bucket.ToNanoseconds()
+    return sorted(
+        (r.line_id, r.group, r.part_number, start + k * step, u, dn)
+        for r in d.rows
+        for k, (u, dn) in enumerate(zip(r.up, r.down, strict=True))
+        if u or dn
+    )
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_demand_per_part_and_bucket_equals_a_plain_reference(c: Client, seed: int) -> None:
     line = f"DM{seed}"
@@ -170,7 +210,7 @@ def test_demand_per_part_and_bucket_equals_a_plain_reference(c: Client, seed: in
     rng = random.Random(seed)
     now = base + rng.randrange(0, 120) * MIN
     c.clock.SetClock(lines_pb2.SetClockRequest(now=ts(now)), timeout=10)
-    checked = 0
+    checked = churned = 0
     for supplier in GROUPS.values():
         for start, hours, bucket in (
             (base, 8, 60 * MIN),
@@ -189,7 +229,18 @@ def test_demand_per_part_and_bucket_equals_a_plain_reference(c: Client, seed: in
             )
             assert got == want, (supplier, start, hours, bucket)
             checked += sum(q for *_, q, _, _ in want)
-    assert checked > 100  # the windows hold demand: the comparison is not of empty lists
+            changes = served_changes(
+                c,
+                supplier_id=supplier,
+                line_id=line,
+                to=ts(stop),
+                bucket=Duration(seconds=bucket // NS),
+                changes_since=ts(base + CHANGES_FROM),
+                **{"from": ts(start)},
+            )
+            assert changes == ref.changes(supplier, start, stop, bucket), (supplier, start, hours, bucket)
+            churned += len(changes)
+    assert checked > 100 and churned > 10  # the windows hold demand and changes: not empty lists
 
 
 def test_demand_is_refused_clearly(c: Client) -> None:

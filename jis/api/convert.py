@@ -471,15 +471,22 @@ def demand_out(
         at=ns_to_ts(at), supplier_id=supplier_id, to=ns_to_ts(stop), bucket=ns_to_duration(bucket)
     )
     getattr(out, "from").CopyFrom(ns_to_ts(start))
+    n = len(found)
+    up = found.up.tolist() if found.up is not None else [[]] * n
+    down = found.down.tolist() if found.down is not None else [[]] * n
     out.rows.extend(
-        reports_pb2.DemandRow(line_id=line_id, group=group, part_number=part, quantity=q, covered=c, frozen=f)
-        for line_id, group, part, q, c, f in zip(
+        reports_pb2.DemandRow(
+            line_id=line_id, group=group, part_number=part, quantity=q, covered=c, frozen=f, up=u, down=d
+        )
+        for line_id, group, part, q, c, f, u, d in zip(
             found.line_ids,
             found.groups,
             found.part_numbers,
             found.quantity.tolist(),
             found.covered.tolist(),
             found.frozen.tolist(),
+            up,
+            down,
             strict=True,
         )
     )

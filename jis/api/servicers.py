@@ -567,16 +567,15 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
         _ids(request, "supplier_id", optional=("line_id", "group"))
         supplier_id, line_id, group = request.supplier_id, request.line_id, request.group
         start, stop = convert.opt_ts(request, "from"), convert.opt_ts(request, "to")
-        bucket = (
-            convert.duration_to_ns(request.bucket, "bucket")
-            if request.HasField("bucket")
-            else DEMAND_BUCKET_NS
-        )
+        since = convert.opt_ts(request, "changes_since")
+        bucket = DEMAND_BUCKET_NS
+        if request.HasField("bucket"):
+            bucket = convert.duration_to_ns(request.bucket, "bucket")
 
         def demand(e: Engine, at: int) -> tuple[int, int, int, DemandTable]:
             lo = at if start is None else start
             hi = lo + DEMAND_WINDOW_NS if stop is None else stop
-            return at, lo, hi, e.demand(supplier_id, line_id, group, lo, hi, bucket, at)
+            return at, lo, hi, e.demand(supplier_id, line_id, group, lo, hi, bucket, at, since)
 
         at, lo, hi, found = await self.gw.call(demand, context)
         return convert.demand_out(supplier_id, at, lo, hi, bucket, found)

@@ -66,7 +66,7 @@ from jis.engine.model import (
 from jis.engine.packed import PackedBroadcasts
 from jis.engine.sequence import SequenceState
 from jis.engine.supply import Scope, SupplyState
-from jis.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from jis.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
 from jis.kernels import matching
 from jis.metrics import KPI_WINDOW_S, EngineStats, LineStats
 from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, Store, StoreCorrupt
@@ -534,7 +534,7 @@ class Engine:
             compact.forget_line_history(self, line_id, archived)
         # Cursors from here on are above any the other group issued: a supplier's cursor of
         # the line from there is refused (OUT_OF_RANGE, read again), never read as one of ours.
-        self.feed.skip_to(max(self.feed.head, source_head))
+        self.feed.skip_to(max(self.feed.head, source_head), self.last_at)
 
     def _archived(self, kind: str, ident: str) -> bytes | None:
         """The archived view of ``ident`` (kind "vehicle", "rack", "appointment"), if any."""
@@ -970,14 +970,22 @@ class Engine:
     array of them all; beyond, the keys present are sorted first."""
 
     def demand(
-        self, supplier_id: str, line_id: str, group: str, start: int, stop: int, bucket: int, now: int
+        self,
+        supplier_id: str,
+        line_id: str,
+        group: str,
+        start: int,
+        stop: int,
+        bucket: int,
+        now: int,
+        since: int | None = None,
     ) -> DemandTable:
         """A supplier's summarized demand: per line, group, part number and bucket of need
         time in [start, stop), the quantity the expected sequence needs, how much of it a
         slot of the right part covers already, and how much is inside the line's frozen
-        window at ``now``. Sorted by line, group, part and bucket start; empty buckets left
-        out. Each scope's E and S matched as its evaluation does; the sums are one numpy
-        pass over all of them."""
+        window at ``now``; with ``since``, what the broadcasts applied since then did to
+        each bucket (see :func:`jis.engine.feed.churn`). Rows by line, group and part. Each
+        scope's E and S matched as its evaluation does; the sums are one numpy pass."""
         require_id("supplier_id", supplier_id)
         if line_id:
             self.require_known(line_id)
@@ -990,11 +998,16 @@ class Engine:
         n_b = (stop - start + bucket - 1) // bucket
         if n_b > self.DEMAND_MAX_BUCKETS:
             raise InvalidArgument("bucket", f"at most {self.DEMAND_MAX_BUCKETS:,} buckets in the window")
+        if since is not None and since < self.feed.kept_since():
+            raise OutOfRange(
+                "changes_since",
+                f"changes before {self.feed.kept_since()} ns are no longer kept (the retention)",
+            )
         seq = self.seq
         sup = seq.supplier_ids.get(supplier_id)
         grp = seq.group_ids.get(group) if group else -1
         if sup < 0 or (group and grp < 0):
-            return DemandTable.empty(n_b)
+            return DemandTable.empty(n_b, since is not None)
         lines = {seq.lines[line_id].code} if line_id else {ln.code for ln in seq.lines.values()}
         known = set(seq.scope_demand) | set(self.supply.scope_slots)
         scopes = sorted(k for k in known if k[1] == sup and grp in (-1, k[2]) and k[0] in lines)
@@ -1008,21 +1021,32 @@ class Engine:
             rows.append(m.e_row)
             flags.append(m.e_flags)
             lengths.append(len(m.e_need))
-        if not scopes or not sum(lengths):
-            return DemandTable.empty(n_b)
-        n = np.array(lengths)
-        scope_line = np.repeat(np.array([sc[0] for sc in scopes], np.int64), n)
-        scope_group = np.repeat(np.array([sc[2] for sc in scopes], np.int64), n)
-        frozen_ns = np.repeat(np.array([frozen_of[sc[0]] for sc in scopes], np.int64), n)
-        need = np.concatenate(needs)
+        i64 = np.zeros(0, np.int64)
+        n = np.array(lengths, np.int64)
+        need = np.concatenate([i64, *needs])
         inside = np.flatnonzero((need >= start) & (need < stop))
-        if not len(inside):
-            return DemandTable.empty(n_b)
-        need, line_c, group_c = need[inside], scope_line[inside], scope_group[inside]
-        part_c = np.concatenate(parts)[inside].astype(np.int64)
-        qty = seq.demand.col("quantity")[np.concatenate(rows)[inside]].astype(np.int64)
-        right = (np.concatenate(flags)[inside] & matching.RIGHT) != 0
-        frozen = need - frozen_ns[inside] <= now
+        need = need[inside]
+        line_c = np.repeat(np.array([sc[0] for sc in scopes], np.int64), n)[inside]
+        group_c = np.repeat(np.array([sc[2] for sc in scopes], np.int64), n)[inside]
+        part_c = np.concatenate([i64, *parts]).astype(np.int64)[inside]
+        qty = seq.demand.col("quantity")[np.concatenate([i64, *rows])[inside]].astype(np.int64)
+        right = (np.concatenate([np.zeros(0, np.uint8), *flags])[inside] & matching.RIGHT) != 0
+        frozen_ns = np.repeat(np.array([frozen_of[sc[0]] for sc in scopes], np.int64), n)[inside]
+        frozen = need - frozen_ns <= now
+        weights = [qty, qty * right, qty * frozen]
+        if since is not None:  # what changes since then did, entries of their own (no quantity)
+            c_line, c_group, c_part, c_need, up, down = self.feed.churn(sup, grp, lines, since)
+            keep = (c_need >= start) & (c_need < stop)
+            line_c, group_c, part_c, need = (
+                np.concatenate([a, b[keep]]) for a, b in ((line_c, c_line), (group_c, c_group),
+                                                            (part_c, c_part), (need, c_need))
+            )  # fmt: skip
+            zeros = np.zeros(int(keep.sum()), np.int64)
+            weights = [np.concatenate([w, zeros]) for w in weights]
+            none = np.zeros(len(qty), np.int64)
+            weights += [np.concatenate([none, up[keep]]), np.concatenate([none, down[keep]])]
+        if not len(need):
+            return DemandTable.empty(n_b, since is not None)
         # one key per (line, group, part, bucket), in the order of their names: by rank
         names = (seq.line_ids.names(), seq.group_ids.names(), seq.part_numbers.names())
         order = [np.argsort(np.array(x, dtype=object), kind="stable") for x in names]
@@ -1041,7 +1065,7 @@ class Engine:
         key = (rank[0][line_c] * n_pairs + pair_no[pair]) * n_b + (need - start) // bucket
         size = n_l * n_pairs * n_b
         dense = size <= max(self.DEMAND_DENSE_KEYS, 4 * len(key))
-        keys, sums = sum_by_key(key, size, [qty, qty * right, qty * frozen], dense)
+        keys, sums = sum_by_key(key, size, weights, dense)
         # rows: the (line, group, part) of each key, in order; columns: its bucket
         row_keys, row = np.unique(keys // n_b, return_inverse=True)
         tables = []

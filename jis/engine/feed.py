@@ -67,6 +67,20 @@ class FeedKind(enum.IntEnum):
     INSTALLED = 7
 
 
+_CHURN = np.array(
+    [
+        int(k)
+        for k in (
+            FeedKind.CHANGED,
+            FeedKind.REMOVED,
+            FeedKind.PULLED,
+            FeedKind.REINSERTED,
+            FeedKind.CANCELLED,
+        )
+    ]
+)
+"""The kinds of event that change a supplier's plan (see BuildFeed.churn)."""
+
 _LEAVES = {
     Action.PULL: FeedKind.PULLED,
     Action.CANCEL: FeedKind.CANCELLED,
@@ -229,6 +243,8 @@ class BuildFeed:
         self.scope_keys: list[Scope] = []
         self.base = 0
         """Events dropped from the front (:meth:`compact`): event row r has cursor base + r + 1."""
+        self.dropped_before = 0
+        """Engine time before which events may have been dropped (:meth:`kept_since`)."""
         self._drained = 0
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -236,6 +252,7 @@ class BuildFeed:
         (recovery drains and drops them, which would copy every event ever recorded)."""
         self.__dict__.update(state)
         self.__dict__.setdefault("base", 0)
+        self.__dict__.setdefault("dropped_before", 0)
         self._drained = len(self.events)
 
     @property
@@ -243,7 +260,53 @@ class BuildFeed:
         """The cursor of the newest event (0: none yet)."""
         return self.base + len(self.events)
 
-    def skip_to(self, cursor: int) -> None:
+    def kept_since(self) -> int:
+        """Engine time from which every change is kept (0: all; older ones were dropped by
+        retention)."""
+        return self.dropped_before
+
+    def churn(
+        self, supplier: int, group: int, lines: set[int], since: int
+    ) -> tuple[npt.NDArray[np.int64], ...]:
+        """What the broadcasts applied since engine time ``since`` did to a supplier's
+        demand (``group`` -1: every group; ``lines``: line codes), one entry per event: its
+        line, group, part, need time, parts up and parts down. A change of variant moves the
+        quantity down from the old part and up to the new one (two entries); a re-insert
+        brings it up; a pull, a cancel, a removal take it down, of a vehicle that was in the
+        sequence. New vehicles (ADD) and installs are not churn: they are the plan running."""
+        ev, msg = self.events.col, self.messages.col
+        message = ev("message")
+        at = msg("at")[message]
+        kind = ev("kind").astype(np.int64)
+        churn = np.isin(kind, _CHURN) & (at >= since)
+        changed = (kind == int(FeedKind.CHANGED)) & (ev("prev_part") != ev("part"))
+        churn &= (kind != int(FeedKind.CHANGED)) | changed
+        # only a vehicle in the sequence before can take demand down or change it (a pulled
+        # one's left with its pull); a re-insert brings it back up
+        was_active = msg("prev_seq_no")[message] != NO_TIME
+        churn &= was_active | (kind == int(FeedKind.REINSERTED))
+        keys = np.array(self.scope_keys, np.int64).reshape(-1, 3)
+        scope = keys[ev("scope").astype(np.int64)] if len(keys) else np.zeros((len(kind), 3), np.int64)
+        churn &= (scope[:, 1] == supplier) & ((group < 0) | (scope[:, 2] == group))
+        churn &= np.isin(scope[:, 0], np.array(sorted(lines), np.int64))
+        rows = np.flatnonzero(churn)
+        line, grp = scope[rows, 0], scope[rows, 2]
+        part, qty = ev("part")[rows].astype(np.int64), ev("quantity")[rows].astype(np.int64)
+        need = msg("need_time")[message[rows]]
+        k = kind[rows]
+        up = np.where((k == int(FeedKind.REINSERTED)) | (k == int(FeedKind.CHANGED)), qty, 0)
+        down = np.where(k == int(FeedKind.CHANGED), 0, qty - up)
+        c = np.flatnonzero(k == int(FeedKind.CHANGED))  # the old part of a change of variant: down
+        return (
+            np.concatenate([line, line[c]]),
+            np.concatenate([grp, grp[c]]),
+            np.concatenate([part, ev("prev_part")[rows][c].astype(np.int64)]),
+            np.concatenate([need, need[c]]),
+            np.concatenate([up, np.zeros(len(c), np.int64)]),
+            np.concatenate([down, qty[c]]),
+        )
+
+    def skip_to(self, cursor: int, at: int) -> None:
         """Drop every event kept and go on from cursor ``cursor`` at least: a line moved in
         (jis.engine.move), so a cursor another group issued for it must not be taken for one
         of this group's. A resume from before then is refused (:meth:`since`: read
@@ -252,6 +315,7 @@ class BuildFeed:
         self.events = self.events.without_front(n)
         self.messages = self.messages.without_front(len(self.messages))
         self.base = max(self.base + n, cursor)
+        self.dropped_before = max(self.dropped_before, at + 1)
         self._drained = 0
 
     def older(self, before: int) -> bool:
@@ -272,6 +336,7 @@ class BuildFeed:
         self.messages = self.messages.without_front(k_msg)
         self.base += k_ev
         self._drained = max(0, self._drained - k_ev)
+        self.dropped_before = max(self.dropped_before, before)
         return k_ev
 
     def names(self) -> FeedNames:

@@ -235,14 +235,19 @@ class DemandTable:
     """Of ``quantity``: parts whose vehicle has a slot of the right part already."""
     frozen: npt.NDArray[np.int64]
     """Of ``quantity``: parts inside the line's frozen window now."""
+    up: npt.NDArray[np.int64] | None = None
+    """With changes since a point in time: parts that came into the bucket by a change of
+    variant, a re-insert (int64[rows, buckets]); None without."""
+    down: npt.NDArray[np.int64] | None = None
+    """Parts that left it by a change of variant, a pull, a cancel, a removal."""
 
     def __len__(self) -> int:
         return len(self.line_ids)
 
     @classmethod
-    def empty(cls, buckets: int) -> DemandTable:
+    def empty(cls, buckets: int, changes: bool = False) -> DemandTable:
         none = np.zeros((0, buckets), np.int64)
-        return cls([], [], [], none, none, none)
+        return cls([], [], [], none, none, none, *((none, none) if changes else ()))
 
 
 @dataclass(frozen=True, slots=True)

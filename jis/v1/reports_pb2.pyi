@@ -12,35 +12,41 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GetDemandRequest(_message.Message):
-    __slots__ = ("supplier_id", "line_id", "group", "to", "bucket")
+    __slots__ = ("supplier_id", "line_id", "group", "to", "bucket", "changes_since")
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     FROM_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_SINCE_FIELD_NUMBER: _ClassVar[int]
     supplier_id: str
     line_id: str
     group: str
     to: _timestamp_pb2.Timestamp
     bucket: _duration_pb2.Duration
-    def __init__(self, supplier_id: _Optional[str] = ..., line_id: _Optional[str] = ..., group: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., **kwargs) -> None: ...
+    changes_since: _timestamp_pb2.Timestamp
+    def __init__(self, supplier_id: _Optional[str] = ..., line_id: _Optional[str] = ..., group: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., changes_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class DemandRow(_message.Message):
-    __slots__ = ("line_id", "group", "part_number", "quantity", "covered", "frozen")
+    __slots__ = ("line_id", "group", "part_number", "quantity", "covered", "frozen", "up", "down")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     COVERED_FIELD_NUMBER: _ClassVar[int]
     FROZEN_FIELD_NUMBER: _ClassVar[int]
+    UP_FIELD_NUMBER: _ClassVar[int]
+    DOWN_FIELD_NUMBER: _ClassVar[int]
     line_id: str
     group: str
     part_number: str
     quantity: _containers.RepeatedScalarFieldContainer[int]
     covered: _containers.RepeatedScalarFieldContainer[int]
     frozen: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, line_id: _Optional[str] = ..., group: _Optional[str] = ..., part_number: _Optional[str] = ..., quantity: _Optional[_Iterable[int]] = ..., covered: _Optional[_Iterable[int]] = ..., frozen: _Optional[_Iterable[int]] = ...) -> None: ...
+    up: _containers.RepeatedScalarFieldContainer[int]
+    down: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, line_id: _Optional[str] = ..., group: _Optional[str] = ..., part_number: _Optional[str] = ..., quantity: _Optional[_Iterable[int]] = ..., covered: _Optional[_Iterable[int]] = ..., frozen: _Optional[_Iterable[int]] = ..., up: _Optional[_Iterable[int]] = ..., down: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Demand(_message.Message):
     __slots__ = ("at", "supplier_id", "to", "bucket", "rows")
