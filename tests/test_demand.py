@@ -305,6 +305,21 @@ def test_the_cli_prints_parts_by_hour_and_writes_csv(srv: ServerProcess, c: Clie
             for r in csv.DictReader(f)
         ]
     assert got == want and len(got) > 5
+    # what changed since the plan, per part: the UP and DOWN totals and, as CSV, per bucket
+    since = ts(base + CHANGES_FROM).ToJsonString()
+    churn = subprocess.run(
+        [sys.executable, "-m", "jis", "demand", *args, "--changes-since", since, "--csv", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert churn.returncode == 0, churn.stderr
+    changed = [
+        (r["line_id"], r["group"], r["part_number"], ns_of(r["bucket_start"]), int(r["up"]), int(r["down"]))
+        for r in csv.DictReader(churn.stdout.splitlines())
+        if int(r["up"]) or int(r["down"])
+    ]
+    assert changed == ref.changes("DS1", base, base + 8 * 60 * MIN, 60 * MIN) and len(changed) > 3
 
 
 def ns_of(text: str) -> int:

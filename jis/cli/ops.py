@@ -249,23 +249,34 @@ def _demand(ch: grpc.Channel, a: argparse.Namespace) -> str:
     )
     if a.since:
         getattr(req, "from").CopyFrom(parse_time(a.since, "--from"))
-    demand = reports_pb2_grpc.ReportServiceStub(ch).GetDemand(req, timeout=TIMEOUT_S)
-    if not a.since:  # the window starts at the server's now: ask again for exactly --hours of it
-        getattr(req, "from").CopyFrom(getattr(demand, "from"))
-    stop = getattr(demand, "from").ToNanoseconds() + int(a.hours * 3600e9)
+    else:  # from the server's now (a test-clock server's may be far from ours)
+        now = lines_pb2_grpc.ClockServiceStub(ch).GetClock(lines_pb2.GetClockRequest(), timeout=TIMEOUT_S)
+        getattr(req, "from").CopyFrom(now.now)
+    start = getattr(req, "from").ToNanoseconds()
+    stop = start + int(a.hours * 3600e9)
     req.to.FromNanoseconds(stop)
+    changes = bool(a.changes_since)
+    if changes:
+        req.changes_since.CopyFrom(parse_time(a.changes_since, "--changes-since"))
     demand = reports_pb2_grpc.ReportServiceStub(ch).GetDemand(req, timeout=TIMEOUT_S)
-    start, step = getattr(demand, "from").ToNanoseconds(), demand.bucket.ToNanoseconds()
+    step = demand.bucket.ToNanoseconds()
     if a.csv:
+        extra = ["up", "down"] if changes else []
+
+        def columns(r: reports_pb2.DemandRow) -> list[Any]:
+            return [r.quantity, r.covered, r.frozen, *((r.up, r.down) if changes else ())]
+
         rows = [
-            [r.line_id, r.group, r.part_number, _ts(start + k * step).ToJsonString(), q, c, f]
+            [r.line_id, r.group, r.part_number, _ts(start + k * step).ToJsonString(), *cells]
             for r in demand.rows
-            for k, (q, c, f) in enumerate(zip(r.quantity, r.covered, r.frozen, strict=True))
-            if q
+            for k, cells in enumerate(zip(*columns(r), strict=True))
+            if any(cells)
         ]
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["line_id", "group", "part_number", "bucket_start", "quantity", "covered", "frozen"])
+        w.writerow(
+            ["line_id", "group", "part_number", "bucket_start", "quantity", "covered", "frozen", *extra]
+        )
         w.writerows(rows)
         if a.csv == "-":
             return out.getvalue().rstrip("\n")
@@ -279,12 +290,14 @@ def _demand(ch: grpc.Channel, a: argparse.Namespace) -> str:
     heads = [dt.datetime.fromtimestamp((start + k * step) / 1e9, dt.UTC).strftime(fmt) for k in range(n)]
     rows = [
         [r.line_id, r.group, r.part_number, *(q or "" for q in r.quantity), sum(r.quantity), sum(r.covered),
-         sum(r.frozen)]
+         sum(r.frozen), *((f"+{sum(r.up)}", f"-{sum(r.down)}") if changes else ())]
         for r in demand.rows
     ]  # fmt: skip
-    return table(["LINE", "GROUP", "PART", *heads, "TOTAL", "COVERED", "FROZEN"], rows) + (
+    churn = ["UP", "DOWN"] if changes else []
+    return table(["LINE", "GROUP", "PART", *heads, "TOTAL", "COVERED", "FROZEN", *churn], rows) + (
         f"\ndemand of supplier {a.supplier} from {_when(getattr(demand, 'from'))}, "
         f"{minutes(demand.bucket)} buckets (need times, UTC)"
+        + (f"; changes since {a.changes_since}" if changes else "")
     )
 
 
@@ -568,6 +581,9 @@ def add_commands(sub: Any, server: argparse.ArgumentParser) -> None:
         dest="since",
         default="",
         help="window start: RFC 3339, now, -6h ... (default: the server's now)",
+    )
+    p.add_argument(
+        "--changes-since", default="", help="also what changes since then did per part (UP, DOWN): -24h ..."
     )
     p.add_argument("--csv", default="", help="write the buckets as CSV to this file ('-': stdout)")
     p.set_defaults(run=lambda a: run_command(_demand, a))
