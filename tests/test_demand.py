@@ -345,3 +345,39 @@ def test_demand_sums_alike_counted_in_place_or_by_sorting_the_keys() -> None:
         for a, b, w in zip(dense, by_sort, weights, strict=True):
             assert a.tolist() == b.tolist()
             assert int(a.sum()) == int(w.sum())
+
+
+def test_a_demand_watch_gets_the_rows_that_changed(c: Client) -> None:
+    """WatchDemand: the demand as a snapshot, then after inputs the rows that changed
+    (whole), so that the watcher's rows always equal a GetDemand of the same window."""
+    base = T0 + 12 * 1440 * MIN
+    c.clock.SetClock(lines_pb2.SetClockRequest(now=ts(base - 120 * MIN)), timeout=10)
+    feed(c, "DMW", 12, base, n=40)
+    window = {"supplier_id": "DS1", "line_id": "DMW", "to": ts(base + 8 * 60 * MIN), "from": ts(base)}
+    watch = c.reports.WatchDemand(
+        reports_pb2.WatchDemandRequest(**window, interval=Duration(seconds=1)),  # type: ignore[arg-type]
+        timeout=30,
+    )
+    it = iter(watch)
+    first = next(it)
+    assert first.WhichOneof("update") == "snapshot"
+    rows = {(r.line_id, r.group, r.part_number): r for r in first.snapshot.rows}
+
+    def demand_now() -> dict[tuple[str, str, str], reports_pb2.DemandRow]:
+        d = c.reports.GetDemand(reports_pb2.GetDemandRequest(**window), timeout=10)  # type: ignore[arg-type]
+        return {(r.line_id, r.group, r.part_number): r for r in d.rows}
+
+    assert rows == demand_now()
+    # a new vehicle needing a part no row had yet, and a build covering another's part
+    m = bc("DMW", 10_001, ADD, "DMW-NEW", 10_001, [part("SEAT", "S-NEW", "DS1")])
+    m.need_time.CopyFrom(ts(base + 30 * MIN))
+    c.broadcast.Publish(pub(m), timeout=10)
+    update = next(it)
+    assert update.WhichOneof("update") == "changes"
+    changed = {(r.line_id, r.group, r.part_number) for r in update.changes.rows}
+    assert ("DMW", "SEAT", "S-NEW") in changed
+    for r in update.changes.rows:
+        rows[(r.line_id, r.group, r.part_number)] = r
+    rows = {k: r for k, r in rows.items() if any(r.quantity)}
+    assert rows == demand_now()
+    watch.cancel()

@@ -161,7 +161,7 @@ def test_hostile_requests_get_a_specific_status_and_refusals_change_nothing(
 
 def test_every_rpc_is_covered() -> None:
     assert {m for _, m, _ in UNARY} >= {"Publish", "BookAppointment", "GetKpis", "GetBuildSequence"}
-    assert {m for _, m, _ in STREAMS} == {"WatchBreaks", "WatchBuildSequence"}
+    assert {m for _, m, _ in STREAMS} == {"WatchBreaks", "WatchBuildSequence", "WatchDemand"}
 
 
 @pytest.mark.parametrize(("service", "method", "cls"), STREAMS, ids=[m for _, m, _ in STREAMS])

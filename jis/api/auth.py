@@ -221,6 +221,7 @@ RULES: dict[str, Rule] = {
     "GetInventory": _rule(Role.OPERATOR, Role.SUPPLIER, **SUPPLIER_LIST),
     "GetKpis": _rule(Role.OPERATOR, Role.SUPPLIER, **SUPPLIER_LIST),
     "GetDemand": _rule(Role.OPERATOR, Role.SUPPLIER, supplier_field="supplier_id"),
+    "WatchDemand": _rule(Role.OPERATOR, Role.SUPPLIER, supplier_field="supplier_id"),
     # DockService
     "BookAppointment": _rule(Role.DOCK, Role.SUPPLIER, supplier_field="supplier_id"),
     "ChangeAppointment": _rule(

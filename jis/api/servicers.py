@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Container, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -74,6 +76,8 @@ MAX_PAGE = 10_000
 DEMAND_BUCKET_NS = 3600 * 10**9
 DEMAND_WINDOW_NS = 24 * 3600 * 10**9
 """GetDemand without a bucket / without ``to``: hours, over a day."""
+DEMAND_WATCH_INTERVAL_S = 5.0
+"""WatchDemand looks for changes this often, by default."""
 MOVE_WAIT_S = 120.0
 """MoveLine answers when the move is done, within the call's deadline and at most this long."""
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -564,21 +568,103 @@ class ReportServicer(reports_pb2_grpc.ReportServiceServicer):
 
     @unary
     async def GetDemand(self, request: reports_pb2.GetDemandRequest, context: Ctx) -> reports_pb2.Demand:
-        _ids(request, "supplier_id", optional=("line_id", "group"))
-        supplier_id, line_id, group = request.supplier_id, request.line_id, request.group
-        start, stop = convert.opt_ts(request, "from"), convert.opt_ts(request, "to")
+        ask = _demand_request(request)
         since = convert.opt_ts(request, "changes_since")
-        bucket = DEMAND_BUCKET_NS
-        if request.HasField("bucket"):
-            bucket = convert.duration_to_ns(request.bucket, "bucket")
 
         def demand(e: Engine, at: int) -> tuple[int, int, int, DemandTable]:
-            lo = at if start is None else start
-            hi = lo + DEMAND_WINDOW_NS if stop is None else stop
-            return at, lo, hi, e.demand(supplier_id, line_id, group, lo, hi, bucket, at, since)
+            return ask.run(e, at, since)
 
         at, lo, hi, found = await self.gw.call(demand, context)
-        return convert.demand_out(supplier_id, at, lo, hi, bucket, found)
+        return convert.demand_out(request.supplier_id, at, lo, hi, ask.bucket, found)
+
+    @stream
+    async def WatchDemand(
+        self, request: reports_pb2.WatchDemandRequest, context: Ctx
+    ) -> AsyncIterator[reports_pb2.DemandUpdate]:
+        ask = _demand_request(request)
+        interval = DEMAND_WATCH_INTERVAL_S
+        if request.HasField("interval"):
+            interval = convert.duration_to_ns(request.interval, "interval") / 1e9
+            if not 1 <= interval <= 600:
+                raise InvalidArgument("interval", "from 1 s to 10 min")
+        engine = self.gw.runner.engine
+
+        def demand(e: Engine, at: int) -> tuple[int, int, int, DemandTable]:
+            return ask.run(e, at, None)
+
+        at, lo, hi, found = await self.gw.call(demand, context)
+        ask = ask.fixed(lo, hi)  # the window of the first answer, from then on
+        first = convert.demand_out(request.supplier_id, at, lo, hi, ask.bucket, found)
+        yield reports_pb2.DemandUpdate(snapshot=first)
+        rows = {(r.line_id, r.group, r.part_number): r for r in first.rows}
+        seen = (engine.inputs, engine.last_at)
+        while True:
+            await asyncio.sleep(interval)
+            state = (engine.inputs, engine.last_at)
+            if state == seen and self.gw.clock.now() == at:
+                continue  # nothing applied, and the clock stands: the demand is the same
+            seen = state
+            at, lo, hi, found = await self.gw.call(demand, context)
+            now = {(r.line_id, r.group, r.part_number): r for r in convert.demand_out(
+                request.supplier_id, at, lo, hi, ask.bucket, found).rows}  # fmt: skip
+            changed = [r for key, r in now.items() if rows.get(key) != r]
+            n = len(found.quantity[0]) if len(found) else -(-(hi - lo) // ask.bucket)
+            gone = [
+                reports_pb2.DemandRow(
+                    line_id=k[0],
+                    group=k[1],
+                    part_number=k[2],
+                    quantity=[0] * n,
+                    covered=[0] * n,
+                    frozen=[0] * n,
+                )
+                for k in rows.keys() - now.keys()
+            ]
+            rows = now
+            if changed or gone:
+                yield reports_pb2.DemandUpdate(
+                    changes=reports_pb2.DemandChanges(at=convert.ns_to_ts(at), rows=[*changed, *gone])
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class _DemandAsk:
+    """A demand request's fields, checked: run it on the engine (window from ``at``)."""
+
+    supplier_id: str
+    line_id: str
+    group: str
+    start: int | None
+    stop: int | None
+    bucket: int
+
+    def run(self, e: Engine, at: int, since: int | None) -> tuple[int, int, int, DemandTable]:
+        lo = at if self.start is None else self.start
+        hi = lo + DEMAND_WINDOW_NS if self.stop is None else self.stop
+        return (
+            at,
+            lo,
+            hi,
+            e.demand(self.supplier_id, self.line_id, self.group, lo, hi, self.bucket, at, since),
+        )
+
+    def fixed(self, start: int, stop: int) -> _DemandAsk:
+        return dataclasses.replace(self, start=start, stop=stop)
+
+
+def _demand_request(request: Any) -> _DemandAsk:
+    _ids(request, "supplier_id", optional=("line_id", "group"))
+    bucket = DEMAND_BUCKET_NS
+    if request.HasField("bucket"):
+        bucket = convert.duration_to_ns(request.bucket, "bucket")
+    return _DemandAsk(
+        request.supplier_id,
+        request.line_id,
+        request.group,
+        convert.opt_ts(request, "from"),
+        convert.opt_ts(request, "to"),
+        bucket,
+    )
 
 
 class DockServicer(dock_pb2_grpc.DockServiceServicer):

@@ -11,6 +11,39 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class WatchDemandRequest(_message.Message):
+    __slots__ = ("supplier_id", "line_id", "group", "to", "bucket", "interval")
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    line_id: str
+    group: str
+    to: _timestamp_pb2.Timestamp
+    bucket: _duration_pb2.Duration
+    interval: _duration_pb2.Duration
+    def __init__(self, supplier_id: _Optional[str] = ..., line_id: _Optional[str] = ..., group: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., **kwargs) -> None: ...
+
+class DemandChanges(_message.Message):
+    __slots__ = ("at", "rows")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    rows: _containers.RepeatedCompositeFieldContainer[DemandRow]
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[DemandRow, _Mapping]]] = ...) -> None: ...
+
+class DemandUpdate(_message.Message):
+    __slots__ = ("snapshot", "changes")
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    snapshot: Demand
+    changes: DemandChanges
+    def __init__(self, snapshot: _Optional[_Union[Demand, _Mapping]] = ..., changes: _Optional[_Union[DemandChanges, _Mapping]] = ...) -> None: ...
+
 class GetDemandRequest(_message.Message):
     __slots__ = ("supplier_id", "line_id", "group", "to", "bucket", "changes_since")
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -50,6 +50,11 @@ class ReportServiceStub:
                 request_serializer=jis_dot_v1_dot_reports__pb2.GetDemandRequest.SerializeToString,
                 response_deserializer=jis_dot_v1_dot_reports__pb2.Demand.FromString,
                 _registered_method=True)
+        self.WatchDemand = channel.unary_stream(
+                '/jis.v1.ReportService/WatchDemand',
+                request_serializer=jis_dot_v1_dot_reports__pb2.WatchDemandRequest.SerializeToString,
+                response_deserializer=jis_dot_v1_dot_reports__pb2.DemandUpdate.FromString,
+                _registered_method=True)
 
 
 class ReportServiceServicer:
@@ -80,6 +85,18 @@ class ReportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchDemand(self, request, context):
+        """GetDemand, then its changes: first the demand (a `snapshot` update), then, whenever the
+        engine has changed it (inputs applied, or the clock moved parts into the frozen
+        window), the rows that changed (`changes`: each changed row whole; a row now all zero
+        is gone). Looked at once per `interval` at most (default 5 s, 1 s to 10 min). The window
+        is fixed when the watch starts (absent from: the engine's now then): watch again for a
+        later one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +114,11 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     servicer.GetDemand,
                     request_deserializer=jis_dot_v1_dot_reports__pb2.GetDemandRequest.FromString,
                     response_serializer=jis_dot_v1_dot_reports__pb2.Demand.SerializeToString,
+            ),
+            'WatchDemand': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchDemand,
+                    request_deserializer=jis_dot_v1_dot_reports__pb2.WatchDemandRequest.FromString,
+                    response_serializer=jis_dot_v1_dot_reports__pb2.DemandUpdate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +203,33 @@ class ReportService:
             '/jis.v1.ReportService/GetDemand',
             jis_dot_v1_dot_reports__pb2.GetDemandRequest.SerializeToString,
             jis_dot_v1_dot_reports__pb2.Demand.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchDemand(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/jis.v1.ReportService/WatchDemand',
+            jis_dot_v1_dot_reports__pb2.WatchDemandRequest.SerializeToString,
+            jis_dot_v1_dot_reports__pb2.DemandUpdate.FromString,
             options,
             channel_credentials,
             insecure,
