@@ -42,6 +42,7 @@ SURVIVABLE = {
     grpc.StatusCode.FAILED_PRECONDITION,
     grpc.StatusCode.ALREADY_EXISTS,
     grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.OUT_OF_RANGE,  # GetDemand's changes_since before what is kept
 }
 T0 = 1_800_000_000  # 2027-01-15, seconds: the test clock is set here first
 TS_MIN, TS_MAX = -62_135_596_800, 253_402_300_799  # what a protobuf Timestamp can hold
@@ -162,6 +163,25 @@ TEMPLATES: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     ),
     "GetKpis": ("reports", lambda n: {"from": "2027-01-15T00:00:00Z", "to": "2027-01-16T00:00:00Z"}),
     "GetYard": ("dock", lambda n: {"from": "2027-01-15T00:00:00Z", "to": "2027-01-16T00:00:00Z"}),
+    "GetDemand": (
+        "reports",
+        lambda n: {
+            "supplier_id": "SUP",
+            "from": "2027-01-15T00:00:00Z",
+            "to": "2027-01-16T00:00:00Z",
+            "bucket": "3600s",
+        },
+    ),
+    "WatchDemand": (
+        "reports",
+        lambda n: {
+            "supplier_id": "SUP",
+            "from": "2027-01-15T00:00:00Z",
+            "to": "2027-01-16T00:00:00Z",
+            "bucket": "3600s",
+            "interval": "1s",
+        },
+    ),
 }
 
 
@@ -183,7 +203,10 @@ def time_fields(m: Message) -> Iterator[tuple[Message, str, str]]:
 
 def call(c: Client, stub: str, method: str, request: Message) -> grpc.StatusCode:
     try:
-        getattr(getattr(c, stub), method)(request, timeout=10)
+        answer = getattr(getattr(c, stub), method)(request, timeout=10)
+        if hasattr(answer, "__next__"):  # a stream: its first answer, then done
+            next(answer)
+            answer.cancel()
         return grpc.StatusCode.OK
     except grpc.RpcError as exc:
         assert exc.code() in SURVIVABLE, f"{method} -> {exc.code()}: {exc.details()}"
@@ -276,6 +299,8 @@ REQUEST_CLASSES: dict[str, type[Message]] = {
     "ListBreaks": breaks_pb2.ListBreaksRequest,
     "GetKpis": reports_pb2.GetKpisRequest,
     "GetYard": dock_pb2.GetYardRequest,
+    "GetDemand": reports_pb2.GetDemandRequest,
+    "WatchDemand": reports_pb2.WatchDemandRequest,
 }
 
 
