@@ -92,6 +92,14 @@ def _broadcast(n: int) -> dict[str, Any]:
     }
 
 
+DEMAND = {
+    "supplier_id": "SUP",
+    "from": "2027-01-15T00:00:00Z",
+    "to": "2027-01-16T00:00:00Z",
+    "bucket": "3600s",
+}
+"""A demand window of the template day (GetDemand, WatchDemand)."""
+
 TEMPLATES: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     "ConfigureLine": (
         "lines",
@@ -163,25 +171,8 @@ TEMPLATES: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     ),
     "GetKpis": ("reports", lambda n: {"from": "2027-01-15T00:00:00Z", "to": "2027-01-16T00:00:00Z"}),
     "GetYard": ("dock", lambda n: {"from": "2027-01-15T00:00:00Z", "to": "2027-01-16T00:00:00Z"}),
-    "GetDemand": (
-        "reports",
-        lambda n: {
-            "supplier_id": "SUP",
-            "from": "2027-01-15T00:00:00Z",
-            "to": "2027-01-16T00:00:00Z",
-            "bucket": "3600s",
-        },
-    ),
-    "WatchDemand": (
-        "reports",
-        lambda n: {
-            "supplier_id": "SUP",
-            "from": "2027-01-15T00:00:00Z",
-            "to": "2027-01-16T00:00:00Z",
-            "bucket": "3600s",
-            "interval": "1s",
-        },
-    ),
+    "GetDemand": ("reports", lambda n: dict(DEMAND)),
+    "WatchDemand": ("reports", lambda n: {**DEMAND, "interval": "1s"}),
 }
 
 
