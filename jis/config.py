@@ -83,6 +83,14 @@ class ServerConfig:
     lease: str = "3s"
     """Leadership lease (with --store nats://...): renewed by the leader every third of it; a
     standby takes over once it expires (e.g. 3s, 10s)."""
+    whatif_workers: int = 1
+    """What-ifs (WhatIfService.Run) that may run at once, each on a thread of its own (one
+    per caller at a time in any case); beyond, RESOURCE_EXHAUSTED."""
+    whatif_cpu_s: float = 30.0
+    """CPU seconds one what-if may take for its two runs; beyond, RESOURCE_EXHAUSTED."""
+    whatif_memory_mb: int = 2048
+    """Memory one what-if may hold: twice the size of the forked state (the fork and the
+    engine restored from it) must fit, or it is refused with RESOURCE_EXHAUSTED."""
     action_codes: str = ""
     """TOML file of senders' own DELJIT SEQ action codes ([senders.<UNB sender id>] tables of
     code = add, cancel, change, pull, reinsert or installed), read at start; empty: the
@@ -130,6 +138,9 @@ ENV = {
     "tls_client_ca": "JIS_TLS_CLIENT_CA",
     "insecure": "JIS_INSECURE",
     "action_codes": "JIS_ACTION_CODES",
+    "whatif_workers": "JIS_WHATIF_WORKERS",
+    "whatif_cpu_s": "JIS_WHATIF_CPU_S",
+    "whatif_memory_mb": "JIS_WHATIF_MEMORY_MB",
     "store": "JIS_STORE",
     "stream": "JIS_STREAM",
     "replicas": "JIS_REPLICAS",
@@ -172,6 +183,12 @@ def from_arguments(ns: argparse.Namespace) -> ServerConfig:
         raise SystemExit("--group needs --store nats://... (groups share a NATS cluster)")
     if cfg.group and not GROUP_NAME.match(cfg.group):
         raise SystemExit(f"--group: letters, digits, '-' and '_', 1 to 32 of them, not {cfg.group!r}")
+    if not 1 <= cfg.whatif_workers <= 64:
+        raise SystemExit(f"--whatif-workers must be between 1 and 64, not {cfg.whatif_workers}")
+    if not 0 < cfg.whatif_cpu_s <= 3600:
+        raise SystemExit(f"--whatif-cpu-s must be more than 0 and at most 3600, not {cfg.whatif_cpu_s}")
+    if cfg.whatif_memory_mb < 1:
+        raise SystemExit(f"--whatif-memory-mb must be at least 1, not {cfg.whatif_memory_mb}")
     if cfg.replicas not in (1, 3, 5):
         raise SystemExit(f"--replicas must be 1, 3 or 5, not {cfg.replicas}")
     try:

@@ -29,6 +29,8 @@ from jis.alerts.fanout import Fanout, KeyedFanout
 from jis.api import servicers
 from jis.api.auth import Authorizer, Credentials
 from jis.api.handlers import Admission, add_service
+from jis.api.whatif import Limits as WhatIfLimits
+from jis.api.whatif import WhatIfServicer
 from jis.clock import Clock
 from jis.config import LOOPBACK, ConfigError, ServerConfig, check_exposure, duration_ns
 from jis.engine.engine import Engine
@@ -48,6 +50,7 @@ from jis.v1 import (
     reports_pb2,
     sequence_pb2,
     supply_pb2,
+    whatif_pb2,
 )
 
 log = logging.getLogger("jis.server")
@@ -64,6 +67,7 @@ SERVICES = [
     dock_pb2.DESCRIPTOR.services_by_name["DockService"].full_name,
     interop_pb2.DESCRIPTOR.services_by_name["InteropService"].full_name,
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
+    whatif_pb2.DESCRIPTOR.services_by_name["WhatIfService"].full_name,
 ]
 
 
@@ -212,6 +216,9 @@ async def serve(cfg: ServerConfig) -> None:
 
     metrics.snapshot = snapshot
 
+    whatifs = WhatIfServicer(
+        gw, WhatIfLimits(cfg.whatif_workers, cfg.whatif_cpu_s, cfg.whatif_memory_mb << 20)
+    )
     server = aio.server(
         options=[
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
@@ -239,6 +246,7 @@ async def serve(cfg: ServerConfig) -> None:
             interop_pb2.DESCRIPTOR.services_by_name["InteropService"],
         ),
         (servicers.DirectoryServicer(gw), directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"]),
+        (whatifs, whatif_pb2.DESCRIPTOR.services_by_name["WhatIfService"]),
     ):
         add_service(server, servicer, service, gw.admission)
     health_servicer = health_aio.HealthServicer()
@@ -345,6 +353,7 @@ async def serve(cfg: ServerConfig) -> None:
         gw.ready = False
         await health_servicer.enter_graceful_shutdown()
         await server.stop(cfg.grace_s)
+        whatifs.close()
         if mover is not None:
             mover.stop()
         if leadership is not None:

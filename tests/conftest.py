@@ -27,6 +27,7 @@ from jis.v1 import (
     reports_pb2_grpc,
     sequence_pb2_grpc,
     supply_pb2_grpc,
+    whatif_pb2_grpc,
 )
 from tests.natsproc import NatsCluster, NatsServer
 from tests.serverproc import ServerProcess
@@ -61,6 +62,7 @@ class Client:
         self.dock = dock_pb2_grpc.DockServiceStub(self.channel)
         self.interop = interop_pb2_grpc.InteropServiceStub(self.channel)
         self.directory = directory_pb2_grpc.DirectoryServiceStub(self.channel)
+        self.whatif = whatif_pb2_grpc.WhatIfServiceStub(self.channel)
 
 
 def connect(address: str) -> Client:

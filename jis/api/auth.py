@@ -234,6 +234,8 @@ RULES: dict[str, Rule] = {
     # InteropService: lines and rack owners are checked once the request is read
     "ImportDeljit": _rule(Role.MES),
     "ExportDesadv": _rule(Role.OPERATOR, Role.DOCK, Role.SUPPLIER),
+    # WhatIfService: the whole plant's breaks on a fork, for the plant's planners
+    "Run": _rule(Role.OPERATOR),
 }
 
 

@@ -24,11 +24,13 @@ from google.protobuf.message import Message
 
 READ, WRITE = 0, 1
 READ_PREFIXES = ("Get", "List")
-"""Unary RPCs whose names start so only read the state; every other unary RPC writes."""
+"""Unary RPCs whose names start so only read the state; every other unary RPC writes..."""
+READ_NAMES = frozenset({"Run"})
+"""... but these: WhatIfService.Run works on a fork and never writes (a standby serves it)."""
 
 
 def kind_of(method: str) -> int:
-    return READ if method.startswith(READ_PREFIXES) else WRITE
+    return READ if method.startswith(READ_PREFIXES) or method in READ_NAMES else WRITE
 
 
 class Undecodable:

@@ -12,6 +12,7 @@ from jis import __version__
 from jis.cli.common import EXIT_PIPE, server_flags
 from jis.cli.ops import add_commands
 from jis.cli.simulate import add_simulate
+from jis.cli.whatif import add_whatif
 from jis.cli.work import add_work_commands
 from jis.config import ConfigError, add_server_arguments, from_arguments
 
@@ -45,6 +46,7 @@ EXAMPLES = """examples:
   jis kpis --supplier SEATCO --since=-24h        a supplier's KPIs over the last day
   jis deljit import call-offs.edi                import an EDIFACT DELJIT interchange
   jis simulate --hours 8                         a plant day against a --test-clock server
+  jis whatif late-rack R-17 --by 90m             what a rack 90 minutes late would break
 
 exit codes: 0 done, 1 refused by the server, 2 usage or unreadable input, 3 server
 unreachable, 4 partly done (an import or publish with refusals), 141 output reader gone;
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub, server)
     add_work_commands(sub, server)
     add_simulate(sub, server)
+    add_whatif(sub, server)
     for command in sub.choices.values():  # also after the command: jis breaks --log-level DEBUG
         command.add_argument(
             "--log-level",

@@ -17,7 +17,7 @@ import logging
 import pickle
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -74,6 +74,18 @@ from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, Store, StoreCor
 log = logging.getLogger(__name__)
 
 GroupEval = tuple[list[Scope], int]
+
+
+class Fork(NamedTuple):
+    """A copy of the engine's state (:meth:`Engine.fork`)."""
+
+    body: bytes
+    """The state, as a snapshot holds it."""
+    pending: list[Scope]
+    """Scopes the current group has yet to evaluate (at ``last_at``)."""
+    last_at: int
+
+
 """A closed group's evaluation: its touched scopes, in order, and the engine time."""
 
 
@@ -207,6 +219,24 @@ class Engine:
         for name, value in zip(self.SNAPSHOT_STATE, pickle.loads(skeleton, buffers=buffers), strict=True):
             setattr(self, name, value)
         return True
+
+    def fork(self) -> Fork:
+        """The state as it is, for :meth:`from_fork` elsewhere (a what-if): the snapshot's
+        bytes, plus the scopes this group's inputs so far have left to evaluate. On the
+        engine thread; it only reads."""
+        return Fork(self.snapshot(), sorted(self._pending), self.last_at)
+
+    @classmethod
+    def from_fork(cls, fork: Fork) -> Engine:
+        """An engine with no store holding the forked state, fully evaluated, with no news
+        queued: nothing it does is journaled or reaches the engine it was forked from."""
+        e = cls()
+        if not e._restore(io.BytesIO(fork.body)):
+            raise RuntimeError("a fork of this process must have its snapshot format")
+        e.evaluate_group((fork.pending, fork.last_at) if fork.pending else None)
+        e.book.drain()
+        e.feed.drain()
+        return e
 
     def save_snapshot(self) -> int:
         """Write a snapshot at the last committed log position; returns that position."""
