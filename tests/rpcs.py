@@ -20,6 +20,7 @@ STUB_OF_SERVICE = {
     "DockService": "dock",
     "InteropService": "interop",
     "DirectoryService": "directory",
+    "WhatIfService": "whatif",
 }
 """Service name -> attribute of tests.conftest.Client holding its stub."""
 

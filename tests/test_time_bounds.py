@@ -30,6 +30,7 @@ from jis.v1 import (
     reports_pb2,
     sequence_pb2,
     supply_pb2,
+    whatif_pb2,
 )
 from tests.conftest import Client, connect
 from tests.factories import ADD, bc, part, pub
@@ -99,6 +100,7 @@ DEMAND = {
     "bucket": "3600s",
 }
 """A demand window of the template day (GetDemand, WatchDemand)."""
+BUILD = {"supplier_id": "SUP", "group": "SEAT", "line_id": "L1", "vehicle_id": "DAY1", "part_number": "P1"}
 
 TEMPLATES: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     "ConfigureLine": (
@@ -173,6 +175,18 @@ TEMPLATES: dict[str, tuple[str, Callable[[int], dict[str, Any]]]] = {
     "GetYard": ("dock", lambda n: {"from": "2027-01-15T00:00:00Z", "to": "2027-01-16T00:00:00Z"}),
     "GetDemand": ("reports", lambda n: dict(DEMAND)),
     "WatchDemand": ("reports", lambda n: {**DEMAND, "interval": "1s"}),
+    "Run": (
+        "whatif",
+        lambda n: {
+            "inputs": [
+                {"build": {**BUILD, "built_at": "2027-01-15T08:00:00Z"}},
+                {"rack_eta": {"rack_id": "DAYR", "eta": "2027-01-15T09:00:00Z"}},
+            ],
+            "supplier_stops": [{"supplier_id": "SUP", "from": "2027-01-15T08:00:00Z", "duration": "3600s"}],
+            "horizon": "3600s",
+            "plan": {"build_ahead": "300s"},
+        },
+    ),
 }
 
 
@@ -292,6 +306,7 @@ REQUEST_CLASSES: dict[str, type[Message]] = {
     "GetYard": dock_pb2.GetYardRequest,
     "GetDemand": reports_pb2.GetDemandRequest,
     "WatchDemand": reports_pb2.WatchDemandRequest,
+    "Run": whatif_pb2.WhatIfRequest,
 }
 
 

@@ -23,6 +23,7 @@ from jis.cli.work import _duration
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,
+    common_pb2,
     lines_pb2,
     lines_pb2_grpc,
     reports_pb2,
@@ -77,7 +78,7 @@ def _pull(ch: grpc.Channel, a: argparse.Namespace) -> whatif_pb2.WhatIfRequest:
         pull = broadcast_pb2.Broadcast(
             line_id=v.line_id,
             call_no=next_call[v.line_id],
-            action=broadcast_pb2.ACTION_PULL,
+            action=common_pb2.ACTION_PULL,
             vehicle_id=vehicle_id,
             checkpoint=a.checkpoint,
         )
