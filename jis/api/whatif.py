@@ -22,7 +22,6 @@ from jis.api.auth import current_identity
 from jis.api.servicers import Gateway
 from jis.api.status import Ctx, unary
 from jis.engine.engine import Engine, Fork
-from jis.engine.model import RackStage
 from jis.engine.whatif import (
     CHANGES,
     DEFAULT_BUILD_AHEAD_NS,
@@ -189,8 +188,8 @@ def _input_out(x: Input) -> whatif_pb2.ScenarioInput:
         out.move_rack.CopyFrom(
             supply_pb2.MoveRackRequest(
                 rack_id=rack_id,
-                stage=int(RackStage(stage)),
-                at=convert.ns_to_ts(when),  # type: ignore[arg-type]
+                stage=supply_pb2.RackStage.Name(stage),
+                at=convert.ns_to_ts(when),
             )
         )
     else:  # the plan makes builds and arrivals only

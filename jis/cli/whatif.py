@@ -181,7 +181,9 @@ def add_whatif(sub: Any, server: argparse.ArgumentParser) -> None:
     scenarios = p.add_subparsers(dest="scenario", required=True, metavar="{late-rack,supplier-stop,pull}")
 
     def scenario(name: str, help_text: str) -> argparse.ArgumentParser:
-        q = scenarios.add_parser(name, parents=[server], help=help_text, description=help_text)
+        q: argparse.ArgumentParser = scenarios.add_parser(
+            name, parents=[server], help=help_text, description=help_text
+        )
         q.add_argument("--horizon", default="8h", help="how far ahead both runs go (default 8h, at most 7d)")
         q.add_argument(
             "--build-ahead", default="", help="the plan builds this long before MISSING (default 5m)"

@@ -170,6 +170,7 @@ class _Player:
                 self.stops.setdefault(code, []).append((s.start, s.stop))
         self.run = Run()
         self.heap: list[tuple[int, int, tuple[int, ...], Input]] = []
+        """(time, ARRIVE or BUILD, order among those, the input): the plan's next inputs."""
         self.missing_at_fork = self._missing(at) if plan.builds else set()
 
     def play(self, inputs: Sequence[Input]) -> Run:
@@ -210,7 +211,7 @@ class _Player:
 
     def _missing(self, now: int) -> set[tuple[Scope, int]]:
         """(scope, vehicle row) of the E entries without a slot that MISSING flags at ``now``."""
-        out = set()
+        out: set[tuple[Scope, int]] = set()
         for scope, m in self._matches():
             lead = self.e.supply.lead_time(scope[1])
             idx = np.flatnonzero(((m.e_flags & matching.SLOTTED) == 0) & (m.e_need - lead <= now))
@@ -225,7 +226,8 @@ class _Player:
     def _schedule(self, now: int) -> None:
         """The plan's inputs from ``now`` to the horizon, as the state now makes them."""
         e, plan = self.e, self.plan
-        self.heap = heap = []
+        heap: list[tuple[int, int, tuple[int, ...], Input]] = []
+        self.heap = heap
         if plan.arrivals:
             r = e.supply.racks.col
             eta = r("eta")
@@ -309,8 +311,8 @@ def compare(scenario: Run, baseline: Run) -> list[Compared]:
     at the fork by its id (both runs have it), one raised in a run by its type and scope
     and how many times that run had raised it before. Most urgent first."""
 
-    def occurrences(run: Run) -> dict[Hashable, SequenceBreak]:
-        out: dict[Hashable, SequenceBreak] = {}
+    def occurrences(run: Run) -> dict[tuple[Hashable, Hashable], SequenceBreak]:
+        out: dict[tuple[Hashable, Hashable], SequenceBreak] = {}
         seen: dict[Hashable, int] = {}
         raised = set(run.raised)
         for bid in run.raised:
