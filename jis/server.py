@@ -217,7 +217,8 @@ async def serve(cfg: ServerConfig) -> None:
     metrics.snapshot = snapshot
 
     whatifs = WhatIfServicer(
-        gw, WhatIfLimits(cfg.whatif_workers, cfg.whatif_cpu_s, cfg.whatif_memory_mb << 20)
+        gw,
+        WhatIfLimits(cfg.whatif_workers, cfg.whatif_cpu_s, cfg.whatif_memory_mb << 20, cfg.max_message_bytes),
     )
     server = aio.server(
         options=[

@@ -408,19 +408,7 @@ def test_whatif_bounds_one_per_caller_a_number_at_once_and_cpu(day: Path, tmp_pa
     with copy_of(day, tmp_path, "--whatif-cpu-s", "1.5", "--whatif-workers", "1") as (proc, c):
         at = now(c)
         # heavy: 3,000 new vehicles, one a minute, each built by the plan
-        adds = [
-            whatif_pb2.ScenarioInput(
-                at=ts(at + k * MIN),
-                broadcast=broadcast_pb2.Broadcast(
-                    line_id="L1", call_no=highest_call(c) + 1 + k, action=common_pb2.ACTION_ADD,
-                    vehicle_id=f"HEAVY-{k}", seq_no=10**7 + k, need_time=ts(at + (150 + k) * MIN),
-                    parts=[common_pb2.Part(group="FRONT_SEATS", part_number="S-BLK", supplier_id="SEATCO",
-                                           quantity=1)],
-                ),
-            )
-            for k in range(3_000)
-        ]  # fmt: skip
-        heavy = whatif_pb2.WhatIfRequest(inputs=adds, horizon=dur(7 * 24 * 60 * MIN))
+        heavy = whatif_pb2.WhatIfRequest(inputs=adds(c, 3_000, at), horizon=dur(7 * 24 * 60 * MIN))
         outcome: list[grpc.RpcError] = []
 
         def run_heavy() -> None:
@@ -449,32 +437,56 @@ def test_whatif_bounds_one_per_caller_a_number_at_once_and_cpu(day: Path, tmp_pa
             assert "CPU budget of 1.5 s" in outcome[0].details()
             # the slot is free again, and the live server never stopped serving
             assert other.whatif.Run(small, timeout=30).until.ToNanoseconds() == at + 10 * MIN
-            assert highest_call(c) == adds[0].broadcast.call_no - 1
+            assert highest_call(c) == heavy.inputs[0].broadcast.call_no - 1
         finally:
             other.channel.close()
 
 
-def test_a_fork_beyond_the_memory_budget_is_refused(day: Path, tmp_path: Path) -> None:
-    with copy_of(day, tmp_path, "--whatif-memory-mb", "2") as (_, c):
-        small = whatif_pb2.WhatIfRequest(horizon=dur(MIN))
-        assert c.whatif.Run(small, timeout=30).until  # the day's state fits in 2 MB twice
-        # 10,000 more vehicles with two parts each: the state no longer does
-        call = highest_call(c) + 1
-        adds = [
-            broadcast_pb2.Broadcast(
-                line_id="L1", call_no=call + k, action=common_pb2.ACTION_ADD, vehicle_id=f"MORE-{k:05d}",
-                seq_no=10**7 + k, parts=[
-                    common_pb2.Part(group=g, part_number=p, supplier_id=s, quantity=1)
-                    for g, p, s in (("FRONT_SEATS", "S-BLK", "SEATCO"), ("COCKPIT", "C-HUD", "DASHCO"))
-                ],
-            )
-            for k in range(10_000)
-        ]  # fmt: skip
-        c.broadcast.PublishBatch(broadcast_pb2.PublishBatchRequest(broadcasts=adds), timeout=60)
+def adds(c: Client, n: int, at: int) -> list[whatif_pb2.ScenarioInput]:
+    """``n`` new vehicles, one a minute from ``at``, each needing a seat the plan builds."""
+    call = highest_call(c) + 1
+    seat = common_pb2.Part(group="FRONT_SEATS", part_number="S-BLK", supplier_id="SEATCO", quantity=1)
+    return [
+        whatif_pb2.ScenarioInput(
+            at=ts(at + k * MIN),
+            broadcast=broadcast_pb2.Broadcast(
+                line_id="L1", call_no=call + k, action=common_pb2.ACTION_ADD, vehicle_id=f"NEW-{k:05d}",
+                seq_no=10**7 + k, need_time=ts(at + (150 + k) * MIN), parts=[seat],
+            ),
+        )
+        for k in range(n)
+    ]  # fmt: skip
+
+
+def test_a_whatif_beyond_its_memory_budget_is_refused(day: Path, tmp_path: Path) -> None:
+    with copy_of(day, tmp_path, "--whatif-memory-mb", "8") as (_, c):
+        at = now(c)
+        # the copy of the state is shared with the server, not counted: a small what-if fits
+        assert c.whatif.Run(scenario("late-rack", c), timeout=60).breaks
+        # 200 new vehicles of 256 parts each, none built (no plan): 51,200 MISSING breaks
+        # to hold, and to answer, do not
+        parts = [
+            common_pb2.Part(group=f"G{g}", part_number="P", supplier_id="SUP", quantity=1) for g in range(256)
+        ]
+        big = whatif_pb2.WhatIfRequest(inputs=adds(c, 200, at), horizon=dur(7 * 24 * 60 * MIN))
+        for x in big.inputs:
+            del x.broadcast.parts[:]
+            x.broadcast.parts.extend(parts)
+        big.plan.builds = False
         with pytest.raises(grpc.RpcError) as err:
-            c.whatif.Run(small, timeout=30)
+            c.whatif.Run(big, timeout=120)
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert "more than the what-if memory budget of 2 MB" in err.value.details()
+        assert "more than its memory budget of 8 MB" in err.value.details()
+        assert c.whatif.Run(scenario("late-rack", c), timeout=60).breaks  # and the server goes on
+
+
+def test_an_answer_larger_than_a_message_may_be_is_refused_with_why(day: Path, tmp_path: Path) -> None:
+    with copy_of(day, tmp_path, "--max-message-bytes", "2000") as (_, c):
+        with pytest.raises(grpc.RpcError) as err:
+            c.whatif.Run(scenario("late-rack", c), timeout=60)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert err.value.details().startswith("horizon: the answer takes ")
+        assert "more than a message may (2,000, --max-message-bytes)" in err.value.details()
 
 
 def _one(x: whatif_pb2.ScenarioInput) -> whatif_pb2.WhatIfRequest:

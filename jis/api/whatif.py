@@ -1,27 +1,29 @@
 """WhatIfService: a scenario on a fork of the live state (jis.engine.whatif), bounded.
 
-The fork is taken on the engine thread (a snapshot's bytes: one copy of the state); the
-two runs happen on a what-if thread, so live ingest goes on meanwhile (sharing the CPU).
+The fork is a fork of the server process, taken on the engine thread in milliseconds
+(jis.api.forked): the state's pages are shared copy-on-write. The fork then forks once
+more, and the two copies play the baseline and the scenario side by side, in processes of
+their own: live ingest goes on meanwhile, sharing the CPU cores but not the interpreter.
 Bounds, each answered with RESOURCE_EXHAUSTED: one what-if at a time per caller (its
 identity; without credentials, its connection), ``--whatif-workers`` at once on the
-server, ``--whatif-cpu-s`` of CPU for the two runs, and ``--whatif-memory-mb`` for twice
-the forked state (the fork and the engine restored from it; the runs restore one at a
-time).
+server, and per run ``--whatif-cpu-s`` of CPU and ``--whatif-memory-mb`` of memory beyond
+the shared copy of the state (enforced by the kernel: RLIMIT_CPU, RLIMIT_AS).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable
+import contextlib
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
-from jis.api import convert
+from jis.api import convert, forked
 from jis.api.auth import current_identity
 from jis.api.servicers import Gateway
 from jis.api.status import Ctx, unary
-from jis.engine.engine import Engine, Fork
+from jis.engine.engine import Engine
 from jis.engine.whatif import (
     CHANGES,
     DEFAULT_BUILD_AHEAD_NS,
@@ -48,7 +50,11 @@ MB = 1 << 20
 class Limits:
     workers: int = 1
     cpu_s: float = 30.0
+    """For each of the two runs."""
     memory_bytes: int = 2048 * MB
+    """For each of the two runs, beyond the copy of the state they share with the server."""
+    max_answer_bytes: int = 16 * MB
+    """The largest message the server sends (--max-message-bytes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,14 +165,30 @@ class Outcome:
     cpu_s: float
 
 
-def run_both(fork: Fork, at: int, s: Scenario, budget: Budget) -> Outcome:
-    """On a what-if thread: the baseline, then the scenario, each on its own restore."""
-    budget.begin()
+def run_both(e: Engine, at: int, s: Scenario, limits: forked.Limits) -> bytes:
+    """In a forked copy of the server: the scenario in a copy of that copy, the baseline
+    here meanwhile (two processes, two cores), compared; the answer's bytes."""
+    e.become_fork()
     inputs, stops = _placed(s, at)
     until = at + s.horizon
-    baseline = play(Engine.from_fork(fork), at, until, [], [], s.plan, budget)
-    scenario = play(Engine.from_fork(fork), at, until, inputs, stops, s.plan, budget)
-    return Outcome(at, until, compare(scenario, baseline), scenario, baseline, budget.used())
+
+    def scenario_run() -> bytes:
+        run = play(e, at, until, inputs, stops, s.plan, Budget(limits.cpu_s))
+        return pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
+
+    other = forked.spawn(scenario_run, limits)
+    try:
+        baseline = play(e, at, until, [], [], s.plan, Budget(limits.cpu_s))
+    except BaseException:
+        forked.kill(other)
+        with contextlib.suppress(Exception):
+            forked.collect(other)
+        raise
+    scenario: Run = pickle.loads(forked.collect(other))  # our own child's bytes
+    outcome = Outcome(
+        at, until, compare(scenario, baseline), scenario, baseline, scenario.cpu_s + baseline.cpu_s
+    )
+    return result_out(outcome).SerializeToString()
 
 
 def _input_out(x: Input) -> whatif_pb2.ScenarioInput:
@@ -223,8 +245,8 @@ def result_out(o: Outcome) -> whatif_pb2.WhatIfResult:
             scenario=convert.kpis_out(k, line_id, supplier_id, o.at, o.until + 1),
             baseline=convert.kpis_out(base, line_id, supplier_id, o.at, o.until + 1) if base else None,
         )
-    for i, exc in o.scenario.rejected:
-        out.rejected.add(index=i, code=exc.code_name, field=exc.field, message=exc.message)
+    for i, code, field, message in o.scenario.rejected:
+        out.rejected.add(index=i, code=code, field=field, message=message)
     out.planned.extend(_input_out(x) for x in o.scenario.planned)
     return out
 
@@ -257,24 +279,28 @@ class WhatIfServicer(whatif_pb2_grpc.WhatIfServiceServicer):
             )
         self._callers.add(caller)
         try:
-            return result_out(await self._run(scenario, context))
+            return await self._run(scenario, context)
         finally:
             self._callers.discard(caller)
 
-    async def _run(self, scenario: Scenario, context: Ctx) -> Outcome:
-        fork_op: Callable[[Engine, int], tuple[int, Fork]] = lambda e, at: (at, e.fork())  # noqa: E731
-        at, fork = await self.gw.call(fork_op, context)
-        need = 2 * len(fork.body)
-        if need > self.limits.memory_bytes:
-            raise ResourceExhausted(
-                "",
-                f"the fork needs about {need // MB:,} MB (twice the state), more than the what-if "
-                f"memory budget of {self.limits.memory_bytes // MB:,} MB (--whatif-memory-mb)",
-            )
-        budget = Budget(self.limits.cpu_s)
+    async def _run(self, scenario: Scenario, context: Ctx) -> whatif_pb2.WhatIfResult:
+        limits = forked.Limits(self.limits.cpu_s, self.limits.memory_bytes, wall_s=3 * self.limits.cpu_s + 10)
+
+        def start(e: Engine, at: int) -> forked.Child:  # on the engine thread: a fork, milliseconds
+            return forked.spawn(lambda: run_both(e, at, scenario, limits), limits)
+
+        child = await self.gw.call(start, context)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, run_both, fork, at, scenario, budget)
+            data = await loop.run_in_executor(self._pool, forked.collect, child)
         except asyncio.CancelledError:
-            budget.cancelled = True  # the run stops at its next step
+            forked.kill(child)  # the caller left: collect() reaps it
             raise
+        if len(data) > self.limits.max_answer_bytes:
+            raise ResourceExhausted(
+                "horizon",
+                f"the answer takes {len(data):,} bytes, more than a message may "
+                f"({self.limits.max_answer_bytes:,}, --max-message-bytes); "
+                "shorten the horizon or the scenario",
+            )
+        return whatif_pb2.WhatIfResult.FromString(data)

@@ -166,6 +166,9 @@ def _numbers(descriptor: Any, d: dict[str, Any]) -> None:
                 _numbers(f.message_type, item)
 
 
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+
 def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
     """A channel to the server (or to every server of a list, following the leader: see
     jis.client_config): TLS when a CA bundle is given (the token then travels as call
@@ -176,6 +179,8 @@ def channel(server: str, token: str = "", tls_ca: str = "") -> grpc.Channel:
         raise CliError(f"--server {exc}") from None
     # One server: fail fast when it is down. Several: wait for whichever leads.
     options = client_config.channel_options() if target != server else []
+    # the server's default --max-message-bytes: a large answer (a what-if, a demand) arrives whole
+    options = [*options, ("grpc.max_receive_message_length", MAX_ANSWER_BYTES)]
     server = target
     if tls_ca:
         try:

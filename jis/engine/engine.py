@@ -17,7 +17,7 @@ import logging
 import pickle
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple, cast
+from typing import cast
 
 import numpy as np
 
@@ -74,19 +74,6 @@ from jis.store.base import ArchivedBreak, BreakQuery, LogRecord, Store, StoreCor
 log = logging.getLogger(__name__)
 
 GroupEval = tuple[list[Scope], int]
-
-
-class Fork(NamedTuple):
-    """A copy of the engine's state (:meth:`Engine.fork`)."""
-
-    body: bytes
-    """The state, as a snapshot holds it."""
-    pending: list[Scope]
-    """Scopes the current group has yet to evaluate (at ``last_at``)."""
-    last_at: int
-
-
-"""A closed group's evaluation: its touched scopes, in order, and the engine time."""
 
 
 def _room(raw: memoryview) -> int:
@@ -220,23 +207,17 @@ class Engine:
             setattr(self, name, value)
         return True
 
-    def fork(self) -> Fork:
-        """The state as it is, for :meth:`from_fork` elsewhere (a what-if): the snapshot's
-        bytes, plus the scopes this group's inputs so far have left to evaluate. On the
-        engine thread; it only reads."""
-        return Fork(self.snapshot(), sorted(self._pending), self.last_at)
-
-    @classmethod
-    def from_fork(cls, fork: Fork) -> Engine:
-        """An engine with no store holding the forked state, fully evaluated, with no news
-        queued: nothing it does is journaled or reaches the engine it was forked from."""
-        e = cls()
-        if not e._restore(io.BytesIO(fork.body)):
-            raise RuntimeError("a fork of this process must have its snapshot format")
-        e.evaluate_group((fork.pending, fork.last_at) if fork.pending else None)
-        e.book.drain()
-        e.feed.drain()
-        return e
+    def become_fork(self) -> None:
+        """In a forked copy of the process (a what-if): drop the store, so nothing is
+        journaled, and finish the group the fork interrupted (its scopes evaluated, its
+        news dropped: the live engine sends them)."""
+        self.store = None
+        self._grouping = False
+        self._group_marked = False
+        pending, self._pending = sorted(self._pending), set()
+        self.evaluate_group((pending, self.last_at) if pending else None)
+        self.book.drain()
+        self.feed.drain()
 
     def save_snapshot(self) -> int:
         """Write a snapshot at the last committed log position; returns that position."""

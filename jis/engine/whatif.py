@@ -1,9 +1,9 @@
 """What-if: a scenario played on a fork of the engine, next to the same fork without it.
 
-A fork is the engine's state as a snapshot (taken on the engine thread, :meth:`Engine.fork`)
-restored into an engine with no store (:meth:`Engine.from_fork`): nothing it does reaches
-the live state, the log or the snapshots. The scenario's run and the baseline's run each
-start from their own restore of the same fork and end at the same horizon.
+A fork is a forked copy of the server process (jis.api.forked), taken on the engine thread,
+whose engine is detached from the store (:meth:`Engine.become_fork`): nothing it does
+reaches the live state, the log or the snapshots. The scenario's run and the baseline's
+run each start from their own copy of the same fork and end at the same horizon.
 
 **The plan.** Both runs assume that what the state already promises happens, without
 anyone sending it, so that a scenario differs from its baseline only by what it changes:
@@ -99,8 +99,9 @@ class Run:
     raised: list[str] = field(default_factory=list)
     """Ids of the breaks raised in the run, in the order they were."""
     planned: list[Input] = field(default_factory=list)
-    rejected: list[tuple[int, DomainError]] = field(default_factory=list)
-    """(index in the scenario, why) of the scenario's inputs the engine refused."""
+    rejected: list[tuple[int, str, str, str]] = field(default_factory=list)
+    """(index in the scenario, status code, field, message) of the inputs the engine refused."""
+    cpu_s: float = 0.0
     kpis: dict[tuple[str, str], Kpis] = field(default_factory=dict)
     """Over [fork, horizon]: the plant's ("", ""), and each (line, supplier) of a scope."""
 
@@ -113,28 +114,21 @@ class Run:
 
 
 class Budget:
-    """CPU seconds of the calling thread, and a flag another thread may set to stop."""
+    """CPU seconds this process may spend (a what-if runs in a process of its own)."""
 
     def __init__(self, cpu_s: float) -> None:
         self.cpu_s = cpu_s
-        self.start = time.thread_time()
-        self.cancelled = False
-
-    def begin(self) -> None:
-        """Count from now, on the thread that runs (CPU time is per thread)."""
-        self.start = time.thread_time()
+        self.start = time.process_time()
 
     def check(self) -> None:
-        if self.cancelled:
-            raise ResourceExhausted("", "the what-if was cancelled (the caller left or its deadline passed)")
-        if time.thread_time() - self.start > self.cpu_s:
+        if time.process_time() - self.start > self.cpu_s:
             raise ResourceExhausted(
                 "horizon",
                 f"the what-if took more than its CPU budget of {self.cpu_s:g} s; shorten the horizon",
             )
 
     def used(self) -> float:
-        return time.thread_time() - self.start
+        return time.process_time() - self.start
 
 
 def play(
@@ -191,7 +185,7 @@ class _Player:
                     try:
                         APPLY[inputs[i].kind](e, t_in, *inputs[i].args)
                     except DomainError as exc:
-                        run.rejected.append((i, exc))
+                        run.rejected.append((i, exc.code_name, exc.field, exc.message))
                     run.take(e.book.drain())
                 self._schedule(t_in)  # the scenario may have changed what the plan does
             elif t_plan is not None and t_plan <= self.until:
@@ -207,6 +201,7 @@ class _Player:
         e.advance(self.until)
         run.take(e.book.drain())
         self._kpis()
+        run.cpu_s = self.budget.used()
         return run
 
     def _missing(self, now: int) -> set[tuple[Scope, int]]:

@@ -1,0 +1,169 @@
+"""Run a function in a forked copy of this process, within CPU, memory and time limits.
+
+What a what-if needs: a copy of the engine's state as it is, taken in milliseconds on the
+engine thread (``fork``: the pages are shared copy-on-write, whatever the state's size),
+worked on by a process of its own (no GIL shared with live ingest; real limits, enforced
+by the kernel), whose only way out is the bytes it returns through a pipe.
+
+The child runs nothing but the function: it closes every inherited file descriptor but
+the pipe (the gRPC port, the store, the data dir's lock stay the parent's alone), resets
+the signal handlers, turns the cyclic garbage collector off (it could finalize objects of
+the parent's other threads), dies with its parent, and leaves with ``os._exit`` (no
+atexit, no buffers flushed twice). It never touches gRPC, the store or the event loop,
+which it inherited in whatever state other threads left them; gRPC's own fork handlers are
+off (``GRPC_ENABLE_FORK_SUPPORT=0``, set in jis/__init__.py). If the child still hangs, the
+parent's wall-clock deadline kills it.
+
+Limits, in the child: ``RLIMIT_CPU`` (SIGXCPU past the budget, SIGKILL a second later) and
+``RLIMIT_AS`` (the address space it has at the fork, plus the memory budget: an allocation
+beyond fails with MemoryError). Linux is where the server runs; ``prctl`` and
+``/proc/self/statm`` are used when present.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import json
+import math
+import os
+import resource
+import select
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jis.errors import DomainError, ResourceExhausted
+
+PR_SET_PDEATHSIG = 1
+_ERROR_CLASSES = {cls.code_name: cls for cls in DomainError.__subclasses__()}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    cpu_s: float
+    memory_bytes: int
+    wall_s: float
+    """The parent kills the child after this long, whatever it is doing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    pid: int
+    fd: int
+    """The read end of the child's pipe."""
+    limits: Limits
+
+
+def spawn(fn: Callable[[], bytes], limits: Limits) -> Child:
+    """Fork; the child returns ``fn()``'s bytes (or the DomainError it raised) and exits.
+    Call on the thread whose view of the state the child should have."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 70
+        try:
+            os.close(r)
+            _become_child(w, limits)
+            out = _run(fn, limits)
+            _write_all(w, out)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    return Child(pid, r, limits)
+
+
+def collect(child: Child) -> bytes:
+    """Blocking: the child's bytes, once it has exited. The DomainError it raised is raised
+    here; past its CPU budget or wall-clock deadline, ResourceExhausted; RuntimeError if it
+    died otherwise."""
+    deadline = time.monotonic() + child.limits.wall_s
+    chunks = []
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                kill(child)
+                break
+            ready, _, _ = select.select([child.fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(child.fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(child.fd)
+        _, status = os.waitpid(child.pid, 0)
+    data = b"".join(chunks)
+    if timed_out:
+        raise ResourceExhausted("", f"the what-if took longer than {child.limits.wall_s:g} s and was stopped")
+    if data[:1] == b"\x00":
+        return data[1:]
+    if data[:1] == b"\x01":
+        code, field, message = json.loads(data[1:])
+        cls = _ERROR_CLASSES.get(code)
+        if cls is None:
+            raise RuntimeError(f"the what-if process failed: {message}")
+        raise cls(field, message)
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+        raise ResourceExhausted("", f"the what-if took more than its CPU budget of {child.limits.cpu_s:g} s")
+    raise RuntimeError(f"the what-if process ended without an answer (wait status {status})")
+
+
+def kill(child: Child) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(child.pid, signal.SIGKILL)
+
+
+def _become_child(w: int, limits: Limits) -> None:
+    gc.disable()  # a collection could finalize objects of the parent's threads (gRPC's)
+    with contextlib.suppress(Exception):  # Linux: die with the parent
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    os.closerange(3, w)
+    os.closerange(w + 1, 1 << 20)
+    cpu = math.ceil(limits.cpu_s) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    size = _address_space()
+    if size is not None:
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        soft = size + limits.memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (soft if hard < 0 else min(soft, hard), hard))
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            pages = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _run(fn: Callable[[], bytes], limits: Limits) -> bytes:
+    try:
+        return b"\x00" + fn()
+    except DomainError as exc:
+        return b"\x01" + json.dumps([exc.code_name, exc.field, exc.message]).encode()
+    except MemoryError:
+        budget = limits.memory_bytes >> 20
+        message = f"the what-if needed more than its memory budget of {budget:,} MB"
+        return b"\x01" + json.dumps(["RESOURCE_EXHAUSTED", "", message]).encode()
+    except Exception as exc:  # a bug: the parent answers INTERNAL with this
+        return b"\x01" + json.dumps(["INTERNAL", "", f"{type(exc).__name__}: {exc}"]).encode()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
