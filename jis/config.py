@@ -84,13 +84,13 @@ class ServerConfig:
     """Leadership lease (with --store nats://...): renewed by the leader every third of it; a
     standby takes over once it expires (e.g. 3s, 10s)."""
     whatif_workers: int = 1
-    """What-ifs (WhatIfService.Run) that may run at once, each on a thread of its own (one
+    """What-ifs (WhatIfService.Run) that may run at once, each in two forked processes (one
     per caller at a time in any case); beyond, RESOURCE_EXHAUSTED."""
     whatif_cpu_s: float = 30.0
-    """CPU seconds one what-if may take for its two runs; beyond, RESOURCE_EXHAUSTED."""
+    """CPU seconds each run of a what-if may take (RLIMIT_CPU); beyond, RESOURCE_EXHAUSTED."""
     whatif_memory_mb: int = 2048
-    """Memory one what-if may hold: twice the size of the forked state (the fork and the
-    engine restored from it) must fit, or it is refused with RESOURCE_EXHAUSTED."""
+    """Memory each run of a what-if may add to the state it shares with the server, copy on
+    write (RLIMIT_AS); beyond, RESOURCE_EXHAUSTED."""
     action_codes: str = ""
     """TOML file of senders' own DELJIT SEQ action codes ([senders.<UNB sender id>] tables of
     code = add, cancel, change, pull, reinsert or installed), read at start; empty: the

@@ -49,18 +49,18 @@ class WhatIfServiceServicer:
     """
 
     def Run(self, request, context):
-        """Forks the engine's state as it is (a snapshot taken on the engine thread; the runs
-        happen off it, so live ingest goes on), then plays two runs from the fork to the
-        horizon: the scenario (its inputs and supplier stops, plus the plan) and the baseline
+        """Forks the engine's state as it is (a fork of the server process, taken on the engine
+        thread in milliseconds; the runs happen in processes of their own, so live ingest goes
+        on), then plays two runs from the fork to the horizon: the scenario (its inputs and supplier stops, plus the plan) and the baseline
         (the plan alone). The plan is what both runs assume happens unsent: suppliers build
         each part that has no slot `build_ahead` before MISSING would flag it (parts already
         MISSING at the fork are left as they are), and racks in transit reach the dock at their
         ETA. The answer pairs the breaks of the two runs and compares their KPIs over the
         horizon. Nothing reaches the live state, the log or the snapshots.
 
-        Bounded: one what-if at a time per caller, a server-wide number at once, a CPU budget
-        per call and a memory budget for the fork (`jis serve --whatif-*`); beyond any of them,
-        RESOURCE_EXHAUSTED. A scenario input the engine would refuse does not fail the call: it
+        Bounded: one what-if at a time per caller, a server-wide number at once, a CPU and a
+        memory budget per run (`jis serve --whatif-*`), an answer within --max-message-bytes;
+        beyond any of them, RESOURCE_EXHAUSTED. A scenario input the engine would refuse does not fail the call: it
         is listed in `rejected` and left out, as the live server would leave it out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
