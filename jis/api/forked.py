@@ -121,6 +121,13 @@ def kill(child: Child) -> None:
         os.kill(child.pid, signal.SIGKILL)
 
 
+def discard(child: Child) -> None:
+    """Kill a child nobody will read, and reap it (blocking, briefly)."""
+    kill(child)
+    with contextlib.suppress(Exception):
+        collect(child)
+
+
 def _become_child(w: int, limits: Limits) -> None:
     gc.disable()  # a collection could finalize objects of the parent's threads (gRPC's)
     with contextlib.suppress(Exception):  # Linux: die with the parent
@@ -138,7 +145,9 @@ def _become_child(w: int, limits: Limits) -> None:
     if size is not None:
         hard = resource.getrlimit(resource.RLIMIT_AS)[1]
         soft = size + limits.memory_bytes
-        resource.setrlimit(resource.RLIMIT_AS, (soft if hard < 0 else min(soft, hard), hard))
+        resource.setrlimit(
+            resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard)
+        )
 
 
 def _address_space() -> int | None:

@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import pickle
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,11 +286,26 @@ class WhatIfServicer(whatif_pb2_grpc.WhatIfServiceServicer):
 
     async def _run(self, scenario: Scenario, context: Ctx) -> whatif_pb2.WhatIfResult:
         limits = forked.Limits(self.limits.cpu_s, self.limits.memory_bytes, wall_s=3 * self.limits.cpu_s + 10)
+        lock = threading.Lock()
+        spawned: list[forked.Child] = []
+        abandoned = False
 
         def start(e: Engine, at: int) -> forked.Child:  # on the engine thread: a fork, milliseconds
-            return forked.spawn(lambda: run_both(e, at, scenario, limits), limits)
+            child = forked.spawn(lambda: run_both(e, at, scenario, limits), limits)
+            with lock:
+                spawned.append(child)
+                if abandoned:  # the caller left while it was being made
+                    self._pool.submit(forked.discard, child)
+            return child
 
-        child = await self.gw.call(start, context)
+        try:
+            child = await self.gw.call(start, context)
+        except BaseException:
+            with lock:
+                abandoned = True
+                for c in spawned:
+                    self._pool.submit(forked.discard, c)
+            raise
         loop = asyncio.get_running_loop()
         try:
             data = await loop.run_in_executor(self._pool, forked.collect, child)
