@@ -531,6 +531,33 @@ REFUSED = [
         "INVALID_ARGUMENT",
         "plan.build_ahead",
     ),
+    (  # a build at the very moment MISSING is raised would raise and resolve it at once
+        whatif_pb2.WhatIfRequest(horizon=dur(MIN), plan=whatif_pb2.Plan(build_ahead=dur(0))),
+        "INVALID_ARGUMENT",
+        "plan.build_ahead",
+    ),
+    (
+        whatif_pb2.WhatIfRequest(
+            horizon=dur(MIN),
+            supplier_stops=[
+                whatif_pb2.SupplierStop(supplier_id="SEATCO"),
+                whatif_pb2.SupplierStop(supplier_id="SEATC0", duration=dur(MIN)),
+            ],
+        ),
+        "INVALID_ARGUMENT",
+        "supplier_stops[0].duration",
+    ),
+    (
+        whatif_pb2.WhatIfRequest(
+            horizon=dur(MIN),
+            supplier_stops=[
+                whatif_pb2.SupplierStop(supplier_id="SEATCO", duration=dur(MIN)),
+                whatif_pb2.SupplierStop(supplier_id="SEATC0", duration=dur(MIN)),
+            ],
+        ),
+        "FAILED_PRECONDITION",
+        "supplier_stops[1].supplier_id",
+    ),
 ]
 
 

@@ -16,8 +16,10 @@ parent's wall-clock deadline kills it.
 
 Limits, in the child: ``RLIMIT_CPU`` (SIGXCPU past the budget, SIGKILL a second later) and
 ``RLIMIT_AS`` (the address space it has at the fork, plus the memory budget: an allocation
-beyond fails with MemoryError). Linux is where the server runs; ``prctl`` and
-``/proc/self/statm`` are used when present.
+beyond fails with MemoryError). Pages of the shared state the child writes to are copied
+without counting against ``RLIMIT_AS``; its ``oom_score_adj`` of 1000 makes it, not the
+server, what the kernel kills if the machine runs out of memory. Linux is where the server
+runs; ``prctl``, ``/proc/self/statm`` and ``/proc/self/oom_score_adj`` are used when present.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import os
 import resource
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,26 +50,44 @@ class Limits:
     memory_bytes: int
     wall_s: float
     """The parent kills the child after this long, whatever it is doing."""
+    max_bytes: int = 1 << 62
+    """The most the child may answer: a larger answer is refused in the child (the parent
+    never holds it) with ResourceExhausted naming ``horizon``."""
 
 
-@dataclass(frozen=True, slots=True)
 class Child:
-    pid: int
-    fd: int
-    """The read end of the child's pipe."""
-    limits: Limits
+    """A forked child: its pid, the read end of its pipe, and whether it has been reaped
+    (after which its pid is no longer ours to signal)."""
+
+    __slots__ = ("fd", "limits", "pid", "reaped")
+
+    def __init__(self, pid: int, fd: int, limits: Limits) -> None:
+        self.pid = pid
+        self.fd = fd
+        self.limits = limits
+        self.reaped = False
 
 
 def spawn(fn: Callable[[], bytes], limits: Limits) -> Child:
     """Fork; the child returns ``fn()``'s bytes (or the DomainError it raised) and exits.
-    Call on the thread whose view of the state the child should have."""
-    r, w = os.pipe()
-    pid = os.fork()
+    Call on the thread whose view of the state the child should have. When no process can
+    be made (out of file descriptors, processes or memory), ResourceExhausted."""
+    parent = os.getpid()
+    try:
+        r, w = os.pipe()
+    except OSError as exc:
+        raise ResourceExhausted("", f"cannot start a what-if: {exc.strerror}; retry later") from None
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        os.close(r)
+        os.close(w)
+        raise ResourceExhausted("", f"cannot start a what-if: {exc.strerror}; retry later") from None
     if pid == 0:  # the child: never returns
         code = 70
         try:
             os.close(r)
-            _become_child(w, limits)
+            _become_child(w, limits, parent)
             out = _run(fn, limits)
             _write_all(w, out)
             code = 0
@@ -79,44 +100,60 @@ def spawn(fn: Callable[[], bytes], limits: Limits) -> Child:
 def collect(child: Child) -> bytes:
     """Blocking: the child's bytes, once it has exited. The DomainError it raised is raised
     here; past its CPU budget or wall-clock deadline, ResourceExhausted; RuntimeError if it
-    died otherwise."""
+    died otherwise. The child is reaped whatever happens."""
     deadline = time.monotonic() + child.limits.wall_s
-    chunks = []
-    timed_out = False
+    chunks: list[bytes] = []
+    size = 0
+    stopped = ""
+    poller = select.poll()  # any fd number (select() stops at 1023)
+    poller.register(child.fd, select.POLLIN | select.POLLHUP)
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                timed_out = True
-                kill(child)
+                stopped = f"the what-if took longer than {child.limits.wall_s:g} s and was stopped"
                 break
-            ready, _, _ = select.select([child.fd], [], [], min(left, 1.0))
-            if not ready:
+            if not poller.poll(min(left, 1.0) * 1000):
                 continue
             chunk = os.read(child.fd, 1 << 20)
             if not chunk:
                 break
+            size += len(chunk)
+            if size > child.limits.max_bytes + 4096:  # the child checks; this is a backstop
+                stopped = "the what-if's answer is larger than a message may be"
+                break
             chunks.append(chunk)
     finally:
+        if stopped or sys.exc_info()[0] is not None:
+            kill(child)
         os.close(child.fd)
         _, status = os.waitpid(child.pid, 0)
+        child.reaped = True
+    if stopped:
+        raise ResourceExhausted("", stopped)
     data = b"".join(chunks)
-    if timed_out:
-        raise ResourceExhausted("", f"the what-if took longer than {child.limits.wall_s:g} s and was stopped")
-    if data[:1] == b"\x00":
+    chunks.clear()
+    exited = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    if exited and data[:1] == b"\x00":
         return data[1:]
-    if data[:1] == b"\x01":
+    if exited and data[:1] == b"\x01":
         code, field, message = json.loads(data[1:])
         cls = _ERROR_CLASSES.get(code)
         if cls is None:
             raise RuntimeError(f"the what-if process failed: {message}")
         raise cls(field, message)
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
         raise ResourceExhausted("", f"the what-if took more than its CPU budget of {child.limits.cpu_s:g} s")
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
+        raise ResourceExhausted(
+            "", "the what-if process was killed (its CPU budget, or the machine out of memory)"
+        )
     raise RuntimeError(f"the what-if process ended without an answer (wait status {status})")
 
 
 def kill(child: Child) -> None:
+    if child.reaped:
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(child.pid, signal.SIGKILL)
 
@@ -128,10 +165,14 @@ def discard(child: Child) -> None:
         collect(child)
 
 
-def _become_child(w: int, limits: Limits) -> None:
+def _become_child(w: int, limits: Limits, parent: int) -> None:
     gc.disable()  # a collection could finalize objects of the parent's threads (gRPC's)
     with contextlib.suppress(Exception):  # Linux: die with the parent
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(70)
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")  # out of memory, the kernel takes a what-if before the server
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     with contextlib.suppress(ValueError):
@@ -161,7 +202,14 @@ def _address_space() -> int | None:
 
 def _run(fn: Callable[[], bytes], limits: Limits) -> bytes:
     try:
-        return b"\x00" + fn()
+        out = fn()
+        if len(out) > limits.max_bytes:
+            raise ResourceExhausted(
+                "horizon",
+                f"the answer takes {len(out):,} bytes, more than a message may ({limits.max_bytes:,}, "
+                "--max-message-bytes); shorten the horizon or the scenario",
+            )
+        return b"\x00" + out
     except DomainError as exc:
         return b"\x01" + json.dumps([exc.code_name, exc.field, exc.message]).encode()
     except MemoryError:

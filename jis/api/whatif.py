@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import pickle
 import threading
 from dataclasses import dataclass
@@ -130,8 +131,8 @@ def scenario_in(m: whatif_pb2.WhatIfRequest) -> Scenario:
     ahead = DEFAULT_BUILD_AHEAD_NS
     if p.HasField("build_ahead"):
         ahead = convert.duration_to_ns(p.build_ahead, "plan.build_ahead")
-        if not 0 <= ahead <= MAX_HORIZON_NS:
-            raise InvalidArgument("plan.build_ahead", "at least 0 and at most 7 days")
+        if not 0 < ahead <= MAX_HORIZON_NS:  # 0: a build at the very moment MISSING is raised
+            raise InvalidArgument("plan.build_ahead", "more than 0 and at most 7 days")
     plan = Plan(
         builds=p.builds if p.HasField("builds") else True,
         arrivals=p.arrivals if p.HasField("arrivals") else True,
@@ -140,9 +141,13 @@ def scenario_in(m: whatif_pb2.WhatIfRequest) -> Scenario:
     return Scenario(inputs, stops, horizon, plan)
 
 
-def _placed(s: Scenario, at: int) -> tuple[list[Input], list[Stop]]:
-    """The scenario's inputs and stops at engine times, now that the fork's time is known."""
+def _placed(e: Engine, s: Scenario, at: int) -> tuple[list[Input], list[Stop]]:
+    """The scenario's inputs and stops at engine times, now that the fork's time is known
+    (FAILED_PRECONDITION outside the fork's window, or for a stop of an unknown supplier)."""
     until = at + s.horizon
+    for i, (sup, _, _) in enumerate(s.stops):
+        if e.seq.supplier_ids.get(sup) < 0:  # named by no broadcast and never configured
+            raise FailedPrecondition(f"supplier_stops[{i}].supplier_id", f"unknown supplier {sup!r}")
     inputs = []
     for i, (t, kind, args) in enumerate(s.inputs):
         t = at if t is None else t
@@ -170,14 +175,14 @@ def run_both(e: Engine, at: int, s: Scenario, limits: forked.Limits) -> bytes:
     """In a forked copy of the server: the scenario in a copy of that copy, the baseline
     here meanwhile (two processes, two cores), compared; the answer's bytes."""
     e.become_fork()
-    inputs, stops = _placed(s, at)
+    inputs, stops = _placed(e, s, at)
     until = at + s.horizon
 
     def scenario_run() -> bytes:
         run = play(e, at, until, inputs, stops, s.plan, Budget(limits.cpu_s))
         return pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL)
 
-    other = forked.spawn(scenario_run, limits)
+    other = forked.spawn(scenario_run, dataclasses.replace(limits, max_bytes=1 << 62))  # checked here
     try:
         baseline = play(e, at, until, [], [], s.plan, Budget(limits.cpu_s))
     except BaseException:
@@ -262,6 +267,13 @@ class WhatIfServicer(whatif_pb2_grpc.WhatIfServiceServicer):
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def _discard(self, child: forked.Child) -> None:
+        """Kill a child nobody will read; reap it on a what-if thread (never fails: it may
+        run on the engine thread)."""
+        forked.kill(child)
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: the server is stopping
+            self._pool.submit(forked.discard, child)
+
     @staticmethod
     def _caller(context: Ctx) -> str:
         ident = current_identity.get()
@@ -285,7 +297,12 @@ class WhatIfServicer(whatif_pb2_grpc.WhatIfServiceServicer):
             self._callers.discard(caller)
 
     async def _run(self, scenario: Scenario, context: Ctx) -> whatif_pb2.WhatIfResult:
-        limits = forked.Limits(self.limits.cpu_s, self.limits.memory_bytes, wall_s=3 * self.limits.cpu_s + 10)
+        limits = forked.Limits(
+            self.limits.cpu_s,
+            self.limits.memory_bytes,
+            3 * self.limits.cpu_s + 10,
+            self.limits.max_answer_bytes,
+        )
         lock = threading.Lock()
         spawned: list[forked.Child] = []
         abandoned = False
@@ -295,7 +312,7 @@ class WhatIfServicer(whatif_pb2_grpc.WhatIfServiceServicer):
             with lock:
                 spawned.append(child)
                 if abandoned:  # the caller left while it was being made
-                    self._pool.submit(forked.discard, child)
+                    self._discard(child)
             return child
 
         try:
@@ -304,7 +321,7 @@ class WhatIfServicer(whatif_pb2_grpc.WhatIfServiceServicer):
             with lock:
                 abandoned = True
                 for c in spawned:
-                    self._pool.submit(forked.discard, c)
+                    self._discard(c)
             raise
         loop = asyncio.get_running_loop()
         try:
@@ -312,11 +329,4 @@ class WhatIfServicer(whatif_pb2_grpc.WhatIfServiceServicer):
         except asyncio.CancelledError:
             forked.kill(child)  # the caller left: collect() reaps it
             raise
-        if len(data) > self.limits.max_answer_bytes:
-            raise ResourceExhausted(
-                "horizon",
-                f"the answer takes {len(data):,} bytes, more than a message may "
-                f"({self.limits.max_answer_bytes:,}, --max-message-bytes); "
-                "shorten the horizon or the scenario",
-            )
         return whatif_pb2.WhatIfResult.FromString(data)

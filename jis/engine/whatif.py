@@ -303,49 +303,57 @@ class Compared:
 
 def compare(scenario: Run, baseline: Run) -> list[Compared]:
     """Each break either run raised or resolved, paired with the other run's: a break open
-    at the fork by its id (both runs have it), one raised in a run by its type and scope
-    and how many times that run had raised it before. Most urgent first."""
+    at the fork by its id (both runs have it); those raised in a run by type and scope,
+    first the ones with the same detection and resolution in both (SAME), then the rest of
+    each type and scope in the order they were raised. Most urgent first."""
+    out = []
+    raised_here, raised_there = set(scenario.raised), set(baseline.raised)
+    mine_fork = {bid: b for bid, b in scenario.breaks.items() if bid not in raised_here}
+    theirs_fork = {bid: b for bid, b in baseline.breaks.items() if bid not in raised_there}
+    for bid, b in mine_fork.items():  # open at the fork, resolved in the scenario
+        other = theirs_fork.get(bid)
+        if other is None:  # the baseline keeps it open
+            out.append(Compared(b, SHORTER, dataclasses.replace(b, resolved_at=None)))
+        else:
+            out.append(Compared(b, _by_end(b, other), other))
+    for bid, b in theirs_fork.items():
+        if bid not in mine_fork:  # resolved in the baseline only: the scenario keeps it open
+            out.append(Compared(dataclasses.replace(b, resolved_at=None), LONGER, b))
 
-    def occurrences(run: Run) -> dict[tuple[Hashable, Hashable], SequenceBreak]:
-        out: dict[tuple[Hashable, Hashable], SequenceBreak] = {}
-        seen: dict[Hashable, int] = {}
-        raised = set(run.raised)
+    def by_key(run: Run) -> dict[Hashable, list[SequenceBreak]]:
+        groups: dict[Hashable, list[SequenceBreak]] = {}
         for bid in run.raised:
             b = run.breaks[bid]
-            key = break_key(b)
-            n = seen[key] = seen.get(key, -1) + 1
-            out[(key, n)] = b
-        for bid, b in run.breaks.items():
-            if bid not in raised:  # open at the fork, resolved in the run
-                out[("fork", bid)] = b
-        return out
+            groups.setdefault(break_key(b), []).append(b)
+        return groups
 
-    mine, theirs = occurrences(scenario), occurrences(baseline)
-    out = []
-    for key, b in mine.items():
-        other = theirs.get(key)
-        if other is None and key[0] == "fork":  # the baseline did not resolve it: still open there
-            other = dataclasses.replace(b, resolved_at=None)
-            change = SHORTER
-        elif other is None:
-            change = NEW
-        elif b.detected_at != other.detected_at:
-            change = SOONER if b.detected_at < other.detected_at else LATER
-        else:
-            mine_end = b.resolved_at if b.resolved_at is not None else 2**63
-            their_end = other.resolved_at if other.resolved_at is not None else 2**63
-            change = SAME if mine_end == their_end else (SHORTER if mine_end < their_end else LONGER)
-        out.append(Compared(b, change, other))
-    for key, b in theirs.items():
-        if key in mine:
-            continue
-        if key[0] == "fork":  # resolved in the baseline only: the scenario keeps it open
-            still = dataclasses.replace(b, resolved_at=None)
-            out.append(Compared(still, LONGER, b))
-        else:
-            out.append(Compared(b, AVOIDED, b))
+    mine, theirs = by_key(scenario), by_key(baseline)
+    for key in {**mine, **theirs}:
+        left, right = list(mine.get(key, ())), list(theirs.get(key, ()))
+        for b in list(left):  # the same occurrence in both runs
+            twin = next(
+                (o for o in right if (o.detected_at, o.resolved_at) == (b.detected_at, b.resolved_at)), None
+            )
+            if twin is not None:
+                left.remove(b)
+                right.remove(twin)
+                out.append(Compared(b, SAME, twin))
+        for b, other in zip(left, right, strict=False):  # the rest, in the order raised
+            change = _by_end(b, other) if b.detected_at == other.detected_at else (
+                SOONER if b.detected_at < other.detected_at else LATER
+            )  # fmt: skip
+            out.append(Compared(b, change, other))
+        out += [Compared(b, NEW, None) for b in left[len(right) :]]
+        out += [Compared(b, AVOIDED, b) for b in right[len(left) :]]
     out.sort(key=lambda c: _urgency(c.sequence_break))
     return out
+
+
+def _by_end(b: SequenceBreak, other: SequenceBreak) -> int:
+    """SAME, SHORTER or LONGER: how the scenario's resolution of a break compares."""
+    end = 2**63 if b.resolved_at is None else b.resolved_at
+    other_end = 2**63 if other.resolved_at is None else other.resolved_at
+    return SAME if end == other_end else (SHORTER if end < other_end else LONGER)
 
 
 def _urgency(b: SequenceBreak) -> tuple[bool, int, int, str]:
