@@ -11,26 +11,30 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from jis.alerts.breaks import BreakEvent, BreakType
 from jis.alerts.fanout import CUT_OFF, Fanout, KeyedFanout
-from jis.api import convert, paging
+from jis.api import convert, paging, wire
 from jis.api.auth import Authorizer, require_lines, require_supplier
 from jis.api.handlers import Admission
 from jis.api.status import Ctx, status_of, stream, unary
 from jis.clock import Clock
 from jis.directory import Assignment, Directory, require_group
+from jis.engine import bulk
 from jis.engine.engine import Engine
 from jis.engine.feed import FeedBatch
 from jis.engine.limits import require_id, require_optional_id
 from jis.engine.model import (
     AppointmentState,
     AppointmentView,
+    ColumnsOutcome,
     DemandTable,
     Disposition,
     PublishResult,
     RackView,
 )
+from jis.engine.packed import PackedBroadcasts
 from jis.engine.runner import EngineRunner
 from jis.errors import (
     DeadlineExceeded,
@@ -213,6 +217,17 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
     ) -> broadcast_pb2.PublishBatchResponse:
         if len(request.broadcasts) > MAX_BATCH:
             raise InvalidArgument("broadcasts", f"{len(request.broadcasts)} messages; at most {MAX_BATCH}")
+        # A batch that would be packed anyway is decoded from its wire bytes into columns
+        # (jis.api.wire): 1 ms for 1,000 messages against 17 ms object by object.
+        packed = (
+            wire.batch_columns(request.SerializeToString())
+            if len(request.broadcasts) >= bulk.MIN_RUN
+            else None
+        )
+        if packed is not None:
+            return self._columns_reply(
+                packed, await self.gw.call(lambda e, at: e.publish_columns(packed, at), context)
+            )
         batch = []
         for m in request.broadcasts:
             try:
@@ -226,6 +241,44 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         reply.applied, reply.duplicates, reply.rejected = _batch_results(reply.results, pairs, results, tally)
         _count_broadcasts(self.gw.metrics, tally, self.gw.runner.engine.seq.lines)
         return reply
+
+    def _columns_reply(
+        self, packed: PackedBroadcasts, outcome: ColumnsOutcome
+    ) -> broadcast_pb2.PublishBatchResponse:
+        """PublishBatch's answer to a batch applied as columns: one result per message."""
+        disposition = outcome.disposition
+        reply = broadcast_pb2.PublishBatchResponse(
+            applied=int(np.count_nonzero(disposition == Disposition.APPLIED)),
+            duplicates=int(np.count_nonzero(disposition == Disposition.DUPLICATE)),
+            rejected=len(outcome.errors),
+        )
+        lines = packed.line_ids
+        add = reply.results.add
+        for i, (line, call_no, d) in enumerate(
+            zip(packed.line.tolist(), packed.call_no.tolist(), disposition.tolist(), strict=True)
+        ):
+            err = outcome.errors.get(i)
+            if err is None:
+                add(line_id=lines[line], call_no=call_no, disposition=d)
+            else:
+                add(line_id=lines[line], call_no=call_no, disposition=d, code=status_of(err).value[0],
+                    message=str(err), field=err.field)  # fmt: skip
+        self._count_columns(packed, disposition)
+        return reply
+
+    def _count_columns(self, packed: PackedBroadcasts, disposition: npt.NDArray[np.int8]) -> None:
+        """jis_broadcasts_total for a packed call: (line, disposition) pairs counted with numpy,
+        one increment per pair, not per message."""
+        if self.gw.metrics is None or not len(disposition):
+            return
+        keys, counts = np.unique(packed.line * 8 + disposition, return_counts=True)
+        tally: Tally = collections.Counter(
+            {
+                (packed.line_ids[k // 8], _DISPOSITION_NAMES[k % 8]): n
+                for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
+            }
+        )
+        _count_broadcasts(self.gw.metrics, tally, self.gw.runner.engine.seq.lines)
 
     @unary
     async def PublishColumns(
@@ -242,16 +295,7 @@ class BroadcastServicer(broadcast_pb2_grpc.BroadcastServiceServicer):
         reply.disposition.extend(disposition.tolist())
         for i, err in sorted(outcome.errors.items()):
             reply.rejections.add(index=i, code=status_of(err).value[0], message=str(err), field=err.field)
-        if self.gw.metrics is not None and len(disposition):
-            # (line, disposition) pairs counted with numpy: one increment per pair, not per message
-            keys, counts = np.unique(packed.line * 8 + disposition, return_counts=True)
-            tally: Tally = collections.Counter(
-                {
-                    (packed.line_ids[k // 8], _DISPOSITION_NAMES[k % 8]): n
-                    for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
-                }
-            )
-            _count_broadcasts(self.gw.metrics, tally, self.gw.runner.engine.seq.lines)
+        self._count_columns(packed, disposition)
         return reply
 
 

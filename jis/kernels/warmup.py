@@ -75,3 +75,10 @@ def compile_all() -> None:
         part_quantity=[],
         max_messages=1,
     ).digests()
+    # PublishBatch's wire decoder (jis.api.wire), on a batch of one message with a part
+    from jis.kernels import wire
+
+    raw = np.frombuffer(bytes.fromhex("0a0e0a014c100118014a050a01472001"), np.uint8)
+    wire.decode_batch(raw)
+    offsets, lengths = np.zeros(1, i64), np.ones(1, i64)
+    wire.slices_equal(raw, offsets, lengths, wire.slice_hashes(raw, offsets, lengths).astype(i64) * 0)
