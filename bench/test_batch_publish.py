@@ -1,7 +1,9 @@
 """Batch publish throughput: 1,000 broadcasts (10 parts each) per PublishBatch call, durable.
 
 Baseline in the same run: the bare grpcio server echoing the same serialized batch, so
-the ratio is project broadcasts/s over bare events/s (the transport's ceiling). Beside
+the ratio is project broadcasts/s over bare events/s (the transport's ceiling); and for
+nested batches, PublishColumns of the same messages (nested batches decoded at column
+speed should reach at least half of it). Beside
 it, the bare server's durable echo of the same bytes (one fsynced SQLite commit per
 call, then the echo): its ratio to the bare echo is the most any server that
 acknowledges only what is on disk could reach, one call at a time, on this machine.
@@ -95,11 +97,20 @@ def test_batch_publish_throughput(tmp_path: Path, bare_address: str, smoke: bool
         figures[f"{name}_durable_echo_ratio"] = round(durable / bare, 3)
         figures[f"{name}_payload_bytes"] = len(payloads[0])
         figures[f"{name}_ratio"] = round(rate / bare, 3)
+    figures["nested_over_columns"] = round(
+        figures["nested_broadcasts_per_s"] / figures["columns_broadcasts_per_s"], 3
+    )
     report(
         "batch publish, 1,000 broadcasts x 10 parts per call (durable)",
         figures,
         [
             ("PublishColumns broadcasts/s / bare packed-batch events/s", figures["columns_ratio"], ">=", 0.5),
-            ("PublishBatch (nested) broadcasts/s / bare events/s", figures["nested_ratio"], ">=", 0.5),
+            # nested batches at column speed (the wire decoder, jis.api.wire)
+            (
+                "PublishBatch (nested) broadcasts/s / PublishColumns broadcasts/s",
+                figures["nested_over_columns"],
+                ">=",
+                0.5,
+            ),
         ],
     )
