@@ -9,6 +9,7 @@ nothing new. Every raise and resolve is queued as a :class:`BreakEvent` for fan-
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
@@ -126,6 +127,9 @@ class BreakBook:
     retention leave it for the store's archive (:meth:`archive_history`)."""
     line_ids: Interner = field(default_factory=Interner)
     supplier_ids: Interner = field(default_factory=lambda: Interner([""]))
+    need_heaps: dict[tuple[str, BreakType], list[tuple[int, int]]] = field(default_factory=dict)
+    """(line_id, type) -> a heap of (need_time, id number) of the breaks raised with a need
+    time; those no longer open are dropped when they reach the top (:meth:`earliest_need`)."""
     cause_at: int | None = None
     """Event time of the input being applied (or the moment the clock made something due):
     what a break raised now is detected *from* (time to detect). Set by the engine."""
@@ -138,6 +142,10 @@ class BreakBook:
         self.next_id += 1
         self.open[key] = brk
         caused = brk.detected_at if self.cause_at is None else min(self.cause_at, brk.detected_at)
+        if brk.need_time is not None:
+            heapq.heappush(
+                self.need_heaps.setdefault((brk.line_id, brk.type), []), (brk.need_time, self.next_id - 1)
+            )
         self.history.append(
             number=self.next_id - 1,
             type=brk.type,
@@ -161,6 +169,24 @@ class BreakBook:
         self.resolved.append(done)
         self._emit(False, done)
         return True
+
+    def earliest_need(self) -> dict[tuple[str, BreakType], int]:
+        """(line_id, type) -> the earliest need time among the open breaks that have one;
+        amortized O(log n) per break raised, not a pass over every open break."""
+        h = self.history
+        numbers, resolved = h.col("number"), h.col("resolved_at")
+        out = {}
+        for key, heap in list(self.need_heaps.items()):
+            while heap:
+                i = int(np.searchsorted(numbers, heap[0][1]))
+                if i < len(numbers) and numbers[i] == heap[0][1] and resolved[i] == NO_TIME:
+                    break  # still open (a row gone with retention or a line's release was not)
+                heapq.heappop(heap)
+            if heap:
+                out[key] = heap[0][0]
+            else:
+                del self.need_heaps[key]
+        return out
 
     def older(self, before: int) -> bool:
         """Whether the oldest resolved break in memory (they are kept in the order they were

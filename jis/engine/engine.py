@@ -145,7 +145,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/13 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/14 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
     SNAPSHOT_STATE = (
         "seq",
@@ -446,6 +446,7 @@ class Engine:
         return bool(np.any(gone & (v("left_at") < cutoff)))
 
     def _retain(self, cutoff: int, at: int) -> None:
+        self.evaluator.forget_inventories()
         self.feed.compact(cutoff)
         for line in self.seq.lines.values():
             line.ledger.forget(at, cutoff)
@@ -508,6 +509,7 @@ class Engine:
         self._journal("release", at, codec.dumps([line_id, group, self.feed.head]), inputs=0)
 
     def _release(self, line_id: str, group: str) -> None:
+        self.evaluator.forget_inventories()
         compact.release_line(self, line_id)
         self.seq.moved_out[line_id] = group
         if self.store is not None and self.retained_to:
@@ -528,6 +530,7 @@ class Engine:
         self._import(line_id, source, records, source_head)
 
     def _import(self, line_id: str, source: str, records: list[LogRecord], source_head: int) -> None:
+        self.evaluator.forget_inventories()
         self.seq.moved_out.pop(line_id, None)
         now, grouping, replaying = self.last_at, self._grouping, self._replaying
         # The records' evaluation points are at their own times: an "eval" mark evaluates at
@@ -563,6 +566,7 @@ class Engine:
     def configure_line(self, cfg: LineConfig, at: int) -> LineView:
         self._begin(at)
         view = self.seq.configure_line(cfg, at)
+        self.evaluator.forget_inventories()  # a takt changes every coverage of the line
         line = self.seq.lines[cfg.line_id]
         self.evaluator.check_silence(line.code, at)
         self._journal("line", at, codec.encode_line(cfg))
@@ -836,15 +840,12 @@ class Engine:
             for line_id, ls in self.seq.lines.items()
         }
         breaks = {(line_id, kind.name): n for (line_id, kind), n in self.book.open_counts.items() if n}
-        earliest: dict[tuple[str, str], float] = {}
-        for b in self.book.open.values():
-            if b.need_time is not None:
-                key = (b.line_id, b.type.name)
-                earliest[key] = min(earliest.get(key, float("inf")), b.need_time / 1e9)
+        earliest = {(line_id, kind.name): t / 1e9 for (line_id, kind), t in self.book.earliest_need().items()}
         coverage = {
             (i.line_id, i.supplier_id, i.group): (i.expected, i.coverage_ns / 1e9, i.plant_coverage_ns / 1e9)
-            for line_id in self.seq.lines
-            for i in self.inventory(line_id)
+            for i in self.evaluator.inventories(
+                {ln.code: ln.config.takt_ns for ln in self.seq.lines.values()}
+            )
         }
         now = self.last_at if at is None else at
         window = (now - KPI_WINDOW_S * 10**9, now + 1)

@@ -15,12 +15,13 @@ import gc
 import heapq
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
-from jis.engine.model import RackStage
+from jis.engine.model import RackStage, ScopeInventory
 from jis.engine.sequence import EColumns, ScopeE, SequenceState
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching, sets
@@ -71,6 +72,41 @@ class Evaluator:
         self._heap: list[tuple[int, int, Hashable]] = []
         self._tie = 0
         self._missing: dict[Scope, npt.NDArray[np.integer]] = {}
+        self._inventory: dict[Scope, ScopeInventory] = {}
+        """Each scope's inventory as the metrics last read it, until the scope is evaluated
+        again (every change to a scope's E or S is evaluated): a scrape then reads only
+        what changed. Not part of the state (not pickled)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_inventory"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._inventory = {}
+
+    def forget_inventories(self) -> None:
+        """After a change that is not a scope's evaluation (retention, a line configured,
+        released or imported): read every inventory afresh."""
+        self._inventory.clear()
+
+    def inventories(self, takt_of_line: dict[int, int]) -> list[ScopeInventory]:
+        """Every scope's inventory (lines in ``takt_of_line``), by scope; the cached ones
+        of scopes not evaluated since (see ``_inventory``)."""
+        from jis.engine.inventory import scope_inventory  # imports this module
+
+        keys = sorted(set(self.seq.scope_demand) | set(self.supply.scope_slots))
+        out = []
+        for scope in keys:
+            takt = takt_of_line.get(scope[0])
+            if takt is None:
+                continue
+            inv = self._inventory.get(scope)
+            if inv is None:
+                inv = self._inventory[scope] = scope_inventory(self, scope, takt)
+            out.append(inv)
+        return out
         """Per scope, the vehicles with an open MISSING break, sorted."""
 
     # -- scheduling --------------------------------------------------------------------
@@ -84,6 +120,7 @@ class Evaluator:
             heapq.heappush(self._heap, (when, self._tie, key))
 
     def forget_line(self, code: int) -> None:
+        self.forget_inventories()
         """Drop everything scheduled or tracked for line ``code`` (its state left the engine):
         its silence check, its scopes' deadlines and MISSING sets."""
         self._due = {k: w for k, w in self._due.items() if k[1] != code}  # type: ignore[index]
@@ -92,6 +129,7 @@ class Evaluator:
         self._missing = {scope: rows for scope, rows in self._missing.items() if scope[0] != code}
 
     def remap_vehicles(self, vm: npt.NDArray[np.int64]) -> None:
+        self.forget_inventories()
         """After vehicle rows were renumbered (old row -> new row, -1: dropped)."""
         self._missing = {scope: vm[rows] for scope, rows in self._missing.items()}
 
@@ -246,6 +284,7 @@ class Evaluator:
         """Re-match one scope at time ``now`` and bring its open breaks in line. With
         ``until``, if the clock alone brings more breaks by then, return the plan of them
         (:meth:`advance`)."""
+        self._inventory.pop(scope, None)
         sup = self.supply
         s, r = sup.slots.col, sup.racks.col
         m = self.match(scope)
