@@ -1,6 +1,7 @@
 """A metrics scrape reads what changed only: each scope's inventory is kept until the
-scope is evaluated again, and the earliest need time of the open breaks comes from heaps.
-Both must equal a fresh computation after any input, time step, takt change, retention
+scope is evaluated again, the earliest need time of the open breaks comes from heaps, and
+the suppliers' OTIF and sequence accuracy from one pass over the deliveries. All must equal
+a fresh computation after any input, time step, takt change, retention
 step, snapshot and restore."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from jis.engine.model import (
     RackDispatch,
     SupplierConfig,
 )
+from jis.metrics import KPI_WINDOW_S
 
 MIN = 60 * 10**9
 HOUR = 60 * MIN
@@ -46,6 +48,10 @@ def check(e: Engine, at: int) -> None:
     coverage, earliest = fresh(e)
     assert st.coverage == coverage
     assert st.earliest_need == earliest
+    lo, hi = at - KPI_WINDOW_S * 10**9, at + 1  # each supplier's KPIs as GetKpis has them
+    for sup in GROUPS.values():
+        k = e.kpi_report("", sup, lo, hi)
+        assert st.supplier_kpis[sup] == (k.otif, k.sequence_accuracy)
 
 
 def test_the_scrape_equals_a_fresh_read_after_every_kind_of_change() -> None:
@@ -111,6 +117,7 @@ def test_the_scrape_equals_a_fresh_read_after_every_kind_of_change() -> None:
             assert restored.stats(at=at).coverage == e.stats(at=at).coverage
             assert restored.stats(at=at).earliest_need == e.stats(at=at).earliest_need
     assert len(e.book.open) > 10, "the walk left breaks open"
+    assert any(o is not None for o, _ in e.stats(at=at).supplier_kpis.values()), "racks were delivered"
     # and a takt change on a line with coverage, read right after
     e.configure_line(LineConfig("C", MIN, 24 * HOUR, T0), at)
     for k in range(1, 4):

@@ -38,6 +38,7 @@ from jis.engine.kpis import (
     fact_span,
     joined,
     kpis,
+    supplier_delivery_ratios,
 )
 from jis.engine.limits import require_id
 from jis.engine.model import (
@@ -849,12 +850,16 @@ class Engine:
         }
         now = self.last_at if at is None else at
         window = (now - KPI_WINDOW_S * 10**9, now + 1)
-        facts = self._facts(*window) if self.supply.suppliers else {}  # once for every supplier
-        supplier_kpis = {}
-        for code in sorted(self.supply.suppliers):
-            supplier_id = self.seq.supplier_ids.name(code)
-            k = self._kpis(facts, "", supplier_id, window[0], window[1])
-            supplier_kpis[supplier_id] = (k.otif, k.sequence_accuracy)
+        if self.store is not None and window[0] < self.retained_to:  # the hour reaches the archive
+            facts = self._facts(*window)
+            deliveries = facts["deliveries"]
+        else:
+            deliveries = {k: self.kpis.deliveries.col(k) for k in FACT_COLUMNS["deliveries"]}
+        ratios = supplier_delivery_ratios(deliveries, *window)
+        supplier_kpis = {
+            self.seq.supplier_ids.name(code): ratios.get(code, (None, None))
+            for code in sorted(self.supply.suppliers)
+        }
         return EngineStats(
             lines,
             breaks,
