@@ -21,6 +21,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -28,10 +29,10 @@ from jis import client_config
 from jis.api import convert
 from jis.engine.engine import Engine
 from jis.store.jetstream import JetStreamStore, parse_servers
-from jis.v1 import breaks_pb2, broadcast_pb2, build_sequence_pb2, lines_pb2, sequence_pb2
+from jis.v1 import breaks_pb2, broadcast_pb2, build_sequence_pb2, lines_pb2, sequence_pb2, whatif_pb2
 from tests import crash_harness
 from tests.conftest import Client, all_breaks, configure_line, connect, following
-from tests.factories import ADD, bc, part, pub
+from tests.factories import ADD, PULL, bc, part, pub
 from tests.load import PublishLoad
 from tests.natsproc import NatsCluster
 from tests.serverproc import ServerProcess
@@ -124,6 +125,20 @@ def test_a_standby_follows_refuses_writes_and_takes_over_after_kill9(
 
         # The standby reads what the leader acknowledged, a poll behind.
         eventually(lambda: vehicles(cb, ids) == acked)
+        # A what-if is a read: the standby answers it on its own copy, as the leader would.
+        pulls = [whatif_pb2.ScenarioInput(broadcast=bc("H1", 31 + k, PULL, f"H1-{k}", None)) for k in (1, 2)]
+        scenario = whatif_pb2.WhatIfRequest(inputs=pulls, horizon=Duration(seconds=3600))
+        on_leader, on_standby = ca.whatif.Run(scenario, timeout=60), cb.whatif.Run(scenario, timeout=60)
+
+        def changes(res: whatif_pb2.WhatIfResult) -> list[tuple[int, int, str]]:
+            return [(w.change, w.sequence_break.type, w.sequence_break.vehicle_id) for w in res.breaks]
+
+        assert changes(on_standby) == changes(on_leader)
+        assert {v for c, _, v in changes(on_leader) if c == whatif_pb2.WHAT_IF_CHANGE_SHORTER} == {
+            "H1-1",
+            "H1-2",
+        }
+        assert not on_standby.rejected and vehicles(ca, ids) == acked  # nothing applied anywhere
 
         # A client of both addresses with the documented service config follows the leader,
         # with no code of its own: before, and across, the takeover.
