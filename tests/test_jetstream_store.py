@@ -10,6 +10,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
 
+import nats.js.errors
 import pytest
 
 from jis.api.handlers import Admission
@@ -280,6 +281,28 @@ def test_a_takeover_whose_mark_nats_does_not_take_is_tried_again(
         assert lead._mark(2) is True
     finally:
         s.close()
+
+
+def test_a_lease_that_expires_while_it_is_being_taken_is_tried_again_later(
+    nats_node: NatsServer, tmp_path: Path, stream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client's create() finds the lease held, then looks the key up to see whether it
+    is a delete marker; if the entry expired in between, that lookup finds nothing. Before,
+    that error ended the standby ("leadership failed"), and with it the group's failover."""
+    s, other = open_store(nats_node, tmp_path, stream), open_store(nats_node, tmp_path, stream, "b")
+    try:
+        assert other.take_lease("other") is not None
+
+        async def expired_meanwhile(key: str) -> None:
+            raise nats.js.errors.KeyNotFoundError
+
+        monkeypatch.setattr(s.lease, "_get", expired_meanwhile)
+        assert s.take_lease("me") is None  # not ours this time: the next poll tries again
+        monkeypatch.undo()
+        assert s.take_lease("me") is None  # still held by the other
+    finally:
+        s.close()
+        other.close()
 
 
 def test_a_leader_stopping_keeps_its_lease_until_its_runner_has_stopped(

@@ -607,10 +607,15 @@ class JetStreamStore:
     # -- the leader's lease ------------------------------------------------------------
 
     def take_lease(self, holder: str) -> int | None:
-        """Become the holder of the lease if nobody holds it; its revision, or None."""
+        """Become the holder of the lease if nobody holds it; its revision, or None (try
+        again later)."""
         try:
             return int(self._run(self.lease.create(LEASE_KEY, holder.encode())))
         except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+        except nats.js.errors.KeyNotFoundError:
+            # The client's create() found the key held, then looked it up to see whether it
+            # was a delete marker, and by then the entry had expired: free now, not ours yet.
             return None
 
     def renew_lease(self, holder: str, revision: int) -> int | None:
