@@ -22,9 +22,9 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from jis.api import convert
 from jis.v1 import (
     breaks_pb2,
     broadcast_pb2,
@@ -87,16 +87,7 @@ def copy_of(day: Path, tmp_path: Path, *flags: str) -> Iterator[tuple[ServerProc
         proc.stop_if_running()
 
 
-def ts(ns: int) -> Timestamp:
-    t = Timestamp()
-    t.FromNanoseconds(ns)
-    return t
-
-
-def dur(ns: int) -> Duration:
-    d = Duration()
-    d.FromNanoseconds(ns)
-    return d
+ts, dur = convert.ns_to_ts, convert.ns_to_duration  # the API's own conversions
 
 
 def now(c: Client) -> int:
