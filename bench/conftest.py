@@ -128,9 +128,32 @@ def smoke() -> bool:
     return SMOKE
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time so far (user + system, seconds) of process ``pid``'s threads, summed by the
+    name each shows the kernel; the main thread (the event loop of a server) as "main"."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = "main" if int(tid) == pid else comm
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 @pytest.fixture(scope="session")
-def bare_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A bare grpcio echo server (bench/bare_server.py) in its own process: the baseline."""
+def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A bare grpcio echo server (bench/bare_server.py) in its own process, the baseline:
+    (address, pid)."""
     data_dir = tmp_path_factory.mktemp("bare")
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("bare_server.py")), str(data_dir)],
@@ -141,6 +164,11 @@ def bare_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     line = proc.stdout.readline()
     m = re.search(r"127\.0\.0\.1:(\d+)", line)
     assert m, line
-    yield f"127.0.0.1:{m.group(1)}"
+    yield f"127.0.0.1:{m.group(1)}", proc.pid
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def bare_address(bare_server: tuple[str, int]) -> str:
+    return bare_server[0]

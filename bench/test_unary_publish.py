@@ -1,12 +1,26 @@
-"""Unary publish calls/s and latency (durable, matched, alerts emitted) against the bare
-grpcio unary echo of a broadcast-sized message, with the same client concurrency.
+"""Unary publish (durable, matched, alerts emitted) against the bare grpcio unary echo of
+a broadcast-sized message: CPU per call, saturated calls/s and latency at equal load.
 
-The client is one asyncio process with CONCURRENCY tasks, each sending its next call when
-the previous one returns, for a fixed duration; the server is its own process. The
-project and the bare server are driven in alternating rounds of one second, so that a
-change of load on the shared machine falls on both. Each
-publish is an ADD whose vehicle needs a part inside its supplier's lead time with nothing
-built, so each one raises a MISSING break (matched and alerted, as the target says).
+Three sides: the project's Publish, the bare echo (the targets' baseline) and the bare
+durable echo (a SQLite commit on a thread of its own, then the reply: the floor of any
+acknowledge-after-fsync server, reported beside the targets). Two phases, each in
+alternating rounds (project, bare, durable, project, ...), so that a change of load on
+the shared machine falls on every side:
+
+1. **Saturated, closed loop**: one asyncio client process with CONCURRENCY tasks, each
+   sending its next call when the previous one returns. Reported: calls/s and latency,
+   and each server process's CPU time (user + system, all threads, from /proc) per call
+   over the measured rounds, the project's also by thread (the profile of where it goes:
+   the event loop, the engine thread, its helper, grpc's threads); the target bounds the
+   CPU per call.
+2. **Equal load, open loop**: calls sent at a fixed rate, half the bare echo's saturated
+   calls/s of phase 1, whether or not earlier ones have returned, to every side; the
+   target bounds the p99. A call's latency counts from its send; the client's lag behind
+   the schedule is reported beside it, so a client that could not keep the rate shows.
+
+Each publish is an ADD whose vehicle needs a part inside its supplier's lead time with
+nothing built, so each one raises a MISSING break (matched and alerted, as the target
+says). The server is its own process, as in production.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ import grpc
 import numpy as np
 from google.protobuf.duration_pb2 import Duration
 
-from bench.conftest import Report
+from bench.conftest import Report, cpu_seconds, thread_cpu_seconds
 from jis.v1 import broadcast_pb2, broadcast_pb2_grpc, lines_pb2, lines_pb2_grpc, supply_pb2, supply_pb2_grpc
 from tests.factories import ADD, bc, part
 from tests.serverproc import ServerProcess
@@ -46,6 +60,37 @@ async def drive(call: Callable[[int], Awaitable[object]], seconds: float, first:
     return lat
 
 
+async def open_loop(
+    call: Callable[[int], Awaitable[object]], rate: float, seconds: float
+) -> tuple[list[float], list[float]]:
+    """``rate * seconds`` calls, each sent at its time on a fixed schedule whether or not
+    earlier ones have returned; (latency of each call from its send, the client's lag
+    behind the schedule at each send), in seconds."""
+    loop = asyncio.get_running_loop()
+    n = max(1, round(rate * seconds))
+    lat: list[float] = []
+    lag: list[float] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(i: int) -> None:
+        t = time.perf_counter()
+        await call(i)  # a failure fails the benchmark: the rate is one every server must take
+        lat.append(time.perf_counter() - t)
+
+    start = loop.time() + 0.01
+    for i in range(n):
+        due = start + i / rate
+        wait = due - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        lag.append(max(0.0, loop.time() - due))
+        task = loop.create_task(one(i))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    return lat, lag
+
+
 def figures(lat: list[float], seconds: float) -> dict[str, float]:
     a = np.array(lat) * 1e3
     return {
@@ -56,68 +101,132 @@ def figures(lat: list[float], seconds: float) -> dict[str, float]:
     }
 
 
-async def alternate(address: str, bare_address: str, rounds: int, seconds: float) -> dict[str, Any]:
-    """Publish to the project and echo on the bare server in alternating rounds of
-    ``seconds`` each: load from other tenants of a shared machine then falls on both
-    sides alike, where one long run of each would put a change of load between them."""
-    async with grpc.aio.insecure_channel(address) as ch, grpc.aio.insecure_channel(bare_address) as bch:
-        line = lines_pb2.ConfigureLineRequest(
-            line_id="U", takt=Duration(seconds=60), heartbeat=Duration(seconds=3600)
-        )
-        line.epoch.GetCurrentTime()
-        await lines_pb2_grpc.LineServiceStub(ch).ConfigureLine(line, timeout=10)
-        await supply_pb2_grpc.SupplyServiceStub(ch).ConfigureSupplier(
-            supply_pb2.ConfigureSupplierRequest(supplier_id="S", lead_time=Duration(seconds=4 * 3600)),
-            timeout=10,
-        )
-        pub = broadcast_pb2_grpc.BroadcastServiceStub(ch)
+class Sides:
+    """The project's publish and the bare echo, each with its server's pid."""
+
+    def __init__(self, ch: grpc.aio.Channel, pid: int, bch: grpc.aio.Channel, bare_pid: int) -> None:
+        self.pub = broadcast_pb2_grpc.BroadcastServiceStub(ch)
+        self.pids = {"publish": pid, "bare_echo": bare_pid}
         # the bare side echoes a request as large as the project's (six-digit call numbers)
         m = bc("U", 100_000, ADD, "U-100000", 100_000, [part("SEAT", "P", "S")])
-        payload = broadcast_pb2.PublishRequest(broadcast=m).SerializeToString()
-        echo = bch.unary_unary("/bare.Echo/Echo")
-        calls = itertools.count(1)
+        self.payload = broadcast_pb2.PublishRequest(broadcast=m).SerializeToString()
+        self.echo = bch.unary_unary("/bare.Echo/Echo")
+        self.durable_echo = bch.unary_unary("/bare.Echo/DurableEcho")
+        self.pids["bare_durable_echo"] = bare_pid
+        self.calls = itertools.count(1)
+        self.lat: dict[str, list[float]] = {name: [] for name in self.pids}
+        self.cpu = {name: 0.0 for name in self.pids}
+        self.threads: dict[str, float] = {}
+        """The project server's CPU by thread over the measured rounds."""
 
-        async def publish(n: int) -> object:
-            m = bc("U", n, ADD, f"U-{n}", n, [part("SEAT", "P", "S")])
-            return await pub.Publish(broadcast_pb2.PublishRequest(broadcast=m), timeout=30)
+    async def publish(self, _: int) -> object:
+        n = next(self.calls)
+        m = bc("U", n, ADD, f"U-{n}", n, [part("SEAT", "P", "S")])
+        return await self.pub.Publish(broadcast_pb2.PublishRequest(broadcast=m), timeout=30)
 
-        async def publish_next(_: int) -> object:
-            return await publish(next(calls))
+    async def bare(self, _: int) -> object:
+        return await self.echo(self.payload, timeout=30)
 
-        await drive(publish_next, 1.0)  # warm-up, both sides
-        await drive(lambda n: echo(payload, timeout=30), 1.0)
-        ours: list[float] = []
-        base: list[float] = []
+    async def durable(self, _: int) -> object:
+        return await self.durable_echo(self.payload, timeout=30)
+
+    def side(self, name: str) -> Callable[[int], Awaitable[object]]:
+        return {"publish": self.publish, "bare_echo": self.bare, "bare_durable_echo": self.durable}[name]
+
+
+async def configure(ch: grpc.aio.Channel) -> None:
+    line = lines_pb2.ConfigureLineRequest(
+        line_id="U", takt=Duration(seconds=60), heartbeat=Duration(seconds=3600)
+    )
+    line.epoch.GetCurrentTime()
+    await lines_pb2_grpc.LineServiceStub(ch).ConfigureLine(line, timeout=10)
+    await supply_pb2_grpc.SupplyServiceStub(ch).ConfigureSupplier(
+        supply_pb2.ConfigureSupplierRequest(supplier_id="S", lead_time=Duration(seconds=4 * 3600)),
+        timeout=10,
+    )
+
+
+async def alternate(
+    address: str, pid: int, bare: tuple[str, int], rounds: int, seconds: float
+) -> dict[str, Any]:
+    """Phase 1 (saturated, closed loop, CPU per call) then phase 2 (open loop at half the
+    bare echo's saturated rate), each in alternating rounds of ``seconds``."""
+    async with grpc.aio.insecure_channel(address) as ch, grpc.aio.insecure_channel(bare[0]) as bch:
+        await configure(ch)
+        s = Sides(ch, pid, bch, bare[1])
+        for name in s.pids:  # warm-up, both sides
+            await drive(s.side(name), 1.0)
         for _ in range(rounds):
-            ours += await drive(publish_next, seconds)
-            base += await drive(lambda n: echo(payload, timeout=30), seconds)
-        return {"publish": figures(ours, rounds * seconds), "bare_echo": figures(base, rounds * seconds)}
+            for name, pid_ in s.pids.items():
+                cpu, threads = cpu_seconds(pid_), thread_cpu_seconds(pid_)
+                s.lat[name] += await drive(s.side(name), seconds)
+                s.cpu[name] += cpu_seconds(pid_) - cpu
+                if name == "publish":
+                    for thread, t in thread_cpu_seconds(pid_).items():
+                        s.threads[thread] = s.threads.get(thread, 0.0) + t - threads.get(thread, 0.0)
+        saturated: dict[str, Any] = {}
+        for name in s.pids:
+            saturated[name] = figures(s.lat[name], rounds * seconds)
+            saturated[name]["server_cpu_us_per_call"] = round(s.cpu[name] / len(s.lat[name]) * 1e6, 1)
+        calls = len(s.lat["publish"])
+        saturated["publish"]["server_cpu_us_per_call_by_thread"] = {
+            thread: round(t / calls * 1e6, 1) for thread, t in sorted(s.threads.items(), key=lambda x: -x[1])
+        }
+
+        rate = saturated["bare_echo"]["calls_per_s"] / 2
+        lat: dict[str, list[float]] = {name: [] for name in s.pids}
+        lag: dict[str, list[float]] = {name: [] for name in s.pids}
+        for _ in range(rounds):
+            for name in s.pids:
+                la, lg = await open_loop(s.side(name), rate, seconds)
+                lat[name] += la
+                lag[name] += lg
+        equal: dict[str, Any] = {"rate_per_s": round(rate)}
+        for name in s.pids:
+            equal[name] = figures(lat[name], rounds * seconds)
+            equal[name]["client_lag_p99_ms"] = round(float(np.percentile(np.array(lag[name]) * 1e3, 99)), 2)
+        return {"saturated": saturated, "equal_load": equal}
 
 
 def test_unary_publish_against_bare_echo(
-    tmp_path: Path, bare_address: str, smoke: bool, report: Report
+    tmp_path: Path, bare_server: tuple[str, int], smoke: bool, report: Report
 ) -> None:
     rounds, seconds = (1, 1.0) if smoke else (10, 1.0)
     proc = ServerProcess(tmp_path / "data").start()
     try:
-        measured = asyncio.run(alternate(proc.address, bare_address, rounds, seconds))
+        assert proc.proc is not None
+        measured = asyncio.run(alternate(proc.address, proc.proc.pid, bare_server, rounds, seconds))
     finally:
         proc.stop()
-    ours, base = measured["publish"], measured["bare_echo"]
-    result = {
-        "concurrency": CONCURRENCY,
-        "rounds": f"{rounds} x {seconds:g} s each, alternating",
-        "publish": ours,
-        "bare_echo": base,
-        "calls_ratio": round(ours["calls_per_s"] / base["calls_per_s"], 2),
-        "p99_ratio": round(ours["p99_ms"] / base["p99_ms"], 2),
-    }
+    sat, equal = measured["saturated"], measured["equal_load"]
+    ours, base = sat["publish"], sat["bare_echo"]
+    cpu_ratio = round(ours["server_cpu_us_per_call"] / base["server_cpu_us_per_call"], 2)
+    durable = sat["bare_durable_echo"]
     report(
-        f"unary Publish, {CONCURRENCY} concurrent callers (durable, matched, alert emitted)",
-        result,
-        [
-            ("calls/s / bare unary echo calls/s", result["calls_ratio"], ">=", 0.7),
-            ("p99 / bare unary echo p99", result["p99_ratio"], "<=", 2.0),
-        ],
+        f"unary Publish, {CONCURRENCY} concurrent callers, saturated (durable, matched, alert emitted)",
+        {
+            "rounds": f"{rounds} x {seconds:g} s each, alternating",
+            **sat,
+            "calls_ratio": round(ours["calls_per_s"] / base["calls_per_s"], 2),
+            "server_cpu_ratio": cpu_ratio,
+            "server_cpu_ratio_to_durable_echo": round(
+                ours["server_cpu_us_per_call"] / durable["server_cpu_us_per_call"], 2
+            ),
+        },
+        [("server CPU per call / bare unary echo's", cpu_ratio, "<=", 1.25)],
+    )
+    p99_ratio = round(equal["publish"]["p99_ms"] / equal["bare_echo"]["p99_ms"], 2)
+    report(
+        "unary Publish, open loop at half the bare echo's saturated rate",
+        {
+            **equal,
+            "p99_ratio": p99_ratio,
+            "p99_ratio_to_durable_echo": round(
+                equal["publish"]["p99_ms"] / equal["bare_durable_echo"]["p99_ms"], 2
+            ),
+        },
+        [("p99 / bare unary echo p99 at that rate", p99_ratio, "<=", 2.0)],
     )
     assert ours["calls"] > 0 and base["calls"] > 0
+    assert {"main", "jis-engine"} <= set(ours["server_cpu_us_per_call_by_thread"])
+    assert equal["publish"]["calls"] == equal["bare_echo"]["calls"] > 0

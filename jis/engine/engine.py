@@ -109,6 +109,9 @@ class Engine:
     RETAIN_STEP = 3600 * 10**9
     """Retention moves its cutoff in steps of at least this much engine time (an hour): each
     step copies the history it keeps, so not at every group."""
+    LOOK_STEP = 60 * 10**9
+    """When a step finds nothing old enough to drop, it looks again this much engine time
+    later, not at the next group: the look scans every vehicle."""
 
     def __init__(self, store: Store | None = None, retain_ns: int = 0) -> None:
         self.store = store
@@ -116,6 +119,8 @@ class Engine:
         """Keep build-sequence history this long (engine time); 0: keep all (see :meth:`retain`)."""
         self.retained_to = 0
         """Engine time before which history has been dropped (journaled "retain" records)."""
+        self._looked_at = 0
+        """Engine time of the last look that found nothing to drop (not state: a throttle)."""
         self.book = BreakBook()
         self.seq = SequenceState(self.book)
         self.supply = SupplyState(self.seq)
@@ -425,7 +430,10 @@ class Engine:
         cutoff = now - self.retain_ns
         if not self.retain_ns or cutoff < self.retained_to + self.RETAIN_STEP:
             return
+        if now < self._looked_at + self.LOOK_STEP:
+            return
         if not (self.feed.older(cutoff) or (self.store is not None and self._history_before(cutoff))):
+            self._looked_at = now
             return
         self._journal("retain", now, struct.pack("<q", cutoff), inputs=0)
         self._retain(cutoff, now)

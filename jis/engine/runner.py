@@ -46,6 +46,7 @@ from jis.engine.evaluate import NEVER
 from jis.engine.feed import FeedBatch
 from jis.errors import DeadlineExceeded, DomainError, ResourceExhausted
 from jis.metrics import Metrics
+from jis.osthread import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ class EngineRunner:
         return group
 
     def _run(self) -> None:
+        name_this_thread(self._thread.name)
         stopping = False
         while not stopping:
             group = self._next_group()  # empty: a deadline came, advance the engine to now below
@@ -367,6 +369,7 @@ class _Helper:
         return out
 
     def _loop(self) -> None:
+        name_this_thread(self._thread.name)
         while True:
             self._go.acquire()
             fn = self._fn
