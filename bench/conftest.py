@@ -15,12 +15,14 @@ import platform
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 SMOKE = os.environ.get("JIS_BENCH_SMOKE") == "1"
 OUT = Path(os.environ.get("JIS_BENCH_OUT", "bench/results"))
@@ -147,6 +149,36 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
             continue
         name = "main" if int(tid) == pid else comm
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def stage_totals(metrics_url: str) -> dict[str, tuple[float, float]]:
+    """From a server's /metrics: (sum in seconds, count) of each engine stage
+    (``jis_engine_stage_seconds``) and of the commit, keyed by stage name."""
+    with urllib.request.urlopen(metrics_url, timeout=10) as r:
+        text = r.read().decode()
+    out: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name not in ("jis_engine_stage_seconds", "jis_store_commit_duration_seconds"):
+            continue
+        for sample in family.samples:
+            stage = sample.labels.get("stage", "commit")
+            if sample.name.endswith("_sum"):
+                out.setdefault(stage, [0.0, 0.0])[0] = sample.value
+            elif sample.name.endswith("_count"):
+                out.setdefault(stage, [0.0, 0.0])[1] = sample.value
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def stage_means_us(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Mean time per engine group of each stage between two :func:`stage_totals`, in us."""
+    out = {}
+    for stage, (total, count) in after.items():
+        t0, c0 = before.get(stage, (0.0, 0.0))
+        if count > c0:
+            out[stage] = round((total - t0) / (count - c0) * 1e6, 1)
     return out
 
 

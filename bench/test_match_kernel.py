@@ -4,6 +4,11 @@ Every figure is reported as ns per slot and as a ratio against baselines measure
 the same run: a plain numpy implementation of the same matching (its LIS has to loop
 in Python, as a numpy-only engine would), and a direct-lookup lower bound (one gather
 of each slot's E position: the least any matcher must do).
+
+Beside them, the profile of the kernel's floor: building the vehicle -> E position index
+it gathers from (one scatter of E's positions, which the lower bound is given for free),
+timed alone in the same run; ``kernel_over_index_and_lookup`` is the kernel against that
+scatter plus the gather.
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ def test_full_rematch(benchmark, n: int, smoke: bool, report: Report) -> None:  
     pos_lb[e_vehicle] = np.arange(n)
     rounds = 7 if n >= 1_000_000 else 10  # best of as many for the kernel and its lower bound
     t_lower = _time(lambda: pos_lb[s_vehicle].sum(), rounds)
+    positions = np.arange(n, dtype=pos_lb.dtype)
+    t_index = _time(lambda: pos_lb.__setitem__(e_vehicle, positions), rounds)
     result = benchmark.pedantic(kernel, rounds=rounds, warmup_rounds=1)
     assert result.flags.shape == (n,)
     t_kernel = benchmark.stats.stats.min if benchmark.stats else _time(kernel)
@@ -101,8 +108,10 @@ def test_full_rematch(benchmark, n: int, smoke: bool, report: Report) -> None:  
         "kernel_ns_per_slot": round(t_kernel / n * 1e9, 2),
         "numpy_ns_per_slot": round(t_numpy / n * 1e9, 2),
         "lower_bound_ns_per_slot": round(t_lower / n * 1e9, 2),
+        "index_build_ns_per_slot": round(t_index / n * 1e9, 2),
         "speedup_vs_numpy": round(t_numpy / t_kernel, 2),
         "ratio_to_lower_bound": round(t_kernel / t_lower, 2),
+        "kernel_over_index_and_lookup": round(t_kernel / (t_index + t_lower), 2),
         "out_of_sequence": oos,
     }
     benchmark.extra_info.update(info)
@@ -110,6 +119,6 @@ def test_full_rematch(benchmark, n: int, smoke: bool, report: Report) -> None:  
     if n >= 1_000_000:  # the targets are set at 1M slots
         targets = [
             ("speed-up over plain numpy", info["speedup_vs_numpy"], ">=", 5.0),
-            ("time / direct-lookup lower bound", info["ratio_to_lower_bound"], "<=", 5.0),
+            ("time / direct-lookup lower bound", info["ratio_to_lower_bound"], "<=", 3.0),
         ]
     report(f"full re-match kernel, {n:,} slots", info, targets)

@@ -69,6 +69,8 @@ class EngineStats:
     """Rows held in memory per table of the state (what retention bounds)."""
     retained_to_s: float = 0.0
     """Engine time (Unix seconds) before which history was moved out of memory (0: none)."""
+    engine_s: float = 0.0
+    """How long the engine thread took to compute these figures (ingest waited that long)."""
 
 
 KPI_WINDOW_S = 24 * 3600
@@ -165,8 +167,13 @@ class _StateCollector(Collector):
             "Engine time before which history left memory for the archive (0: nothing yet)",
             value=st.retained_to_s,
         )
+        engine = GaugeMetricFamily(
+            "jis_scrape_engine_seconds",
+            "Time this scrape's state figures took on the engine thread (ingest waits meanwhile)",
+            value=st.engine_s,
+        )
         yield from (highest, missing, dups, active, lag, breaks, need, watchers, build_watchers)
-        yield from (expected, coverage, plant, otif, accuracy, rows, retained)
+        yield from (expected, coverage, plant, otif, accuracy, rows, retained, engine)
 
 
 RPC_LABELS = ["grpc_type", "grpc_service", "grpc_method"]
@@ -197,6 +204,17 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        stages = Histogram(
+            "jis_engine_stage_seconds",
+            "Where the time of an engine group goes: queued (its oldest request's wait for the "
+            "engine thread), apply, evaluate (overlapped with the commit's fsync when the engine "
+            "is idle), hand_over (the engine thread's answer until the event loop runs it)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.engine_stage = {s: stages.labels(s) for s in ("queued", "apply", "evaluate", "hand_over")}
+        """The commit itself is jis_store_commit_duration_seconds."""
         self.group_size = Histogram(
             "jis_engine_group_requests",
             "Requests applied per engine group (one commit)",

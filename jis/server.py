@@ -8,6 +8,7 @@ engine thread, then report SERVING. SIGTERM/SIGINT stop it gracefully.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import gc
 import logging
@@ -212,7 +213,13 @@ async def serve(cfg: ServerConfig) -> None:
     def snapshot() -> EngineStats:
         if not gw.ready:
             return EngineStats(watchers=len(fanout), build_watchers=len(feed_fanout))
-        return runner.submit(lambda at: engine.stats(len(fanout), len(feed_fanout), at)).result(timeout=5)
+
+        def stats(at: int) -> EngineStats:
+            started = time.perf_counter()
+            st = engine.stats(len(fanout), len(feed_fanout), at)
+            return dataclasses.replace(st, engine_s=time.perf_counter() - started)
+
+        return runner.submit(stats).result(timeout=5)
 
     metrics.snapshot = snapshot
 

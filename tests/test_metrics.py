@@ -108,6 +108,11 @@ def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) 
     assert s[("jis_breaks_open", (("line", "M1"), ("type", "GAP")))] == 1
     assert s[("jis_vehicles_active", (("line", "M1"),))] == 4
     assert s[("jis_store_commit_duration_seconds_count", ())] >= 5
+    assert 0 < s[("jis_scrape_engine_seconds", ())] < 1  # this scrape's figures, timed on the engine thread
+    # every group of requests is timed by stage; the loops' wake-ups once per answered group
+    for stage in ("queued", "apply", "evaluate", "hand_over"):
+        assert s[("jis_engine_stage_seconds_count", (("stage", stage),))] >= 5, stage
+    assert s[("jis_engine_stage_seconds_sum", (("stage", "apply"),))] > 0
     # Nothing supplied yet: 4 vehicles expect SUP1's seat, none covered.
     seat = (("group", "SEAT"), ("line", "M1"), ("supplier", "SUP1"))
     assert s[("jis_expected_vehicles", seat)] == 4

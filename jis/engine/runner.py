@@ -96,6 +96,9 @@ class EngineRunner:
         self._last_snapshot = engine.store.last_seq() if engine.store is not None else 0
         self._inputs_at_snapshot = 0
         self._queue: queue.Queue[Any] = queue.Queue()
+        """(op, future, deadline, loop or None, perf_counter when queued), or _STOP."""
+        self._evaluated_s = 0.0
+        """The last group's evaluation time (set on whichever thread evaluated it)."""
         self._thread = threading.Thread(target=self._run, name="jis-engine", daemon=True)
         self._helper = _Helper()
 
@@ -120,7 +123,7 @@ class EngineRunner:
         it is not done and the future fails with DeadlineExceeded."""
         self._check_room()
         fut: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._queue.put((op, fut, deadline, None))
+        self._queue.put((op, fut, deadline, None, time.perf_counter()))
         return fut
 
     def submit_async(
@@ -133,7 +136,7 @@ class EngineRunner:
         cancelled before the engine reaches its request is skipped, as with :meth:`submit`."""
         self._check_room()
         fut: asyncio.Future[T] = loop.create_future()
-        self._queue.put((op, fut, deadline, loop))
+        self._queue.put((op, fut, deadline, loop, time.perf_counter()))
         return fut
 
     def _check_room(self) -> None:
@@ -208,6 +211,8 @@ class EngineRunner:
         stopping = False
         while not stopping:
             group = self._next_group()  # empty: a deadline came, advance the engine to now below
+            started = time.perf_counter()
+            oldest = started
             done: list[Answer] = []
             answers: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
             try:
@@ -220,7 +225,8 @@ class EngineRunner:
                     if item is _STOP:
                         stopping = True
                         continue
-                    op, fut, deadline, loop = item
+                    op, fut, deadline, loop, queued_at = item
+                    oldest = min(oldest, queued_at)
                     if loop is None:
                         if not fut.set_running_or_notify_cancel():
                             continue
@@ -238,6 +244,7 @@ class EngineRunner:
                         out.append((fut, None, exc))
                 sealed = self.engine.close_group()  # nothing more for the log
                 t = time.perf_counter()
+                self._evaluated_s = 0.0
                 events, feed = self._commit(sealed)
                 committed = time.perf_counter() - t
             except BaseException:
@@ -246,6 +253,11 @@ class EngineRunner:
             try:  # bookkeeping, once the group's callers have their answers
                 if self.metrics is not None:
                     self._observe(len(group), committed, events)
+                    if group:
+                        stage = self.metrics.engine_stage
+                        stage["queued"].observe(started - oldest)
+                        stage["apply"].observe(t - started)
+                        stage["evaluate"].observe(self._evaluated_s)
                 self._maybe_snapshot(final=stopping)
             except BaseException:
                 _fail()
@@ -260,7 +272,9 @@ class EngineRunner:
         engine, store = self.engine, self.engine.store
 
         def finish() -> tuple[list[BreakEvent], FeedBatch | None]:
+            started = time.perf_counter()
             engine.evaluate_group(sealed)
+            self._evaluated_s = time.perf_counter() - started
             return engine.book.drain(), engine.feed.drain()
 
         if store is None or sealed is None or not self._queue.empty():
@@ -313,12 +327,13 @@ class EngineRunner:
             news = False
         elif news and self.loop is not None:
             answers.setdefault(self.loop, [])
+        sent = time.perf_counter()
         for loop, items in answers.items():
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
                 if news and loop is self.loop:
-                    loop.call_soon_threadsafe(self._deliver, events, feed, items)
+                    loop.call_soon_threadsafe(self._deliver, events, feed, items, sent)
                 else:
-                    loop.call_soon_threadsafe(_answer, items)
+                    loop.call_soon_threadsafe(self._answer, items, sent)
 
     def _news(self, events: list[BreakEvent], feed: FeedBatch | None) -> None:
         if events:
@@ -326,12 +341,24 @@ class EngineRunner:
         if feed is not None:
             self.on_feed(feed)
 
-    def _deliver(self, events: list[BreakEvent], feed: FeedBatch | None, items: list[Answer]) -> None:
+    def _deliver(
+        self, events: list[BreakEvent], feed: FeedBatch | None, items: list[Answer], sent: float
+    ) -> None:
         """On the runner's loop: a committed group's news, then its answers."""
         try:
+            self._observe_hand_over(sent)
             self._news(events, feed)
         finally:
             _answer(items)
+
+    def _answer(self, items: list[Answer], sent: float) -> None:
+        self._observe_hand_over(sent)
+        _answer(items)
+
+    def _observe_hand_over(self, sent: float) -> None:
+        """On a loop: how long its wake-up took since the engine thread handed the group over."""
+        if self.metrics is not None:
+            self.metrics.engine_stage["hand_over"].observe(time.perf_counter() - sent)
 
 
 class _Helper:
