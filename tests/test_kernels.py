@@ -277,7 +277,7 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
         matching._missing_due,
         matching._missing_ahead,
         sequence._sequence_window,
-        inventory._coverage,
+        inventory._scope_counts,
         sets._only,
         runs._run_rows,
     ]
@@ -303,8 +303,25 @@ def test_the_engine_calls_kernels_with_the_signatures_warmed_before_serving() ->
     assert [len(k.signatures) for k in kernels] == warmed
 
 
-@given(st.lists(st.tuples(st.integers(-1, 6), st.booleans(), st.integers(0, 3)), max_size=12))
-def test_coverage_is_the_in_order_right_variant_run_from_the_next_vehicle(slots) -> None:  # type: ignore[no-untyped-def]
+def counts(s_e: np.ndarray, flags: np.ndarray, rank: np.ndarray, e_flags: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+    """inventory.scope_counts of slots whose stage ranks are ``rank``: racks 0, 1, 2 at
+    line side, the dock and in transit; a slot of rank RANK_BUILT on none."""
+    from jis.engine.inventory import _RANK_OF_STAGE
+    from jis.engine.model import RackStage
+    from jis.kernels import inventory
+
+    racks = np.array([RackStage.LINE_SIDE, RackStage.AT_DOCK, RackStage.IN_TRANSIT], np.int8)
+    slot_rack = np.where(rank == inventory.RANK_BUILT, -1, rank).astype(np.int32)[::-1].copy()
+    s_rows = np.arange(len(rank), dtype=np.int64)[::-1].copy()  # rows need not be S's order
+    e_flags = np.zeros(0, np.uint8) if e_flags is None else e_flags
+    return inventory.scope_counts(s_rows, slot_rack, racks, _RANK_OF_STAGE, s_e, flags, e_flags)
+
+
+@given(
+    st.lists(st.tuples(st.integers(-1, 6), st.booleans(), st.integers(0, 3)), max_size=12),
+    st.lists(st.sampled_from([0, matching.SLOTTED, matching.SLOTTED | matching.RIGHT]), max_size=8),
+)
+def test_scope_counts_are_the_stages_the_unslotted_and_the_in_order_right_variant_run(slots, e_flags) -> None:  # type: ignore[no-untyped-def]
     from jis.kernels import inventory
 
     slots = sorted(slots, key=lambda s: s[2])  # S is ordered by stage rank
@@ -319,18 +336,19 @@ def test_coverage_is_the_in_order_right_variant_run_from_the_next_vehicle(slots)
             break
         covering.append(j)
     at_plant = sum(1 for j in covering if slots[j][2] <= inventory.RANK_AT_DOCK)
-    assert inventory.coverage(s_e, flags, rank) == (len(covering), at_plant)
+    per_rank, planned, covered, plant = counts(s_e, flags, rank, np.array(e_flags, np.uint8))
+    assert (covered, plant) == (len(covering), at_plant)
+    assert per_rank.tolist() == np.bincount(rank, minlength=4).tolist()
+    assert planned == sum(1 for f in e_flags if not f & matching.SLOTTED)
 
 
 def test_orphans_and_duplicates_ahead_do_not_reset_the_coverage() -> None:
-    from jis.kernels import inventory
-
     w = matching.WRONG_VARIANT
     s_e = np.array([-1, -1, 0, 0, 1, -1, 2, 4, 3], np.int32)  # old orphans at the front, V0 twice
     rank = np.zeros(len(s_e), np.int8)
-    assert inventory.coverage(s_e, np.zeros(len(s_e), np.uint8), rank) == (3, 3)  # V3 after V4: stop
+    assert counts(s_e, np.zeros(len(s_e), np.uint8), rank)[2:] == (3, 3)  # V3 after V4: stop
     flags = np.array([0, 0, 0, 0, w, 0, 0, 0, 0], np.uint8)
-    assert inventory.coverage(s_e, flags, rank) == (1, 1)  # the wrong part for V1 stops the line
+    assert counts(s_e, flags, rank)[2:] == (1, 1)  # the wrong part for V1 stops the line
 
 
 @settings(max_examples=60, deadline=None)

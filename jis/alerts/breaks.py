@@ -130,6 +130,9 @@ class BreakBook:
     need_heaps: dict[tuple[str, BreakType], list[tuple[int, int]]] = field(default_factory=dict)
     """(line_id, type) -> a heap of (need_time, id number) of the breaks raised with a need
     time; those no longer open are dropped when they reach the top (:meth:`earliest_need`)."""
+    open_numbers: set[int] = field(default_factory=set)
+    """The id numbers of the open breaks (what :meth:`earliest_need` checks a heap's top
+    against in O(1); retention renumbers keys, never ids)."""
     cause_at: int | None = None
     """Event time of the input being applied (or the moment the clock made something due):
     what a break raised now is detected *from* (time to detect). Set by the engine."""
@@ -141,6 +144,7 @@ class BreakBook:
         brk = make(f"B{self.next_id:08d}")
         self.next_id += 1
         self.open[key] = brk
+        self.open_numbers.add(self.next_id - 1)
         caused = brk.detected_at if self.cause_at is None else min(self.cause_at, brk.detected_at)
         if brk.need_time is not None:
             heapq.heappush(
@@ -164,8 +168,10 @@ class BreakBook:
         if brk is None:
             return False
         done = replace(brk, resolved_at=at)
+        number = int(brk.break_id[1:])
+        self.open_numbers.discard(number)
         h = self.history
-        h.col("resolved_at")[int(np.searchsorted(h.col("number"), int(brk.break_id[1:])))] = at
+        h.col("resolved_at")[int(np.searchsorted(h.col("number"), number))] = at
         self.resolved.append(done)
         self._emit(False, done)
         return True
@@ -173,20 +179,27 @@ class BreakBook:
     def earliest_need(self) -> dict[tuple[str, BreakType], int]:
         """(line_id, type) -> the earliest need time among the open breaks that have one;
         amortized O(log n) per break raised, not a pass over every open break."""
-        h = self.history
-        numbers, resolved = h.col("number"), h.col("resolved_at")
+        still_open = self.open_numbers
         out = {}
         for key, heap in list(self.need_heaps.items()):
             while heap:
-                i = int(np.searchsorted(numbers, heap[0][1]))
-                if i < len(numbers) and numbers[i] == heap[0][1] and resolved[i] == NO_TIME:
-                    break  # still open (a row gone with retention or a line's release was not)
+                if heap[0][1] in still_open:
+                    break
                 heapq.heappop(heap)
             if heap:
                 out[key] = heap[0][0]
             else:
                 del self.need_heaps[key]
         return out
+
+    def forget_line(self, line_id: str) -> None:
+        """Drop the line's open breaks (its state left the engine), resolved ones and history."""
+        self.open = {k: b for k, b in self.open.items() if b.line_id != line_id}
+        self.open_numbers = {int(b.break_id[1:]) for b in self.open.values()}
+        self.need_heaps = {k: h for k, h in self.need_heaps.items() if k[0] != line_id}
+        self.open_counts = {k: n for k, n in self.open_counts.items() if k[0] != line_id}
+        self.resolved = [b for b in self.resolved if b.line_id != line_id]
+        self.history = self.history.subset(self.history.col("line") != self.line_ids.get(line_id))
 
     def older(self, before: int) -> bool:
         """Whether the oldest resolved break in memory (they are kept in the order they were

@@ -229,10 +229,7 @@ def release_line(engine: Engine, line_id: str) -> None:
             del scopes[scope]
     # open keys per evaluation scope, keyed ("scope", line, supplier, group)
     book.scoped = {k: v for k, v in book.scoped.items() if k[1] != code}  # type: ignore[index]
-    book.open = {k: b for k, b in book.open.items() if b.line_id != line_id}
-    book.open_counts = {k: n for k, n in book.open_counts.items() if k[0] != line_id}
-    book.resolved = [b for b in book.resolved if b.line_id != line_id]
-    book.history = book.history.subset(book.history.col("line") != book.line_ids.get(line_id))
+    book.forget_line(line_id)
     kpis.deliveries = kpis.deliveries.subset(kpis.deliveries.col("line") != code)
     kpis.leads = kpis.leads.subset(kpis.leads.col("line") != code)
     ev.forget_line(code)

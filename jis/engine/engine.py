@@ -151,7 +151,7 @@ class Engine:
         if self.store is not None and not self._replaying:
             self.store.append(kind, at, body)
 
-    SNAPSHOT_FORMAT = f"jis-engine-state/14 (jis {__version__})"
+    SNAPSHOT_FORMAT = f"jis-engine-state/15 (jis {__version__})"
     SNAPSHOT_MAGIC = b"JIS-SNAPSHOT\n"
     SNAPSHOT_STATE = (
         "seq",
@@ -850,12 +850,9 @@ class Engine:
         }
         breaks = {(line_id, kind.name): n for (line_id, kind), n in self.book.open_counts.items() if n}
         earliest = {(line_id, kind.name): t / 1e9 for (line_id, kind), t in self.book.earliest_need().items()}
-        coverage = {
-            (i.line_id, i.supplier_id, i.group): (i.expected, i.coverage_ns / 1e9, i.plant_coverage_ns / 1e9)
-            for i in self.evaluator.inventories(
-                {ln.code: ln.config.takt_ns for ln in self.seq.lines.values()}
-            )
-        }
+        coverage = self.evaluator.coverage_gauges(
+            {ln.code: ln.config.takt_ns for ln in self.seq.lines.values()}
+        )
         now = self.last_at if at is None else at
         window = (now - KPI_WINDOW_S * 10**9, now + 1)
         if self.store is not None and window[0] < self.retained_to:  # the hour reaches the archive

@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from jis.alerts.breaks import BreakBook, BreakType, RecoveryAction, RecoveryKind, SequenceBreak
-from jis.engine.model import RackStage, ScopeInventory
+from jis.engine.inventory import Gauges, gauges_of_match
+from jis.engine.model import RackStage
 from jis.engine.sequence import EColumns, ScopeE, SequenceState
 from jis.engine.supply import Scope, SupplyState
 from jis.kernels import matching, sets
@@ -72,42 +73,41 @@ class Evaluator:
         self._heap: list[tuple[int, int, Hashable]] = []
         self._tie = 0
         self._missing: dict[Scope, npt.NDArray[np.integer]] = {}
-        self._inventory: dict[Scope, ScopeInventory] = {}
-        """Each scope's inventory as the metrics last read it, until the scope is evaluated
-        again (every change to a scope's E or S is evaluated): a scrape then reads only
-        what changed. Not part of the state (not pickled)."""
+        self._gauges: dict[Scope, Gauges] = {}
+        """Each scope's coverage gauges, kept from its last evaluation (every change to a
+        scope's E or S is evaluated, and the evaluation has the match they are counted
+        from), or read afresh by the first scrape after :meth:`forget_inventories`: a scrape
+        copies figures, it computes none. Not part of the state (not pickled)."""
+        self._gauges_complete = False
+        """Every scope of a configured line has its entry in ``_gauges``."""
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_inventory"] = {}
+        state["_gauges"], state["_gauges_complete"] = {}, False
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._inventory = {}
+        self._gauges, self._gauges_complete = {}, False
 
     def forget_inventories(self) -> None:
         """After a change that is not a scope's evaluation (retention, a line configured,
         released or imported): read every inventory afresh."""
-        self._inventory.clear()
+        self._gauges.clear()
+        self._gauges_complete = False
 
-    def inventories(self, takt_of_line: dict[int, int]) -> list[ScopeInventory]:
-        """Every scope's inventory (lines in ``takt_of_line``), by scope; the cached ones
-        of scopes not evaluated since (see ``_inventory``)."""
-        from jis.engine.inventory import scope_inventory  # imports this module
-
-        keys = sorted(set(self.seq.scope_demand) | set(self.supply.scope_slots))
-        out = []
-        for scope in keys:
-            takt = takt_of_line.get(scope[0])
-            if takt is None:
-                continue
-            inv = self._inventory.get(scope)
-            if inv is None:
-                inv = self._inventory[scope] = scope_inventory(self, scope, takt)
-            out.append(inv)
-        return out
-        """Per scope, the vehicles with an open MISSING break, sorted."""
+    def coverage_gauges(
+        self, takt_of_line: dict[int, int]
+    ) -> dict[tuple[str, str, str], tuple[int, float, float]]:
+        """The coverage gauges of every scope of the lines in ``takt_of_line`` (every
+        configured line), by (line, supplier, group) (see ``_gauges``)."""
+        if not self._gauges_complete:
+            for scope in set(self.seq.scope_demand) | set(self.supply.scope_slots):
+                takt = takt_of_line.get(scope[0])
+                if takt is not None and scope not in self._gauges:
+                    self._gauges[scope] = gauges_of_match(self, scope, self.match(scope), takt)
+            self._gauges_complete = True
+        return dict(self._gauges.values())
 
     # -- scheduling --------------------------------------------------------------------
 
@@ -284,10 +284,14 @@ class Evaluator:
         """Re-match one scope at time ``now`` and bring its open breaks in line. With
         ``until``, if the clock alone brings more breaks by then, return the plan of them
         (:meth:`advance`)."""
-        self._inventory.pop(scope, None)
         sup = self.supply
         s, r = sup.slots.col, sup.racks.col
         m = self.match(scope)
+        line = self.seq.lines.get(self.seq.line_ids.name(scope[0]))
+        if line is None:
+            self._gauges.pop(scope, None)
+        else:
+            self._gauges[scope] = gauges_of_match(self, scope, m, line.config.takt_ns)
         e_vehicle, e_part, e_need = m.e_vehicle, m.e_part, m.e_need
         s_rows, flags, s_e = m.s_rows, m.flags, m.s_e
         lead = sup.lead_time(scope[1])

@@ -15,36 +15,57 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from jis.kernels.matching import WRONG_VARIANT
+from jis.kernels.matching import SLOTTED, WRONG_VARIANT
 
 RANK_LINE_SIDE, RANK_AT_DOCK, RANK_IN_TRANSIT, RANK_BUILT = 0, 1, 2, 3
 """Where a slot of S is, in S order."""
 
 
 @njit(cache=True, nogil=True)
-def _coverage(s_e, flags, s_rank):  # type: ignore[no-untyped-def]
+def _scope_counts(s_rows, slot_rack, rack_stage, rank_of_stage, s_e, flags, e_flags):  # type: ignore[no-untyped-def]
+    per_rank = np.zeros(4, np.int64)
     k = 0
     at_plant = 0
-    for j in range(s_e.shape[0]):
-        e = s_e[j]
+    covering = True
+    for j in range(s_rows.shape[0]):
+        rk = slot_rack[s_rows[j]]
+        rank = RANK_BUILT if rk < 0 else rank_of_stage[rack_stage[rk]]
+        per_rank[rank] += 1
+        if not covering:
+            continue
+        e = s_e[j]  # coverage (module docstring)
         if e < 0 or e < k:
-            continue  # set aside: an orphan, or one more slot of a vehicle covered already
+            continue
         if e != k or (flags[j] & WRONG_VARIANT) != 0:
-            break  # a later vehicle's slot first, or the wrong part for the next one: a stop
+            covering = False
+            continue
         k += 1
-        if s_rank[j] <= RANK_AT_DOCK:
+        if rank <= RANK_AT_DOCK:
             at_plant += 1
-    return k, at_plant
+    planned = 0
+    for i in range(e_flags.shape[0]):
+        if (e_flags[i] & SLOTTED) == 0:
+            planned += 1
+    return per_rank, planned, k, at_plant
 
 
-def coverage(
-    s_e: npt.NDArray[np.int32], flags: npt.NDArray[np.uint8], s_rank: npt.NDArray[np.int8]
-) -> tuple[int, int]:
-    """Vehicles covered in sequence (module docstring): (by all of S, by the slots at line
-    side or the dock).
+def scope_counts(
+    s_rows: npt.NDArray[np.int64],
+    slot_rack: npt.NDArray[np.int32],
+    rack_stage: npt.NDArray[np.int8],
+    rank_of_stage: npt.NDArray[np.int8],
+    s_e: npt.NDArray[np.int32],
+    flags: npt.NDArray[np.uint8],
+    e_flags: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.int64], int, int, int]:
+    """A scope's whole inventory in one pass over its match: (slots per RANK_*, vehicles of
+    E with no slot, vehicles covered in sequence (module docstring), those of them whose
+    slots are at line side or the dock).
 
-    s_e: int32[m] position in E of each S slot's vehicle (-1: none); flags: uint8[m]
-    match flags; s_rank: int8[m] RANK_* of each slot (non-decreasing, as S is ordered).
-    """
-    k, at_plant = _coverage(s_e, flags, s_rank)
-    return int(k), int(at_plant)
+    s_rows: S's slot rows, in S order; slot_rack: the slots' rack row (-1: none);
+    rack_stage: the racks' RackStage; rank_of_stage: RANK_* per RackStage; s_e, flags,
+    e_flags: the match of the scope (``matching.match``)."""
+    per_rank, planned, k, at_plant = _scope_counts(
+        s_rows, slot_rack, rack_stage, rank_of_stage, s_e, flags, e_flags
+    )
+    return per_rank, int(planned), int(k), int(at_plant)

@@ -31,7 +31,10 @@ def compile_all() -> None:
     matching.rack_needs(np.zeros(2, i32), s_e, np.zeros(2, i64))
     matching.missing_due(np.zeros(2, np.uint8), np.zeros(2, i64), 0, 0)
     matching.missing_ahead(np.zeros(2, np.uint8), np.zeros(2, i64), 0, 0, 1)
-    inventory.coverage(s_e, np.zeros(2, np.uint8), np.zeros(2, i8))
+    inventory.scope_counts(
+        np.arange(2, dtype=i64), np.full(2, -1, i32), np.ones(1, i8), np.ones(8, i8), s_e,
+        np.zeros(2, np.uint8), np.zeros(2, np.uint8),
+    )  # fmt: skip
     sets.only(np.arange(2, dtype=i32), np.arange(2, dtype=i32))  # vehicle codes
     # a run's feed rows, with the engine's column dtypes (one part list short, one long)
     long = runs._INSERTION + 1
