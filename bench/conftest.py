@@ -154,15 +154,18 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
 
 def stage_totals(metrics_url: str) -> dict[str, tuple[float, float]]:
     """From a server's /metrics: (sum in seconds, count) of each engine stage
-    (``jis_engine_stage_seconds``) and of the commit, keyed by stage name."""
+    (``jis_engine_stage_seconds``) and of the commit, keyed by stage name, and (requests,
+    groups) under "requests"."""
     with urllib.request.urlopen(metrics_url, timeout=10) as r:
         text = r.read().decode()
     out: dict[str, list[float]] = {}
     for family in text_string_to_metric_families(text):
-        if family.name not in ("jis_engine_stage_seconds", "jis_store_commit_duration_seconds"):
+        names = ("jis_engine_stage_seconds", "jis_store_commit_duration_seconds", "jis_engine_group_requests")
+        if family.name not in names:
             continue
         for sample in family.samples:
-            stage = sample.labels.get("stage", "commit")
+            default = "requests" if family.name == "jis_engine_group_requests" else "commit"
+            stage = sample.labels.get("stage", default)
             if sample.name.endswith("_sum"):
                 out.setdefault(stage, [0.0, 0.0])[0] = sample.value
             elif sample.name.endswith("_count"):
@@ -173,12 +176,14 @@ def stage_totals(metrics_url: str) -> dict[str, tuple[float, float]]:
 def stage_means_us(
     before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
 ) -> dict[str, float]:
-    """Mean time per engine group of each stage between two :func:`stage_totals`, in us."""
+    """Mean time per engine group of each stage between two :func:`stage_totals`, in us
+    (and "requests": the mean requests per group)."""
     out = {}
     for stage, (total, count) in after.items():
         t0, c0 = before.get(stage, (0.0, 0.0))
         if count > c0:
-            out[stage] = round((total - t0) / (count - c0) * 1e6, 1)
+            scale = 1 if stage == "requests" else 1e6
+            out[stage] = round((total - t0) / (count - c0) * scale, 1)
     return out
 
 

@@ -71,6 +71,8 @@ class EngineStats:
     """Engine time (Unix seconds) before which history was moved out of memory (0: none)."""
     engine_s: float = 0.0
     """How long the engine thread took to compute these figures (ingest waited that long)."""
+    engine_cpu_s: float = 0.0
+    """The CPU time that took (engine_s less the waits for the GIL other threads held)."""
 
 
 KPI_WINDOW_S = 24 * 3600
@@ -173,7 +175,13 @@ class _StateCollector(Collector):
             value=st.engine_s,
         )
         yield from (highest, missing, dups, active, lag, breaks, need, watchers, build_watchers)
-        yield from (expected, coverage, plant, otif, accuracy, rows, retained, engine)
+        engine_cpu = GaugeMetricFamily(
+            "jis_scrape_engine_cpu_seconds",
+            "The engine thread's CPU time for this scrape's state figures (the rest of "
+            "jis_scrape_engine_seconds waited for the interpreter lock)",
+            value=st.engine_cpu_s,
+        )
+        yield from (expected, coverage, plant, otif, accuracy, rows, retained, engine, engine_cpu)
 
 
 RPC_LABELS = ["grpc_type", "grpc_service", "grpc_method"]

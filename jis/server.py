@@ -215,9 +215,11 @@ async def serve(cfg: ServerConfig) -> None:
             return EngineStats(watchers=len(fanout), build_watchers=len(feed_fanout))
 
         def stats(at: int) -> EngineStats:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             st = engine.stats(len(fanout), len(feed_fanout), at)
-            return dataclasses.replace(st, engine_s=time.perf_counter() - started)
+            return dataclasses.replace(
+                st, engine_s=time.perf_counter() - started, engine_cpu_s=time.thread_time() - cpu
+            )
 
         return runner.submit(stats).result(timeout=5)
 

@@ -109,6 +109,7 @@ def test_metrics_follow_rpcs_breaks_and_ingest_position(metered: ServerProcess) 
     assert s[("jis_vehicles_active", (("line", "M1"),))] == 4
     assert s[("jis_store_commit_duration_seconds_count", ())] >= 5
     assert 0 < s[("jis_scrape_engine_seconds", ())] < 1  # this scrape's figures, timed on the engine thread
+    assert 0 <= s[("jis_scrape_engine_cpu_seconds", ())] <= s[("jis_scrape_engine_seconds", ())] + 0.01
     # every group of requests is timed by stage; the loops' wake-ups once per answered group
     for stage in ("queued", "apply", "evaluate", "hand_over"):
         assert s[("jis_engine_stage_seconds_count", (("stage", stage),))] >= 5, stage
