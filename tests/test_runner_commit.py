@@ -133,3 +133,19 @@ def test_store_commit_calls_overlap_once_while_committing_and_discard_is_durable
     assert [(r.seq, r.kind) for r in reopened.records()] == [(1, "a")]
     assert reopened.last_seq() == 1
     reopened.close()
+
+
+def test_a_stop_alone_does_not_start_a_retention_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first retention over a long history can take many seconds; a shutdown must not
+    wait for one (the next start does it with its first group of requests)."""
+    engine = _configured(tmp_path)
+    calls: list[int] = []
+    monkeypatch.setattr(engine, "retain", calls.append)
+    runner = runner_mod.EngineRunner(engine, Clock(test_mode=True, start_ns=T0))
+    runner.start()
+    runner.submit(lambda at: None).result(timeout=10)
+    assert calls == [T0]  # a group of requests looks for history to retain
+    runner.stop()
+    assert calls == [T0]  # the stop alone did not

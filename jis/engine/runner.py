@@ -219,7 +219,9 @@ class EngineRunner:
                 if not group and not self.standby:
                     self.engine.advance(self.clock.now())
                 self.engine.begin_group()
-                if group and not self.standby:
+                # Not for a stop alone: a first retention over a long history can take seconds,
+                # which a shutdown must not wait for (the next start does it with its first group).
+                if group and group != [_STOP] and not self.standby:
                     self.engine.retain(self.clock.now())
                 for item in group:
                     if item is _STOP:
