@@ -147,9 +147,15 @@ class BreakBook:
         self.open_numbers.add(self.next_id - 1)
         caused = brk.detected_at if self.cause_at is None else min(self.cause_at, brk.detected_at)
         if brk.need_time is not None:
-            heapq.heappush(
-                self.need_heaps.setdefault((brk.line_id, brk.type), []), (brk.need_time, self.next_id - 1)
-            )
+            kind = (brk.line_id, brk.type)
+            heap = self.need_heaps.setdefault(kind, [])
+            heapq.heappush(heap, (brk.need_time, self.next_id - 1))
+            if len(heap) > 2 * self.open_counts.get(kind, 0) + 64:
+                # Closed entries leave a heap only from its top, when read: without a scrape
+                # to read them they would pile up, so they are dropped once they outnumber the
+                # open ones (amortized O(1) per break raised).
+                heap[:] = [x for x in heap if x[1] in self.open_numbers]
+                heapq.heapify(heap)
         self.history.append(
             number=self.next_id - 1,
             type=brk.type,
