@@ -4,6 +4,7 @@ one node, or a cluster of three, with JetStream, on 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -26,10 +27,33 @@ def nats_server_binary() -> str:
     return found
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+PICKS = random.Random()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now and outside the kernel's ephemeral range. A port picked by binding
+    port 0 comes from that range, where the outbound connections of the nodes already
+    started (routes retrying a node not yet listening) take their local ports: one of them
+    could take the port before its node binds it ("address already in use")."""
+    lo, hi = _ephemeral_range()
+    below = lo > 20_000
+    for _ in range(200):
+        port = PICKS.randrange(10_000, lo) if below else PICKS.randrange(hi + 1, 65_535)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port outside the ephemeral range")
 
 
 class NatsServer:
