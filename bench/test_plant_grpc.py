@@ -42,14 +42,13 @@ from google.protobuf.duration_pb2 import Duration
 
 from bench.conftest import Report, cpu_seconds, stage_means_us, stage_totals, thread_cpu_seconds
 from bench.plant import Plant, PlantConfig, StepInputs
-from jis.api.convert import ns_to_ts
-from jis.engine.model import Broadcast, BuildReport, RackDispatch
+from jis.api.convert import broadcast_out, build_out, dispatch_out, ns_to_ts
+from jis.engine.model import Broadcast
 from jis.v1 import (
     breaks_pb2,
     breaks_pb2_grpc,
     broadcast_pb2,
     broadcast_pb2_grpc,
-    common_pb2,
     lines_pb2,
     lines_pb2_grpc,
     supply_pb2,
@@ -62,53 +61,6 @@ IN_FLIGHT = 256
 SCRAPE_S = 5.0
 """A Prometheus scrape every this many seconds of wall time."""
 STEADY_MIN = 30
-
-
-def broadcast_msg(b: Broadcast) -> broadcast_pb2.PublishRequest:
-    m = broadcast_pb2.Broadcast(
-        line_id=b.line_id,
-        call_no=b.call_no,
-        action=int(b.action),  # type: ignore[arg-type]
-        vehicle_id=b.vehicle_id,
-        checkpoint=b.checkpoint,
-        parts=[
-            common_pb2.Part(
-                group=p.group, part_number=p.part_number, supplier_id=p.supplier_id, quantity=p.quantity
-            )
-            for p in b.parts
-        ],
-    )
-    if b.seq_no is not None:
-        m.seq_no = b.seq_no
-    if b.event_time is not None:
-        m.event_time.CopyFrom(ns_to_ts(b.event_time))
-    if b.need_time is not None:
-        m.need_time.CopyFrom(ns_to_ts(b.need_time))
-    return broadcast_pb2.PublishRequest(broadcast=m)
-
-
-def build_msg(b: BuildReport) -> supply_pb2.ReportBuildRequest:
-    return supply_pb2.ReportBuildRequest(
-        supplier_id=b.supplier_id,
-        group=b.group,
-        line_id=b.line_id,
-        vehicle_id=b.vehicle_id,
-        part_number=b.part_number,
-        built_at=ns_to_ts(b.built_at),
-    )
-
-
-def dispatch_msg(d: RackDispatch) -> supply_pb2.DispatchRackRequest:
-    return supply_pb2.DispatchRackRequest(
-        rack_id=d.rack_id,
-        supplier_id=d.supplier_id,
-        group=d.group,
-        line_id=d.line_id,
-        capacity=d.capacity,
-        slots=[supply_pb2.RackSlot(vehicle_id=v, part_number=p) for v, p in d.slots],
-        eta=ns_to_ts(d.eta),
-        dispatched_at=ns_to_ts(d.dispatched_at),
-    )
 
 
 Call = Callable[[], Awaitable[object]]
@@ -158,11 +110,11 @@ class Sender:
 
         async def line(messages: list[Broadcast]) -> None:
             for b in sorted(messages, key=lambda b: b.call_no):
-                await self.one(self.pub.Publish, broadcast_msg(b))
+                await self.one(self.pub.Publish, broadcast_pb2.PublishRequest(broadcast=broadcast_out(b)))
 
         await asyncio.gather(*(line(m) for m in by_line.values()))
-        await self.phase([(self.supply.ReportBuild, build_msg(b)) for b in inputs.builds])
-        await self.phase([(self.supply.DispatchRack, dispatch_msg(d)) for d in inputs.dispatches])
+        await self.phase([(self.supply.ReportBuild, build_out(b)) for b in inputs.builds])
+        await self.phase([(self.supply.DispatchRack, dispatch_out(d)) for d in inputs.dispatches])
         await self.phase(
             [
                 (self.supply.UpdateRackEta, supply_pb2.UpdateRackEtaRequest(rack_id=r, eta=ns_to_ts(eta)))

@@ -84,6 +84,28 @@ def broadcast_in(m: broadcast_pb2.Broadcast) -> Broadcast:
     )
 
 
+def _set_ts(m: Message, name: str, ns: int | None) -> None:
+    if ns is not None:
+        getattr(m, name).CopyFrom(ns_to_ts(ns))
+
+
+def broadcast_out(b: Broadcast) -> broadcast_pb2.Broadcast:
+    """The message :func:`broadcast_in` reads as ``b`` (what a client sends for it)."""
+    m = broadcast_pb2.Broadcast(
+        line_id=b.line_id,
+        call_no=b.call_no,
+        action=b.action,  # type: ignore[arg-type]
+        vehicle_id=b.vehicle_id,
+        checkpoint=b.checkpoint,
+        parts=parts_out(b.parts),
+    )
+    if b.seq_no is not None:
+        m.seq_no = b.seq_no
+    _set_ts(m, "event_time", b.event_time)
+    _set_ts(m, "need_time", b.need_time)
+    return m
+
+
 def columns_in(m: broadcast_pb2.BroadcastColumns, max_messages: int) -> PackedBroadcasts:
     """The packed columns, shape-checked (InvalidArgument naming the column). Packed
     repeated fields copy into numpy arrays without a per-element Python step."""
@@ -236,6 +258,34 @@ def opt_ts(m: Message, name: str) -> int | None:
 
 def build_in(m: supply_pb2.ReportBuildRequest) -> BuildReport:
     return BuildReport(m.supplier_id, m.group, m.line_id, m.vehicle_id, m.part_number, opt_ts(m, "built_at"))
+
+
+def build_out(b: BuildReport) -> supply_pb2.ReportBuildRequest:
+    """The request :func:`build_in` reads as ``b``."""
+    m = supply_pb2.ReportBuildRequest(
+        supplier_id=b.supplier_id,
+        group=b.group,
+        line_id=b.line_id,
+        vehicle_id=b.vehicle_id,
+        part_number=b.part_number,
+    )
+    _set_ts(m, "built_at", b.built_at)
+    return m
+
+
+def dispatch_out(d: RackDispatch) -> supply_pb2.DispatchRackRequest:
+    """The request :func:`dispatch_in` reads as ``d``."""
+    m = supply_pb2.DispatchRackRequest(
+        rack_id=d.rack_id,
+        supplier_id=d.supplier_id,
+        group=d.group,
+        line_id=d.line_id,
+        capacity=d.capacity,
+        slots=[supply_pb2.RackSlot(vehicle_id=v, part_number=p) for v, p in d.slots],
+    )
+    _set_ts(m, "eta", d.eta)
+    _set_ts(m, "dispatched_at", d.dispatched_at)
+    return m
 
 
 def dispatch_in(m: supply_pb2.DispatchRackRequest) -> RackDispatch:

@@ -201,16 +201,7 @@ def _input_out(x: Input) -> whatif_pb2.ScenarioInput:
     out = whatif_pb2.ScenarioInput(at=convert.ns_to_ts(x.at))
     if x.kind == "build":
         (b,) = x.args
-        out.build.CopyFrom(
-            supply_pb2.ReportBuildRequest(
-                supplier_id=b.supplier_id,
-                group=b.group,
-                line_id=b.line_id,
-                vehicle_id=b.vehicle_id,
-                part_number=b.part_number,
-                built_at=convert.ns_to_ts(b.built_at),
-            )
-        )
+        out.build.CopyFrom(convert.build_out(b))
     elif x.kind == "move_rack":
         rack_id, stage, when = x.args
         out.move_rack.CopyFrom(
