@@ -455,7 +455,7 @@ class Engine:
         return bool(np.any(gone & (v("left_at") < cutoff)))
 
     def _retain(self, cutoff: int, at: int) -> None:
-        self.evaluator.forget_inventories()
+        self.evaluator.forget_gauges()
         self.feed.compact(cutoff)
         for line in self.seq.lines.values():
             line.ledger.forget(at, cutoff)
@@ -518,7 +518,7 @@ class Engine:
         self._journal("release", at, codec.dumps([line_id, group, self.feed.head]), inputs=0)
 
     def _release(self, line_id: str, group: str) -> None:
-        self.evaluator.forget_inventories()
+        self.evaluator.forget_gauges()
         compact.release_line(self, line_id)
         self.seq.moved_out[line_id] = group
         if self.store is not None and self.retained_to:
@@ -539,7 +539,7 @@ class Engine:
         self._import(line_id, source, records, source_head)
 
     def _import(self, line_id: str, source: str, records: list[LogRecord], source_head: int) -> None:
-        self.evaluator.forget_inventories()
+        self.evaluator.forget_gauges()
         self.seq.moved_out.pop(line_id, None)
         now, grouping, replaying = self.last_at, self._grouping, self._replaying
         # The records' evaluation points are at their own times: an "eval" mark evaluates at
@@ -575,7 +575,7 @@ class Engine:
     def configure_line(self, cfg: LineConfig, at: int) -> LineView:
         self._begin(at)
         view = self.seq.configure_line(cfg, at)
-        self.evaluator.forget_inventories()  # a takt changes every coverage of the line
+        self.evaluator.forget_gauges()  # a takt changes every coverage of the line
         line = self.seq.lines[cfg.line_id]
         self.evaluator.check_silence(line.code, at)
         self._journal("line", at, codec.encode_line(cfg))

@@ -76,7 +76,7 @@ class Evaluator:
         self._gauges: dict[Scope, Gauges] = {}
         """Each scope's coverage gauges, kept from its last evaluation (every change to a
         scope's E or S is evaluated, and the evaluation has the match they are counted
-        from), or read afresh by the first scrape after :meth:`forget_inventories`: a scrape
+        from), or read afresh by the first scrape after :meth:`forget_gauges`: a scrape
         copies figures, it computes none. Not part of the state (not pickled)."""
         self._gauges_complete = False
         """Every scope of a configured line has its entry in ``_gauges``."""
@@ -90,9 +90,9 @@ class Evaluator:
         self.__dict__.update(state)
         self._gauges, self._gauges_complete = {}, False
 
-    def forget_inventories(self) -> None:
+    def forget_gauges(self) -> None:
         """After a change that is not a scope's evaluation (retention, a line configured,
-        released or imported): read every inventory afresh."""
+        released or imported): count every scope's gauges afresh at the next scrape."""
         self._gauges.clear()
         self._gauges_complete = False
 
@@ -120,7 +120,7 @@ class Evaluator:
             heapq.heappush(self._heap, (when, self._tie, key))
 
     def forget_line(self, code: int) -> None:
-        self.forget_inventories()
+        self.forget_gauges()
         """Drop everything scheduled or tracked for line ``code`` (its state left the engine):
         its silence check, its scopes' deadlines and MISSING sets."""
         self._due = {k: w for k, w in self._due.items() if k[1] != code}  # type: ignore[index]
@@ -129,7 +129,7 @@ class Evaluator:
         self._missing = {scope: rows for scope, rows in self._missing.items() if scope[0] != code}
 
     def remap_vehicles(self, vm: npt.NDArray[np.int64]) -> None:
-        self.forget_inventories()
+        self.forget_gauges()
         """After vehicle rows were renumbered (old row -> new row, -1: dropped)."""
         self._missing = {scope: vm[rows] for scope, rows in self._missing.items()}
 

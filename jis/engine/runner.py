@@ -335,7 +335,7 @@ class EngineRunner:
                 if news and loop is self.loop:
                     loop.call_soon_threadsafe(self._deliver, events, feed, items, sent)
                 else:
-                    loop.call_soon_threadsafe(self._answer, items, sent)
+                    loop.call_soon_threadsafe(self._answer_handed_over, items, sent)
 
     def _news(self, events: list[BreakEvent], feed: FeedBatch | None) -> None:
         if events:
@@ -353,7 +353,8 @@ class EngineRunner:
         finally:
             _answer(items)
 
-    def _answer(self, items: list[Answer], sent: float) -> None:
+    def _answer_handed_over(self, items: list[Answer], sent: float) -> None:
+        """On a loop other than the runner's (or with no news): its answers of a group."""
         self._observe_hand_over(sent)
         _answer(items)
 
